@@ -1,0 +1,34 @@
+"""Exact deduplication by content hash, with the keep rule shared by near-dedup.
+
+Documents are grouped by a hash of their exact content (a GroupByKey, so no
+worker ever holds a global set); in each group the document with the most
+stars is kept, ties broken by the smallest id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+
+
+def content_key(content: str) -> str:
+    return hashlib.blake2b(content.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def keep_rank(stars: int | None, doc_id: str) -> tuple[int, str]:
+    """Sort key of the keep rule: smallest rank is kept (most stars, then smallest id)."""
+    return -(stars or 0), doc_id
+
+
+def full_rank(doc: dict, stars_of: Callable[[dict], int]) -> tuple[int, str, str]:
+    """Keep-rule rank made total: identical rows (same repo, path and content) share an id,
+    so their other fields break the tie and the choice stays deterministic."""
+    secondary = repr(sorted((k, repr(v)) for k, v in doc.items() if k != "content"))
+    return (*keep_rank(stars_of(doc), doc["id"]), secondary)
+
+
+def split_group(docs: Sequence[dict], stars_of: Callable[[dict], int]) -> tuple[dict, list[dict]]:
+    """(kept, removed) of one group of identical documents (in-memory reference of the Beam stage)."""
+    ordered = sorted(docs, key=lambda d: full_rank(d, stars_of))
+    return ordered[0], ordered[1:]
+

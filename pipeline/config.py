@@ -1,0 +1,186 @@
+"""Presets, overlays and validation of the run configuration.
+
+A preset expression is ``NAME[+VARIANT...]``: ``stack-base+stars`` is the
+``stack-base`` preset with the ``stars`` variant overlaid. A preset file may
+``extends:`` another preset and list ``variants:`` of its own. A user config
+(``--config my.yaml``) is overlaid last. Every stage section is validated by
+that stage's pydantic model, so an unknown key or a bad value is an error
+that names it (``stages.basic.max_line_length: ...``).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.stages import ORDER, load_spec
+from pipeline.stages.base import StageConfig
+
+PRESETS_DIR = Path(__file__).parent / "presets"
+VARIANTS_DIR = PRESETS_DIR / "variants"
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with the offending key in the message."""
+
+
+class OutputConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    shard_target_mb: float = Field(256.0, gt=0)
+    ledger_shard_rows: int = Field(1_000_000, gt=0)
+
+
+class _TopLevel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    description: str = ""
+    extends: str | None = None
+    variants: list[str] = []
+    stages: dict[str, dict[str, Any]] = {}
+    output: OutputConfig = OutputConfig()
+
+
+@dataclass
+class RunConfig:
+    """The resolved configuration: validated stage configs in pipeline order."""
+
+    preset: str
+    stages: dict[str, StageConfig]
+    output: OutputConfig
+    description: str = ""
+    sources: list[str] = field(default_factory=list)
+
+    @property
+    def enabled(self) -> list[str]:
+        return [name for name in ORDER if name in self.stages and self.stages[name].enabled]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "preset": self.preset,
+            "description": self.description,
+            "sources": self.sources,
+            "stages": {name: cfg.model_dump(mode="json") for name, cfg in self.stages.items()},
+            "output": self.output.model_dump(mode="json"),
+        }
+
+
+def deep_merge(base: dict, overlay: dict) -> dict:
+    """Overlay wins; nested dicts merge key by key."""
+    merged = copy.deepcopy(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    try:
+        _TopLevel.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_describe(exc)}") from exc
+    return data
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def _preset_file(name: str, directory: Path, kind: str) -> Path:
+    path = directory / f"{name}.yaml"
+    if not path.exists():
+        known = sorted(p.stem for p in directory.glob("*.yaml"))
+        raise ConfigError(f"unknown {kind} {name!r}; known: {', '.join(known)}")
+    return path
+
+
+def _load_preset(name: str, sources: list[str], seen: tuple[str, ...] = ()) -> dict:
+    if name in seen:
+        raise ConfigError(f"preset {name!r} extends itself through {' -> '.join(seen)}")
+    path = _preset_file(name, PRESETS_DIR, "preset")
+    data = _read_yaml(path)
+    base = _load_preset(data["extends"], sources, (*seen, name)) if data.get("extends") else {}
+    sources.append(f"preset:{name}")
+    merged = deep_merge(base, {k: v for k, v in data.items() if k not in ("extends", "variants")})
+    for variant in data.get("variants", []):
+        merged = _apply_variant(merged, variant, sources)
+    return merged
+
+
+def _apply_variant(config: dict, variant: str, sources: list[str]) -> dict:
+    data = _read_yaml(_preset_file(variant, VARIANTS_DIR, "variant"))
+    sources.append(f"variant:{variant}")
+    data.pop("description", None)
+    return deep_merge(config, data)
+
+
+def resolve(
+    preset: str = "stack-base",
+    config_path: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    only_stages: list[str] | None = None,
+) -> RunConfig:
+    """Resolve a preset expression + user file + overrides into a validated ``RunConfig``.
+
+    ``only_stages`` (``--stages``) switches on exactly these stages (plus
+    ``validate``, which guards every run) and switches the others off.
+    """
+    name, *variants = [part.strip() for part in preset.split("+")]
+    sources: list[str] = []
+    data = _load_preset(name, sources)
+    description = data.get("description", "")
+    for variant in variants:
+        data = _apply_variant(data, variant, sources)
+    if config_path:
+        data = deep_merge(data, _read_yaml(Path(config_path)))
+        sources.append(f"file:{config_path}")
+    if overrides:
+        data = deep_merge(data, overrides)
+    stages_raw: dict[str, dict] = data.get("stages", {})
+    if only_stages is not None:
+        for stage in only_stages:
+            if stage not in ORDER:
+                raise ConfigError(f"--stages: unknown stage {stage!r}; known stages: {', '.join(ORDER)}")
+        wanted = set(only_stages) | {"validate"}
+        stages_raw = {s: {**stages_raw.get(s, {}), "enabled": s in wanted} for s in set(stages_raw) | wanted}
+    stages: dict[str, StageConfig] = {}
+    for stage in ORDER:
+        if stage not in stages_raw:
+            continue
+        section = stages_raw[stage] or {}
+        if not section.get("enabled", False):
+            # Disabled stages are validated only if their code is present, so a
+            # preset can list stages still being built without breaking runs.
+            try:
+                spec = load_spec(stage)
+            except ModuleNotFoundError:
+                continue
+        else:
+            try:
+                spec = load_spec(stage)
+            except ModuleNotFoundError as exc:
+                raise ConfigError(f"stages.{stage}: enabled but not available in this build ({exc})") from exc
+        try:
+            stages[stage] = spec.config.model_validate(section)
+        except ValidationError as exc:
+            raise ConfigError(f"stages.{stage}: {_describe(exc)}") from exc
+    for stage in stages_raw:
+        if stage not in ORDER:
+            raise ConfigError(f"stages.{stage}: unknown stage; known stages: {', '.join(ORDER)}")
+    output = OutputConfig.model_validate(data.get("output", {}))
+    return RunConfig(preset=preset, stages=stages, output=output, description=description, sources=sources)

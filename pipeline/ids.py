@@ -1,0 +1,61 @@
+"""Deterministic document ids and per-document derived columns.
+
+The id depends only on the row's repo name, path and a hash of its content,
+never on its position, so every runner, worker count and shard layout gives
+the same id to the same row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+
+LANG_BY_EXT = {
+    ".py": "python",
+    ".java": "java",
+    ".js": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".jsx": "javascript",
+}
+LANG_ALIASES = {"python": "python", "java": "java", "javascript": "javascript", "js": "javascript", "py": "python"}
+
+
+def content_digest(content: str | bytes | None) -> bytes:
+    """16-byte BLAKE2b digest of the content (UTF-8; surrogates kept so bad text still hashes)."""
+    if content is None:
+        data = b"\x00null"
+    elif isinstance(content, bytes):
+        data = content
+    else:
+        data = content.encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def doc_id(repo: str | None, path: str | None, content: str | bytes | None) -> str:
+    """20-hex-char id from (repo, path, content hash)."""
+    h = hashlib.blake2b(digest_size=10)
+    h.update((repo or "").encode("utf-8", "surrogatepass"))
+    h.update(b"\x00")
+    h.update((path or "").encode("utf-8", "surrogatepass"))
+    h.update(b"\x00")
+    h.update(content_digest(content))
+    return h.hexdigest()
+
+
+def normalize_lang(lang: str | None, path: str | None) -> str:
+    """Lower-case language name: the ``lang`` column when present, else from the path's extension."""
+    if lang:
+        key = str(lang).strip().lower()
+        return LANG_ALIASES.get(key, key)
+    ext = posixpath.splitext(path or "")[1].lower()
+    return LANG_BY_EXT.get(ext, "unknown")
+
+
+def line_stats(content: str) -> tuple[float, int, float]:
+    """(avg_line_length, max_line_length, alphanum_fraction) as bigcode-dataset defines them."""
+    lines = content.splitlines()
+    lengths = [len(line) for line in lines] or [0]
+    avg = sum(lengths) / len(lengths)
+    alnum = sum(c.isalnum() for c in content) / len(content) if content else 0.0
+    return float(avg), int(max(lengths)), float(alnum)

@@ -1,0 +1,248 @@
+"""Reading Stack-format input: parquet and jsonl(.gz), local, ``gs://``, ``hf://`` and any fsspec URL.
+
+Files are listed when the pipeline is built, and their schemas are checked
+there, so a missing column or a corrupt file is an error that names the file
+before any worker starts. Workers read one parquet row group (or one jsonl
+file) per element, so large inputs spread over many workers.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import posixpath
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+from pipeline.ids import doc_id, line_stats, normalize_lang
+
+REQUIRED_COLUMNS = ("content", "max_stars_repo_name", "max_stars_repo_path")
+INPUT_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz", ".json.gz", ".ndjson")
+SCHEMA_CHECK_LIMIT = 256
+
+# Types of The Stack v1.1 columns; unknown columns keep the type found in the input.
+STACK_TYPES: dict[str, pa.DataType] = {
+    "hexsha": pa.string(),
+    "size": pa.int64(),
+    "ext": pa.string(),
+    "lang": pa.string(),
+    "max_stars_repo_path": pa.string(),
+    "max_stars_repo_name": pa.string(),
+    "max_stars_repo_head_hexsha": pa.string(),
+    "max_stars_repo_licenses": pa.list_(pa.string()),
+    "max_stars_count": pa.int64(),
+    "max_stars_repo_stars_event_min_datetime": pa.string(),
+    "max_stars_repo_stars_event_max_datetime": pa.string(),
+    "content": pa.string(),
+    "avg_line_length": pa.float64(),
+    "max_line_length": pa.int64(),
+    "alphanum_fraction": pa.float64(),
+    "id": pa.string(),
+}
+DERIVED_COLUMNS = ("id", "lang", "avg_line_length", "max_line_length", "alphanum_fraction")
+
+
+class InputError(ValueError):
+    """Bad input that a user must fix: names the file (and row)."""
+
+
+def _uses_fsspec(path: str) -> bool:
+    scheme = path.split("://", 1)[0] if "://" in path else ""
+    return scheme not in ("", "gs", "file", "s3", "hdfs", "azfs")
+
+
+def open_binary(path: str) -> io.IOBase:
+    """Open for reading through Beam's filesystems, or fsspec for schemes Beam lacks (``hf://``)."""
+    if _uses_fsspec(path):
+        import fsspec
+
+        return fsspec.open(path, "rb").open()
+    return FileSystems.open(path, compression_type="uncompressed")
+
+
+def _is_input_file(path: str) -> bool:
+    return path.endswith(INPUT_SUFFIXES)
+
+
+def list_inputs(spec: str) -> list[str]:
+    """Expand a comma-separated list of files, directories and globs into sorted input files."""
+    files: list[str] = []
+    for part in [p.strip() for p in spec.split(",") if p.strip()]:
+        files.extend(_expand(part))
+    if not files:
+        raise InputError(f"--input {spec!r}: no parquet or jsonl files found")
+    return sorted(set(files))
+
+
+def _expand(pattern: str) -> list[str]:
+    has_glob = any(c in pattern for c in "*?[")
+    if _uses_fsspec(pattern):
+        import fsspec
+
+        fs, _, paths = fsspec.get_fs_token_paths(pattern)
+        protocol = pattern.split("://", 1)[0]
+        if not has_glob and fs.isdir(paths[0]):
+            paths = [p for p in fs.find(paths[0]) if _is_input_file(p)]
+        return [f"{protocol}://{p}" if "://" not in p else p for p in paths]
+    if not has_glob and FileSystems.exists(pattern) and not _is_input_file(pattern):
+        pattern = posixpath.join(pattern.rstrip("/"), "**")
+    elif not has_glob and not FileSystems.exists(pattern):
+        raise InputError(f"--input: {pattern} does not exist")
+    matches = FileSystems.match([pattern])[0].metadata_list
+    return [m.path for m in matches if _is_input_file(m.path)]
+
+
+def _parquet_schema(path: str) -> pa.Schema:
+    try:
+        with open_binary(path) as handle:
+            return pq.ParquetFile(handle).schema_arrow
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{path}: not a readable parquet file: {exc}") from exc
+
+
+def _jsonl_lines(path: str) -> Iterator[tuple[int, bytes]]:
+    with open_binary(path) as raw:
+        stream = gzip.GzipFile(fileobj=raw) if path.endswith(".gz") else raw
+        try:
+            for number, line in enumerate(stream, start=1):
+                if line.strip():
+                    yield number, line
+        except (OSError, EOFError) as exc:
+            raise InputError(f"{path}: cannot be read: {exc}") from exc
+
+
+def _parse_json_line(path: str, number: int, line: bytes) -> dict:
+    text = line.decode("utf-8", "surrogateescape")
+    try:
+        row = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}, line {number}: not valid JSON: {exc}") from exc
+    if not isinstance(row, dict):
+        raise InputError(f"{path}, line {number}: expected a JSON object")
+    return row
+
+
+def _jsonl_schema(path: str, sample_rows: int = 200) -> pa.Schema:
+    rows = []
+    for number, line in _jsonl_lines(path):
+        rows.append(_parse_json_line(path, number, line))
+        if len(rows) >= sample_rows:
+            break
+    names: dict[str, None] = {}
+    for row in rows:
+        names.update(dict.fromkeys(row))
+    fields = []
+    for name in names:
+        if name in STACK_TYPES:
+            fields.append(pa.field(name, STACK_TYPES[name]))
+            continue
+        values = [row.get(name) for row in rows]
+        try:
+            inferred = pa.array(values).type
+        except (pa.ArrowException, TypeError):
+            inferred = pa.string()
+        fields.append(pa.field(name, pa.string() if pa.types.is_null(inferred) else inferred))
+    return pa.schema(fields)
+
+
+def file_schema(path: str) -> pa.Schema:
+    schema = _parquet_schema(path) if path.endswith(".parquet") else _jsonl_schema(path)
+    missing = [c for c in REQUIRED_COLUMNS if c not in schema.names]
+    if missing:
+        raise InputError(f"{path}: missing required column(s) {', '.join(missing)}")
+    return schema
+
+
+def input_schema(files: list[str]) -> pa.Schema:
+    """Check schemas up front and return the unified input schema with Stack types where known."""
+    fields: dict[str, pa.DataType] = {}
+    for path in files[:SCHEMA_CHECK_LIMIT]:
+        for fld in file_schema(path):
+            fields.setdefault(fld.name, STACK_TYPES.get(fld.name, fld.type))
+    for name in DERIVED_COLUMNS:
+        fields.setdefault(name, STACK_TYPES[name])
+    return pa.schema([pa.field(name, typ) for name, typ in fields.items()])
+
+
+def prepare(row: dict[str, Any]) -> dict[str, Any]:
+    """Add ``id``, the lower-case ``lang`` and line statistics when missing.
+
+    Undecodable bytes are kept as text with surrogates so that the validate
+    stage can record them as ``invalid`` instead of a worker crashing.
+    """
+    content = row.get("content")
+    if isinstance(content, bytes):
+        content = row["content"] = content.decode("utf-8", "surrogateescape")
+    repo, path = row.get("max_stars_repo_name"), row.get("max_stars_repo_path")
+    row["id"] = doc_id(repo, path, content)
+    row["lang"] = normalize_lang(row.get("lang"), path)
+    if isinstance(content, str) and any(row.get(c) is None for c in DERIVED_COLUMNS[2:]):
+        avg, longest, alnum = line_stats(content)
+        row["avg_line_length"], row["max_line_length"], row["alphanum_fraction"] = avg, longest, alnum
+    return row
+
+
+class _ListUnits(beam.DoFn):
+    """file -> (file, row group) for parquet, (file, -1) for jsonl."""
+
+    def process(self, path: str) -> Iterable[tuple[str, int]]:
+        if path.endswith(".parquet"):
+            try:
+                with open_binary(path) as handle:
+                    groups = pq.ParquetFile(handle).num_row_groups
+            except (pa.ArrowException, OSError) as exc:
+                raise InputError(f"{path}: not a readable parquet file: {exc}") from exc
+            for group in range(groups):
+                yield path, group
+        else:
+            yield path, -1
+
+
+class _ReadUnit(beam.DoFn):
+    def setup(self) -> None:
+        self._rows = beam.metrics.Metrics.counter("read", "rows")
+
+    def process(self, unit: tuple[str, int]) -> Iterable[dict]:
+        path, group = unit
+        if group < 0:
+            for number, line in _jsonl_lines(path):
+                row = _parse_json_line(path, number, line)
+                for column in REQUIRED_COLUMNS:
+                    row.setdefault(column, None)  # a missing field is a null: the validate stage records it
+                self._rows.inc()
+                yield prepare(row)
+            return
+        try:
+            with open_binary(path) as handle:
+                table = pq.ParquetFile(handle).read_row_group(group)
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(f"{path}, row group {group}: cannot be read: {exc}") from exc
+        missing = [c for c in REQUIRED_COLUMNS if c not in table.column_names]
+        if missing:
+            raise InputError(f"{path}: missing required column(s) {', '.join(missing)}")
+        for row in table.to_pylist():
+            self._rows.inc()
+            yield prepare(row)
+
+
+class ReadStack(beam.PTransform):
+    """Read the listed files into prepared documents (dicts with ``id`` and ``lang``)."""
+
+    def __init__(self, files: list[str]):
+        super().__init__()
+        self._files = files
+
+    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
+        return (
+            pbegin
+            | "Files" >> beam.Create(self._files)
+            | "Units" >> beam.ParDo(_ListUnits())
+            | "Spread" >> beam.Reshuffle()
+            | "Read" >> beam.ParDo(_ReadUnit())
+        )

@@ -1,0 +1,166 @@
+"""Check an output directory against the ledger invariant before anyone trusts (or publishes) it.
+
+The invariant (DESIGN.md): for every stage and language, docs in = docs out +
+docs removed; stages chain (one stage's output is the next one's input); and
+the ids in ``data/`` and ``removed/`` together are exactly the input ids.
+
+The id check streams only the ``id`` column and compares a count and an
+order-independent digest (sum of 128-bit BLAKE2b hashes mod 2**128) with the
+ones ``stats.json`` recorded for the input, so it needs O(1) memory on 268 GB.
+A sum (not an xor) is used so a duplicated id does not cancel itself out: a
+missing id plus a duplicated one only goes unnoticed if two 128-bit hashes
+collide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+DIGEST_MODULUS = 1 << 128
+STATS_FILE = "stats.json"
+
+
+def id_hash(doc_id: str) -> int:
+    """The 128-bit hash of one id that :func:`ids_digest` sums."""
+    return int.from_bytes(hashlib.blake2b(doc_id.encode("utf-8"), digest_size=16).digest(), "big")
+
+
+def ids_digest(ids: Iterable[str]) -> str:
+    """Order-independent digest of a multiset of ids: sum of their hashes mod 2**128, as 32 hex chars."""
+    total = 0
+    for doc_id in ids:
+        total += id_hash(doc_id)
+    return format(total % DIGEST_MODULUS, "032x")
+
+
+def combine_digests(digests: Iterable[str]) -> str:
+    """Digest of the union of multisets whose digests are given (lets workers digest shards separately)."""
+    return format(sum(int(d, 16) for d in digests) % DIGEST_MODULUS, "032x")
+
+
+def load_stats(out_dir: str | Path) -> dict:
+    """``OUT/stats.json``, or FileNotFoundError naming the file."""
+    path = Path(out_dir) / STATS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: not a finished pipeline output")
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def parquet_files(folder: Path) -> list[Path]:
+    """Parquet files under ``folder`` (recursively), sorted so every reader sees the same order."""
+    return sorted(folder.rglob("*.parquet")) if folder.is_dir() else []
+
+
+def iter_column(files: Iterable[Path], columns: list[str], batch_size: int = 65536) -> Iterator[dict[str, list]]:
+    """Batches of the named columns only, one record batch at a time (bounded memory)."""
+    for path in files:
+        parquet = pq.ParquetFile(path)
+        present = [c for c in columns if c in parquet.schema_arrow.names]
+        for batch in parquet.iter_batches(batch_size=batch_size, columns=present):
+            yield {name: batch.column(name).to_pylist() for name in present}
+
+
+def _stage_problems(stats: dict) -> list[str]:
+    """docs_in = docs_out + removed per stage and language, and stages chain."""
+    problems: list[str] = []
+    previous_out: dict[str, int] | None = None
+    previous_name = "input"
+    for stage in stats.get("stages", []):
+        name = stage.get("name", "?")
+        langs = stage.get("langs", {})
+        for lang, row in sorted(langs.items()):
+            removed = sum(int(r.get("docs", 0)) for r in row.get("removed", {}).values())
+            docs_in, docs_out = int(row.get("docs_in", 0)), int(row.get("docs_out", 0))
+            if docs_in != docs_out + removed:
+                problems.append(
+                    f"stage {name}/{lang}: docs_in {docs_in} != docs_out {docs_out} + removed {removed}"
+                )
+        current_in = {lang: int(row.get("docs_in", 0)) for lang, row in langs.items()}
+        if previous_out is not None:
+            for lang in sorted(set(previous_out) | set(current_in)):
+                if previous_out.get(lang, 0) != current_in.get(lang, 0):
+                    problems.append(
+                        f"stage {name}/{lang}: docs_in {current_in.get(lang, 0)} != "
+                        f"{previous_name} docs_out {previous_out.get(lang, 0)}"
+                    )
+        previous_out = {lang: int(row.get("docs_out", 0)) for lang, row in langs.items()}
+        previous_name = name
+    input_docs = stats.get("input", {}).get("docs")
+    first = stats.get("stages", [{}])[0] if stats.get("stages") else None
+    if first is not None and input_docs is not None:
+        first_in = sum(int(r.get("docs_in", 0)) for r in first.get("langs", {}).values())
+        if first_in != int(input_docs):
+            problems.append(f"stage {first.get('name')}: docs_in {first_in} != input docs {input_docs}")
+    return problems
+
+
+def _file_problems(out_dir: Path, stats: dict) -> list[str]:
+    """Row counts on disk match stats, and data ∪ removed ids match the input's count and digest."""
+    problems: list[str] = []
+    stages = stats.get("stages", [])
+    total = 0
+    count = 0
+
+    last_out = {lang: int(row.get("docs_out", 0)) for lang, row in (stages[-1]["langs"] if stages else {}).items()}
+    data_counts: Counter[str] = Counter()
+    for lang_dir in sorted(p for p in (out_dir / "data").glob("*") if p.is_dir()):
+        for batch in iter_column(parquet_files(lang_dir), ["id"]):
+            data_counts[lang_dir.name] += len(batch["id"])
+            count += len(batch["id"])
+            total += sum(id_hash(i) for i in batch["id"])
+    for lang in sorted(set(last_out) | set(data_counts)):
+        if last_out.get(lang, 0) != data_counts.get(lang, 0):
+            problems.append(f"data/{lang}: {data_counts.get(lang, 0)} rows on disk, stats say {last_out.get(lang, 0)}")
+
+    for stage in stages:
+        name = stage.get("name", "?")
+        expected: Counter[tuple[str, str]] = Counter()
+        for lang, row in stage.get("langs", {}).items():
+            for reason, removed in row.get("removed", {}).items():
+                if int(removed.get("docs", 0)):
+                    expected[(lang, reason)] += int(removed["docs"])
+        found: Counter[tuple[str, str]] = Counter()
+        for batch in iter_column(parquet_files(out_dir / "removed" / name), ["id", "lang", "reason"]):
+            found.update(zip(batch["lang"], batch["reason"], strict=True))
+            count += len(batch["id"])
+            total += sum(id_hash(i) for i in batch["id"])
+        for key in sorted(set(expected) | set(found)):
+            if expected.get(key, 0) != found.get(key, 0):
+                problems.append(
+                    f"removed/{name} {key[0]}/{key[1]}: {found.get(key, 0)} ledger rows, stats say {expected.get(key, 0)}"
+                )
+    known = {stage.get("name") for stage in stages}
+    for stray in sorted(p.name for p in (out_dir / "removed").glob("*") if p.is_dir() and p.name not in known):
+        problems.append(f"removed/{stray}: ledger of a stage that is not in stats.json")
+
+    recorded = stats.get("input", {})
+    if "docs" in recorded and count != int(recorded["docs"]):
+        problems.append(f"ids: data + removed hold {count} rows, input had {recorded['docs']}")
+    digest = format(total % DIGEST_MODULUS, "032x")
+    if "ids_digest" not in recorded:
+        problems.append("stats.json input.ids_digest is missing: cannot check ids against the input")
+    elif digest != recorded["ids_digest"]:
+        problems.append(
+            f"ids: digest of data + removed ids {digest} != input ids_digest {recorded['ids_digest']} "
+            "(an id was lost, duplicated or invented)"
+        )
+    return problems
+
+
+def check_ledger(out_dir: str | Path) -> list[str]:
+    """Every way ``out_dir`` breaks the ledger invariant, as readable sentences; empty when it holds."""
+    out = Path(out_dir)
+    try:
+        stats = load_stats(out)
+    except (FileNotFoundError, json.JSONDecodeError) as err:
+        return [str(err)]
+    if not stats.get("stages"):
+        return [f"{out / STATS_FILE} has no stages"]
+    return _stage_problems(stats) + _file_problems(out, stats)

@@ -1,0 +1,43 @@
+"""Command-line options of ``python -m pipeline.run``; every Beam option passes through."""
+
+from __future__ import annotations
+
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+
+DEFAULT_LOCAL_WORKERS = 2
+DEFAULT_RUNNING_MODE = "multi_processing"
+
+
+class CurateOptions(PipelineOptions):
+    @classmethod
+    def _add_argparse_args(cls, parser) -> None:
+        parser.add_argument("--input", help="parquet/jsonl(.gz) files, directories or globs (comma-separated); "
+                            "local, gs://, hf://datasets/... or any fsspec URL")
+        parser.add_argument("--output", help="output directory (local or gs://)")
+        parser.add_argument("--preset", default="stack-base",
+                            help="preset expression NAME[+VARIANT...], e.g. santacoder or stack-base+stars")
+        parser.add_argument("--config", default=None, help="YAML overlaid on the preset")
+        parser.add_argument("--stages", default=None,
+                            help="comma-separated stages to run (others off); validate always runs")
+        parser.add_argument("--benchmarks_dir", default=None,
+                            help="local benchmark files for decontamination (default: load from the Hub)")
+        parser.add_argument("--optout_list", default=None, help="opt-out list (optouts.jsonl or plain text)")
+        parser.add_argument("--tokenizer", default=None, help="tokenizer.json, its directory or a Hub id")
+        parser.add_argument("--publish_repo", default=None, help="publish the result to this Hub dataset repo")
+        parser.add_argument("--no_report", action="store_true", help="skip report.html and the dataset card")
+        parser.add_argument("--quiet", action="store_true", help="no summary table on stdout")
+
+
+def parse(argv: list[str]) -> PipelineOptions:
+    """Parse argv; without ``--runner`` use the local FnApiRunner on both cores (never downloads Prism)."""
+    options = PipelineOptions(argv)
+    curate = options.view_as(CurateOptions)
+    if not curate.input or not curate.output:
+        raise SystemExit("pipeline.run: --input and --output are required")
+    direct = options.view_as(DirectOptions)
+    if options.view_as(StandardOptions).runner is None:
+        if not any(a.startswith("--direct_num_workers") for a in argv):
+            direct.direct_num_workers = DEFAULT_LOCAL_WORKERS
+        if not any(a.startswith("--direct_running_mode") for a in argv):
+            direct.direct_running_mode = DEFAULT_RUNNING_MODE
+    return options

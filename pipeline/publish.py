@@ -1,0 +1,249 @@
+"""Publish a finished pipeline output to the Hugging Face Hub as a dataset repo.
+
+Why a batch of ``create_commit`` calls and not one ``upload_folder``: a
+268 GB run writes hundreds of 256 MB shards. One commit per batch of shards
+(``files_per_commit`` files or ``bytes_per_commit`` bytes) keeps every commit
+well under the Hub's limits, and makes the upload resumable *by design*:
+before committing, the remote tree is listed once and every local file whose
+sha256 (LFS) or git blob id (regular file) already matches the remote one is
+skipped, so re-running after a crash only sends the batches that never
+landed. Inside each commit ``huggingface_hub`` still uses its fastest
+transfer (Xet when ``hf_xet`` is installed, LFS otherwise) and its own no-op
+detection. This behaves the same with or without Xet, which
+``upload_folder`` / the removed ``upload_large_folder`` do not.
+
+The card (README.md), stats.json and report.html go in the last commit, so
+the dataset viewer only sees the new card once all its data is there; that
+commit also deletes remote shards the local output no longer has (a re-run
+with fewer shards must not leave stale ones that ``load_dataset`` would read).
+
+The ledger (``removed/``, ``modified/``) is only uploaded with
+``include_ledger``. The token comes from ``huggingface_hub``'s standard lookup
+(``HF_TOKEN``, then the login cache) unless given; it is never printed,
+logged or written, and publishing refuses if it appears in any file to upload.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.card import write_card
+from pipeline.ledger import STATS_FILE, check_ledger
+
+logger = logging.getLogger(__name__)
+
+FILES_PER_COMMIT = 50
+BYTES_PER_COMMIT = 20 * 1024**3
+DATA_PREFIXES = ("data/",)
+LEDGER_PREFIXES = ("removed/", "modified/")
+SIDE_FILES = ("README.md", STATS_FILE, "report.html")
+REPO_TYPE = "dataset"
+
+
+class PublishRefused(RuntimeError):
+    """The output is not fit to publish (missing stats, broken ledger, token inside a file)."""
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    path_in_repo: str
+    local_path: Path
+    size: int
+
+
+@dataclass
+class PublishResult:
+    repo_url: str
+    commits: list[str] = field(default_factory=list)
+    uploaded: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+
+def shard_files(out_dir: Path, include_ledger: bool) -> list[LocalFile]:
+    """The parquet shards to upload, in a stable order: data first, then the ledger when asked."""
+    folders = ["data"] + (["removed", "modified"] if include_ledger else [])
+    files = []
+    for folder in folders:
+        for path in sorted((out_dir / folder).rglob("*.parquet")):
+            files.append(LocalFile(path.relative_to(out_dir).as_posix(), path, path.stat().st_size))
+    return files
+
+
+def commit_batches(files: list[LocalFile], files_per_commit: int, bytes_per_commit: int) -> list[list[LocalFile]]:
+    """Greedy batches of at most ``files_per_commit`` files and ``bytes_per_commit`` bytes (one big file alone)."""
+    batches: list[list[LocalFile]] = []
+    current: list[LocalFile] = []
+    current_bytes = 0
+    for item in files:
+        if current and (len(current) >= files_per_commit or current_bytes + item.size > bytes_per_commit):
+            batches.append(current)
+            current, current_bytes = [], 0
+        current.append(item)
+        current_bytes += item.size
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _git_blob_id(path: Path) -> str:
+    data = path.read_bytes()
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def already_uploaded(local: LocalFile, remote) -> bool:
+    """Whether the remote file (a ``RepoFile``) has exactly the local content."""
+    if remote is None or remote.size != local.size:
+        return False
+    if remote.lfs is not None:
+        return remote.lfs.sha256 == _sha256(local.local_path)
+    return remote.blob_id == _git_blob_id(local.local_path)
+
+
+def refuse_unfit(out_dir: Path) -> None:
+    """PublishRefused unless stats.json exists and the ledger invariant holds."""
+    if not (out_dir / STATS_FILE).is_file():
+        raise PublishRefused(f"{out_dir / STATS_FILE} is missing: {out_dir} is not a finished pipeline output")
+    problems = check_ledger(out_dir)
+    if problems:
+        shown = "\n  ".join(problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise PublishRefused(f"ledger invariant fails for {out_dir} ({len(problems)} problems):\n  {shown}{more}")
+
+
+def refuse_token_in_files(token: str | None, files: list[Path]) -> None:
+    """PublishRefused if the token is written in any small text file about to be uploaded."""
+    if not token:
+        return
+    needle = token.encode()
+    for path in files:
+        if path.is_file() and needle in path.read_bytes():
+            raise PublishRefused(f"{path} contains the Hub token; refusing to upload it")
+
+
+def publish(
+    out_dir: str | Path,
+    repo_id: str,
+    private: bool = False,
+    revision: str | None = None,
+    include_ledger: bool = False,
+    token: str | None = None,
+    *,
+    files_per_commit: int = FILES_PER_COMMIT,
+    bytes_per_commit: int = BYTES_PER_COMMIT,
+) -> PublishResult:
+    """Create (or reuse) the dataset repo ``repo_id`` and upload the output; resumable by re-running."""
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, get_token
+    from huggingface_hub.hf_api import RepoFile
+
+    out = Path(out_dir)
+    refuse_unfit(out)
+    card = write_card(out, repo_id=repo_id, include_ledger=include_ledger)
+    side_files = [out / name for name in SIDE_FILES if (out / name).is_file()]
+    refuse_token_in_files(token or get_token(), side_files)
+
+    api = HfApi(token=token)
+    repo_url = api.create_repo(repo_id, repo_type=REPO_TYPE, private=private, exist_ok=True)
+    result = PublishResult(repo_url=str(repo_url))
+    if revision and revision != "main":
+        api.create_branch(repo_id, repo_type=REPO_TYPE, branch=revision, exist_ok=True)
+    logger.info("publishing %s to %s (revision %s)", out, repo_url, revision or "main")
+
+    remote = {
+        entry.path: entry
+        for entry in api.list_repo_tree(repo_id, repo_type=REPO_TYPE, revision=revision, recursive=True)
+        if isinstance(entry, RepoFile)
+    }
+    shards = shard_files(out, include_ledger)
+    pending = []
+    for item in shards:
+        if already_uploaded(item, remote.get(item.path_in_repo)):
+            result.skipped.append(item.path_in_repo)
+        else:
+            pending.append(item)
+    if result.skipped:
+        logger.info("%d shards already on the Hub with the same content: skipped", len(result.skipped))
+
+    batches = commit_batches(pending, files_per_commit, bytes_per_commit)
+    for number, batch in enumerate(batches, start=1):
+        megabytes = sum(item.size for item in batch) / 1e6
+        message = f"Upload {len(batch)} shards ({megabytes:.1f} MB), batch {number}/{len(batches)}"
+        logger.info("%s", message)
+        info = api.create_commit(
+            repo_id,
+            [CommitOperationAdd(item.path_in_repo, str(item.local_path)) for item in batch],
+            commit_message=message,
+            repo_type=REPO_TYPE,
+            revision=revision,
+        )
+        result.commits.append(info.oid)
+        result.uploaded += [item.path_in_repo for item in batch]
+
+    managed = DATA_PREFIXES + (LEDGER_PREFIXES if include_ledger else ())
+    local_paths = {item.path_in_repo for item in shards}
+    stale = sorted(p for p in remote if p.startswith(managed) and p not in local_paths)
+    head = result.commits[-1] if result.commits else api.dataset_info(repo_id, revision=revision).sha
+    operations = [CommitOperationAdd(path.name, str(path)) for path in side_files]
+    operations += [CommitOperationDelete(path) for path in stale]
+    info = api.create_commit(
+        repo_id,
+        operations,
+        commit_message="Update dataset card, stats and report" + (f"; delete {len(stale)} stale shards" if stale else ""),
+        repo_type=REPO_TYPE,
+        revision=revision,
+    )
+    if info.oid != head:  # create_commit returns the current head when nothing changed
+        result.commits.append(info.oid)
+    result.deleted = stale
+    logger.info("published %s: %d shards uploaded, %d skipped, card %s", repo_url, len(pending), len(result.skipped), card)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline.publish",
+        description="Upload a pipeline output (data/, card, stats, report) to a Hugging Face dataset repo. "
+        "The token comes from HF_TOKEN or `hf auth login`.",
+    )
+    parser.add_argument("out", help="the pipeline output directory (OUT)")
+    parser.add_argument("--repo-id", required=True, help="ORG/NAME of the dataset repo (created if missing)")
+    parser.add_argument("--private", action="store_true", help="create the repo private")
+    parser.add_argument("--revision", default=None, help="branch to commit to (created from main if missing)")
+    parser.add_argument("--include-ledger", action="store_true", help="also upload removed/ and modified/")
+    parser.add_argument("--files-per-commit", type=int, default=FILES_PER_COMMIT)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    try:
+        result = publish(
+            args.out,
+            args.repo_id,
+            private=args.private,
+            revision=args.revision,
+            include_ledger=args.include_ledger,
+            files_per_commit=args.files_per_commit,
+        )
+    except PublishRefused as err:
+        print(f"publish refused: {err}", file=sys.stderr)
+        return 2
+    print(
+        f"published {args.out} -> {result.repo_url}: {len(result.uploaded)} shards uploaded in "
+        f"{len(result.commits)} commits, {len(result.skipped)} already there, {len(result.deleted)} stale deleted"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Beam wrapper of exact dedup (``dedup.exact``).
+
+The winner of each content hash is found by combining small (rank, id)
+tuples, then the documents are streamed past it: a hash shared by a hundred
+thousand files never needs them all in memory at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+import apache_beam as beam
+
+from dedup.exact import content_key, full_rank
+from pipeline.stages.base import KEPT, REMOVED, StageConfig, StageContext, StageSpec, ledger_row, stars_of
+
+
+class ExactDedupConfig(StageConfig):
+    pass
+
+
+class _WinnerAndCount(beam.CombineFn):
+    def create_accumulator(self):
+        return None, 0
+
+    def add_input(self, acc, rank):
+        best, count = acc
+        return (rank if best is None or rank < best else best), count + 1
+
+    def merge_accumulators(self, accs):
+        best, count = None, 0
+        for b, c in accs:
+            if b is not None and (best is None or b < best):
+                best = b
+            count += c
+        return best, count
+
+    def extract_output(self, acc):
+        return acc
+
+
+class _Split(beam.DoFn):
+    def setup(self) -> None:
+        self._cpu_ms = beam.metrics.Metrics.counter("exact_dedup", "cpu_ms")
+        self._removed = beam.metrics.Metrics.counter("exact_dedup", "removed_exact_duplicate")
+
+    def process(self, item: tuple[str, dict]) -> Iterable:
+        start = time.process_time()
+        _, grouped = item
+        ((winner, size),) = grouped["winner"]
+        kept_emitted = False
+        for doc in grouped["docs"]:
+            if not kept_emitted and full_rank(doc, stars_of) == winner:
+                kept_emitted = True
+                yield doc
+                continue
+            self._removed.inc()
+            detail = {"duplicate_of": winner[1], "group_size": size}
+            yield beam.pvalue.TaggedOutput(REMOVED, ledger_row(doc, "exact_dedup", "exact_duplicate", detail))
+        self._cpu_ms.inc(int((time.process_time() - start) * 1000))
+
+
+class ExactDedup(beam.PTransform):
+    def expand(self, docs: beam.PCollection) -> dict[str, beam.PCollection]:
+        keyed = docs | "KeyByContent" >> beam.Map(lambda d: (content_key(d["content"]), d))
+        winners = (
+            keyed
+            | "Rank" >> beam.Map(lambda kv: (kv[0], full_rank(kv[1], stars_of)))
+            | "Winner" >> beam.CombinePerKey(_WinnerAndCount())
+        )
+        out = (
+            {"docs": keyed, "winner": winners}
+            | "Join" >> beam.CoGroupByKey()
+            | "Split" >> beam.ParDo(_Split()).with_outputs(REMOVED, main=KEPT)
+        )
+        return {KEPT: out[KEPT], REMOVED: out[REMOVED]}
+
+
+def build(cfg: ExactDedupConfig, ctx: StageContext) -> ExactDedup:
+    return ExactDedup()
+
+
+SPEC = StageSpec(name="exact_dedup", config=ExactDedupConfig, build=build)

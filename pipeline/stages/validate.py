@@ -1,0 +1,74 @@
+"""The guard stage: rows that are not usable text become ledger rows with reason ``invalid``.
+
+It runs first in every pipeline so that no later stage meets undecodable,
+binary, empty, nameless or oversized content, and nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+from pydantic import Field
+
+from pipeline.stages.base import JudgeDocs, StageConfig, StageSpec, Verdict, content_bytes
+
+CONTROL_CHARS = frozenset(chr(c) for c in range(32) if chr(c) not in "\t\n\r\f\v")
+
+
+class ValidateConfig(StageConfig):
+    enabled: bool = True
+    max_bytes: int = Field(1_048_576, gt=0)
+    max_control_fraction: float = Field(0.01, ge=0, le=1)
+
+
+def problem_of(doc: dict, cfg: ValidateConfig) -> dict | None:
+    """What is wrong with a document (a ledger detail), or None when it is usable."""
+    content = doc.get("content")
+    if not doc.get("max_stars_repo_name"):
+        return {"problem": "null_repo"}
+    if not doc.get("max_stars_repo_path"):
+        return {"problem": "null_path"}
+    if content is None:
+        return {"problem": "null_content"}
+    if not isinstance(content, str):
+        return {"problem": "not_text", "type": type(content).__name__}
+    try:
+        size = len(content.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        return {"problem": "undecodable", "offset": exc.start}
+    if size == 0 or not content.strip():
+        return {"problem": "empty", "bytes": size}
+    if size > cfg.max_bytes:
+        return {"problem": "oversized", "bytes": size, "max_bytes": cfg.max_bytes}
+    if "\x00" in content:
+        return {"problem": "binary", "nul_offset": content.index("\x00")}
+    control = sum(content.count(c) for c in CONTROL_CHARS)
+    if control > cfg.max_control_fraction * len(content):
+        return {"problem": "binary", "control_fraction": round(control / len(content), 4)}
+    return None
+
+
+class ValidateJudge:
+    def __init__(self, cfg: ValidateConfig):
+        self.cfg = cfg
+
+    def setup(self) -> None:
+        pass
+
+    def judge(self, docs: Sequence[dict]) -> list[Verdict]:
+        verdicts = []
+        for doc in docs:
+            problem = problem_of(doc, self.cfg)
+            if problem is None:
+                verdicts.append(Verdict())
+            else:
+                verdicts.append(Verdict(keep=False, reason="invalid", detail=problem))
+        return verdicts
+
+
+def build(cfg: ValidateConfig, ctx) -> JudgeDocs:
+    return JudgeDocs("validate", functools.partial(ValidateJudge, cfg))
+
+
+SPEC = StageSpec(name="validate", config=ValidateConfig, build=build)

@@ -1,0 +1,164 @@
+"""Per-stage, per-language accounting: docs and bytes in / out / removed by reason.
+
+Counts are combined per key inside the pipeline (a few hundred keys at most),
+so nothing proportional to the data reaches one worker. The launcher turns
+the counts into ``stats.json`` after the run, adding the config, versions,
+wall time and the CPU time each stage spent (from Beam metrics).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import apache_beam as beam
+
+from pipeline.stages.base import content_bytes
+
+VERSIONED_PACKAGES = (
+    "stackcurate",
+    "apache-beam",
+    "pyarrow",
+    "numpy",
+    "datasets",
+    "huggingface_hub",
+    "datasketch",
+    "presidio-analyzer",
+    "detect-secrets",
+    "pyahocorasick",
+    "tokenizers",
+    "pygments",
+    "tree-sitter",
+    "torch",
+    "transformers",
+)
+
+
+def id_value(doc_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(doc_id.encode(), digest_size=16).digest(), "big")
+
+
+def ids_digest(ids: Iterable[str]) -> str:
+    """Order-independent digest of a multiset of ids: sum of 128-bit hashes mod 2**128."""
+    return f"{sum(id_value(i) for i in ids) % (1 << 128):032x}"
+
+
+def _add(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+    return a[0] + b[0], a[1] + b[1]
+
+
+class _SumPairs(beam.CombineFn):
+    def create_accumulator(self) -> tuple[int, int]:
+        return 0, 0
+
+    def add_input(self, acc: tuple[int, int], value: tuple[int, int]) -> tuple[int, int]:
+        return _add(acc, value)
+
+    def merge_accumulators(self, accs: Iterable[tuple[int, int]]) -> tuple[int, int]:
+        total = (0, 0)
+        for acc in accs:
+            total = _add(total, acc)
+        return total
+
+    def extract_output(self, acc: tuple[int, int]) -> tuple[int, int]:
+        return acc
+
+
+def doc_count_key(stage: str, kind: str):
+    def key(doc: dict) -> tuple[tuple[str, str, str, str], tuple[int, int]]:
+        return (stage, doc.get("lang") or "unknown", kind, ""), (1, content_bytes(doc))
+
+    return key
+
+
+def removed_count_key(stage: str):
+    def key(row: dict) -> tuple[tuple[str, str, str, str], tuple[int, int]]:
+        return (stage, row.get("lang") or "unknown", "removed", row["reason"]), (1, int(row["size"] or 0))
+
+    return key
+
+
+class _DigestFn(beam.CombineFn):
+    def create_accumulator(self) -> int:
+        return 0
+
+    def add_input(self, acc: int, doc: dict) -> int:
+        return (acc + id_value(doc["id"])) % (1 << 128)
+
+    def merge_accumulators(self, accs: Iterable[int]) -> int:
+        return sum(accs) % (1 << 128)
+
+    def extract_output(self, acc: int) -> str:
+        return f"{acc:032x}"
+
+
+class InputDigest(beam.PTransform):
+    """docs -> one string: the order-independent digest of their ids."""
+
+    def expand(self, docs: beam.PCollection) -> beam.PCollection:
+        return docs | beam.CombineGlobally(_DigestFn())
+
+
+class CombineCounts(beam.PTransform):
+    """Flattened (key, (docs, bytes)) pairs -> one JSON text of all counts (small)."""
+
+    def expand(self, pairs: beam.PCollection) -> beam.PCollection:
+        return (
+            pairs
+            | "Sum" >> beam.CombinePerKey(_SumPairs())
+            | "All" >> beam.combiners.ToList()
+            | "Json" >> beam.Map(lambda items: json.dumps(sorted([list(k), list(v)] for k, v in items)))
+        )
+
+
+def assemble(counts: list, order: list[str]) -> list[dict[str, Any]]:
+    """Counts -> the ``stages`` list of stats.json, in pipeline order."""
+    stages: dict[str, dict[str, Any]] = {name: {"name": name, "langs": {}} for name in order}
+    for (stage, lang, kind, reason), (docs, size) in counts:
+        langs = stages.setdefault(stage, {"name": stage, "langs": {}})["langs"]
+        entry = langs.setdefault(
+            lang, {"docs_in": 0, "bytes_in": 0, "docs_out": 0, "bytes_out": 0, "removed": {}}
+        )
+        if kind == "in":
+            entry["docs_in"] += docs
+            entry["bytes_in"] += size
+        elif kind == "out":
+            entry["docs_out"] += docs
+            entry["bytes_out"] += size
+        else:
+            bucket = entry["removed"].setdefault(reason, {"docs": 0, "bytes": 0})
+            bucket["docs"] += docs
+            bucket["bytes"] += size
+    for stage in stages.values():
+        stage["langs"] = dict(sorted(stage["langs"].items()))
+    return [stages[name] for name in order if name in stages]
+
+
+def versions() -> dict[str, str]:
+    found = {}
+    for name in VERSIONED_PACKAGES:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def summary_table(stages: list[dict[str, Any]]) -> str:
+    """Plain-text table: one line per stage and language."""
+    header = f"{'stage':<12} {'lang':<11} {'docs in':>9} {'docs out':>9} {'removed':>8} {'MB in':>8} {'MB out':>8}  top reasons"
+    lines = [header, "-" * len(header)]
+    for stage in stages:
+        for lang, e in stage["langs"].items():
+            removed = sum(r["docs"] for r in e["removed"].values())
+            reasons = ", ".join(
+                f"{name}={r['docs']}" for name, r in sorted(e["removed"].items(), key=lambda kv: -kv[1]["docs"])[:3]
+            )
+            lines.append(
+                f"{stage['name']:<12} {lang:<11} {e['docs_in']:>9} {e['docs_out']:>9} {removed:>8} "
+                f"{e['bytes_in'] / 1e6:>8.2f} {e['bytes_out'] / 1e6:>8.2f}  {reasons}"
+            )
+    return "\n".join(lines)
