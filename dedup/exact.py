@@ -31,4 +31,3 @@ def split_group(docs: Sequence[dict], stars_of: Callable[[dict], int]) -> tuple[
     """(kept, removed) of one group of identical documents (in-memory reference of the Beam stage)."""
     ordered = sorted(docs, key=lambda d: full_rank(d, stars_of))
     return ordered[0], ordered[1:]
-

@@ -18,7 +18,13 @@ LANG_BY_EXT = {
     ".cjs": "javascript",
     ".jsx": "javascript",
 }
-LANG_ALIASES = {"python": "python", "java": "java", "javascript": "javascript", "js": "javascript", "py": "python"}
+LANG_ALIASES = {
+    "python": "python",
+    "java": "java",
+    "javascript": "javascript",
+    "js": "javascript",
+    "py": "python",
+}
 
 
 def content_digest(content: str | bytes | None) -> bytes:

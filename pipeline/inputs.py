@@ -170,15 +170,48 @@ def input_schema(files: list[str]) -> pa.Schema:
     return pa.schema([pa.field(name, typ) for name, typ in fields.items()])
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def make_encodable(row: dict[str, Any]) -> dict[str, Any]:
+    """Undecodable text cannot cross a Beam coder: content becomes its raw bytes (the validate
+    stage records it as ``invalid``), other text fields get U+FFFD. Call after the id is set."""
+    for key, value in row.items():
+        if isinstance(value, str) and not _encodable(value):
+            if key == "content":
+                row[key] = value.encode(
+                    "utf-8", "surrogateescape" if _escaped_only(value) else "surrogatepass"
+                )
+            else:
+                row[key] = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return row
+
+
+def _escaped_only(text: str) -> bool:
+    try:
+        text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def prepare(row: dict[str, Any]) -> dict[str, Any]:
     """Add ``id``, the lower-case ``lang`` and line statistics when missing.
 
-    Undecodable bytes are kept as text with surrogates so that the validate
-    stage can record them as ``invalid`` instead of a worker crashing.
+    Content that is not valid UTF-8 stays bytes, so that the validate stage
+    records it as ``invalid`` instead of a worker crashing.
     """
     content = row.get("content")
     if isinstance(content, bytes):
-        content = row["content"] = content.decode("utf-8", "surrogateescape")
+        try:
+            content = row["content"] = content.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
     repo, path = row.get("max_stars_repo_name"), row.get("max_stars_repo_path")
     row["id"] = doc_id(repo, path, content)
     row["lang"] = normalize_lang(row.get("lang"), path)
@@ -216,7 +249,7 @@ class _ReadUnit(beam.DoFn):
                 for column in REQUIRED_COLUMNS:
                     row.setdefault(column, None)  # a missing field is a null: the validate stage records it
                 self._rows.inc()
-                yield prepare(row)
+                yield make_encodable(prepare(row))
             return
         try:
             with open_binary(path) as handle:

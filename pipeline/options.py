@@ -11,19 +11,31 @@ DEFAULT_RUNNING_MODE = "multi_processing"
 class CurateOptions(PipelineOptions):
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
-        parser.add_argument("--input", help="parquet/jsonl(.gz) files, directories or globs (comma-separated); "
-                            "local, gs://, hf://datasets/... or any fsspec URL")
+        parser.add_argument(
+            "--input",
+            help="parquet/jsonl(.gz) files, directories or globs (comma-separated); "
+            "local, gs://, hf://datasets/... or any fsspec URL",
+        )
         parser.add_argument("--output", help="output directory (local or gs://)")
-        parser.add_argument("--preset", default="stack-base",
-                            help="preset expression NAME[+VARIANT...], e.g. santacoder or stack-base+stars")
+        parser.add_argument(
+            "--preset",
+            default="stack-base",
+            help="preset expression NAME[+VARIANT...], e.g. santacoder or stack-base+stars",
+        )
         parser.add_argument("--config", default=None, help="YAML overlaid on the preset")
-        parser.add_argument("--stages", default=None,
-                            help="comma-separated stages to run (others off); validate always runs")
-        parser.add_argument("--benchmarks_dir", default=None,
-                            help="local benchmark files for decontamination (default: load from the Hub)")
+        parser.add_argument(
+            "--stages", default=None, help="comma-separated stages to run (others off); validate always runs"
+        )
+        parser.add_argument(
+            "--benchmarks_dir",
+            default=None,
+            help="local benchmark files for decontamination (default: load from the Hub)",
+        )
         parser.add_argument("--optout_list", default=None, help="opt-out list (optouts.jsonl or plain text)")
         parser.add_argument("--tokenizer", default=None, help="tokenizer.json, its directory or a Hub id")
-        parser.add_argument("--publish_repo", default=None, help="publish the result to this Hub dataset repo")
+        parser.add_argument(
+            "--publish_repo", default=None, help="publish the result to this Hub dataset repo"
+        )
         parser.add_argument("--no_report", action="store_true", help="skip report.html and the dataset card")
         parser.add_argument("--quiet", action="store_true", help="no summary table on stdout")
 

@@ -110,7 +110,9 @@ class WriteSharded(beam.PTransform):
             return (group, int(row["id"][:15], 16) % counts[group]), row
 
         sharded = keyed | "Assign" >> beam.Map(assign, counts=beam.pvalue.AsDict(shard_counts))
-        markers = shard_counts | "Markers" >> beam.FlatMap(lambda kv: [((kv[0], i), None) for i in range(kv[1])])
+        markers = shard_counts | "Markers" >> beam.FlatMap(
+            lambda kv: [((kv[0], i), None) for i in range(kv[1])]
+        )
         root, schema, prefix = self._root, self._schema, self._prefix
 
         def write(item: tuple[tuple[str, int], Iterable[dict | None]], counts: dict[str, int]) -> str:

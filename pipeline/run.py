@@ -104,24 +104,41 @@ def build(p: beam.Pipeline, plan: Plan) -> None:
 
     target = int(plan.config.output.shard_target_mb * 1e6)
     _ = docs | "WriteData" >> WriteSharded(
-        join(plan.output, "data"), data_schema(schema, columns), lambda d: d["lang"], content_bytes, target, "train"
+        join(plan.output, "data"),
+        data_schema(schema, columns),
+        lambda d: d["lang"],
+        content_bytes,
+        target,
+        "train",
     )
     ledger_rows = plan.config.output.ledger_shard_rows
     if removed:
         _ = (
             removed
             | "AllRemoved" >> beam.Flatten()
-            | "WriteLedger" >> WriteSharded(
-                join(plan.output, "removed"), LEDGER_SCHEMA, lambda r: r["stage"], lambda r: 1, ledger_rows,
-                "part", required_groups=plan.config.enabled,
+            | "WriteLedger"
+            >> WriteSharded(
+                join(plan.output, "removed"),
+                LEDGER_SCHEMA,
+                lambda r: r["stage"],
+                lambda r: 1,
+                ledger_rows,
+                "part",
+                required_groups=plan.config.enabled,
             )
         )
     if modified:
         _ = (
             modified
             | "AllModified" >> beam.Flatten()
-            | "WriteModified" >> WriteSharded(
-                join(plan.output, "modified"), MODIFIED_SCHEMA, lambda r: r["stage"], lambda r: 1, ledger_rows, "part"
+            | "WriteModified"
+            >> WriteSharded(
+                join(plan.output, "modified"),
+                MODIFIED_SCHEMA,
+                lambda r: r["stage"],
+                lambda r: 1,
+                ledger_rows,
+                "part",
             )
         )
     if counts:

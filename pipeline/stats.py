@@ -155,7 +155,8 @@ def summary_table(stages: list[dict[str, Any]]) -> str:
         for lang, e in stage["langs"].items():
             removed = sum(r["docs"] for r in e["removed"].values())
             reasons = ", ".join(
-                f"{name}={r['docs']}" for name, r in sorted(e["removed"].items(), key=lambda kv: -kv[1]["docs"])[:3]
+                f"{name}={r['docs']}"
+                for name, r in sorted(e["removed"].items(), key=lambda kv: -kv[1]["docs"])[:3]
             )
             lines.append(
                 f"{stage['name']:<12} {lang:<11} {e['docs_in']:>9} {e['docs_out']:>9} {removed:>8} "

@@ -85,6 +85,8 @@ def stars_of(doc: dict) -> int:
 
 def content_bytes(doc: dict) -> int:
     content = doc.get("content")
+    if isinstance(content, bytes):
+        return len(content)
     return len(content.encode("utf-8", "surrogatepass")) if isinstance(content, str) else 0
 
 
@@ -143,7 +145,9 @@ class _JudgeFn(beam.DoFn):
         verdicts = self._judge.judge(batch)
         self._cpu_ms.inc(int((time.process_time() - start) * 1000))
         if len(verdicts) != len(batch):
-            raise RuntimeError(f"stage {self._stage}: judge returned {len(verdicts)} verdicts for {len(batch)} docs")
+            raise RuntimeError(
+                f"stage {self._stage}: judge returned {len(verdicts)} verdicts for {len(batch)} docs"
+            )
         for doc, verdict in zip(batch, verdicts, strict=True):
             doc = dict(doc)
             doc.update(verdict.scores)
@@ -178,9 +182,8 @@ class JudgeDocs(beam.PTransform):
         outputs = (
             docs
             | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=self._batch_size)
-            | "Judge" >> beam.ParDo(_JudgeFn(self._stage, self._make_judge)).with_outputs(
-                REMOVED, MODIFIED, main=KEPT
-            )
+            | "Judge"
+            >> beam.ParDo(_JudgeFn(self._stage, self._make_judge)).with_outputs(REMOVED, MODIFIED, main=KEPT)
         )
         return {KEPT: outputs[KEPT], REMOVED: outputs[REMOVED], MODIFIED: outputs[MODIFIED]}
 

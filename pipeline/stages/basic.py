@@ -19,7 +19,9 @@ class BasicConfig(StageConfig):
 
 class BasicJudge:
     def __init__(self, cfg: BasicConfig):
-        self.thresholds = BasicThresholds(cfg.max_line_length, cfg.max_avg_line_length, cfg.min_alphanum_fraction)
+        self.thresholds = BasicThresholds(
+            cfg.max_line_length, cfg.max_avg_line_length, cfg.min_alphanum_fraction
+        )
 
     def setup(self) -> None:
         pass
@@ -34,7 +36,9 @@ class BasicJudge:
                 verdicts.append(Verdict())
             else:
                 reason, value, threshold = failure
-                verdicts.append(Verdict(keep=False, reason=reason, detail={"value": value, "threshold": threshold}))
+                verdicts.append(
+                    Verdict(keep=False, reason=reason, detail={"value": value, "threshold": threshold})
+                )
         return verdicts
 
 

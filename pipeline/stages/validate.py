@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from pydantic import Field
 
-from pipeline.stages.base import JudgeDocs, StageConfig, StageSpec, Verdict, content_bytes
+from pipeline.stages.base import JudgeDocs, StageConfig, StageSpec, Verdict
 
 CONTROL_CHARS = frozenset(chr(c) for c in range(32) if chr(c) not in "\t\n\r\f\v")
 
@@ -31,12 +31,15 @@ def problem_of(doc: dict, cfg: ValidateConfig) -> dict | None:
         return {"problem": "null_path"}
     if content is None:
         return {"problem": "null_content"}
+    if isinstance(content, bytes):
+        try:
+            content.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return {"problem": "undecodable", "offset": exc.start}
+        return {"problem": "not_text", "type": "bytes"}
     if not isinstance(content, str):
         return {"problem": "not_text", "type": type(content).__name__}
-    try:
-        size = len(content.encode("utf-8"))
-    except UnicodeEncodeError as exc:
-        return {"problem": "undecodable", "offset": exc.start}
+    size = len(content.encode("utf-8"))
     if size == 0 or not content.strip():
         return {"problem": "empty", "bytes": size}
     if size > cfg.max_bytes:

@@ -1,0 +1,56 @@
+# stackcurate: `make run` curates the built-in sample, `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+SHARED ?= ../shared
+SAMPLE ?= sample
+OUT ?= out
+SAMPLE_MB ?= 20
+PRESET ?= santacoder
+BASE_STAMP := $(VENV)/.base-installed
+FULL_STAMP := $(VENV)/.full-installed
+SHARED_ARGS := $(if $(wildcard $(SHARED)/benchmarks),--benchmarks_dir $(SHARED)/benchmarks,) \
+               $(if $(wildcard $(SHARED)/optout/optouts.jsonl),--optout_list $(SHARED)/optout/optouts.jsonl,)
+export HF_HUB_OFFLINE ?= 1
+export HF_DATASETS_OFFLINE ?= 1
+export TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS :=
+
+.PHONY: run test install install-full sample lint bench clean browser
+
+$(BASE_STAMP): pyproject.toml requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --disable-pip-version-check -c requirements.lock -e .
+	touch $@
+
+$(FULL_STAMP): $(BASE_STAMP)
+	$(PIP) install -q --disable-pip-version-check -c requirements.lock -e '.[model,gcp,dev]'
+	touch $@
+
+install: $(BASE_STAMP)
+install-full: $(FULL_STAMP)
+
+$(SAMPLE)/truth.json: $(BASE_STAMP)
+	$(PY) -m pipeline.sample --output $(SAMPLE) --size-mb $(SAMPLE_MB) $(if $(wildcard $(SHARED)/benchmarks),--benchmarks-dir $(SHARED)/benchmarks,)
+
+sample: $(SAMPLE)/truth.json
+
+run: $(SAMPLE)/truth.json
+	$(PY) -m pipeline.run --input $(SAMPLE) --output $(OUT) --preset $(PRESET) $(SHARED_ARGS)
+
+# Debian's chromium renders report.html in the report test.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || echo "chromium not installed: the browser test will be skipped"
+
+test: $(FULL_STAMP) browser
+	$(PY) -m pytest -n 2 -p no:cacheprovider tests
+
+lint: $(FULL_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: $(FULL_STAMP)
+	for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done
+
+clean:
+	rm -rf $(OUT) $(SAMPLE) .cache

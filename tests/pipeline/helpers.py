@@ -1,0 +1,45 @@
+"""Reading a pipeline output back for assertions."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from pipeline.inputs import _jsonl_lines, _parse_json_line, list_inputs, prepare
+
+
+def input_ids(sample: Path) -> Counter:
+    ids: Counter = Counter()
+    for path in list_inputs(str(sample)):
+        if path.endswith(".parquet"):
+            for row in pq.read_table(path).to_pylist():
+                ids[prepare(row)["id"]] += 1
+        else:
+            for number, line in _jsonl_lines(path):
+                ids[prepare(_parse_json_line(path, number, line))["id"]] += 1
+    return ids
+
+
+def read_rows(folder: Path, columns: list[str] | None = None) -> list[dict]:
+    rows: list[dict] = []
+    for path in sorted(folder.rglob("*.parquet")):
+        rows.extend(pq.read_table(path, columns=columns).to_pylist())
+    return rows
+
+
+def ledger(out: Path, stage: str | None = None) -> list[dict]:
+    rows = read_rows(out / "removed" / stage if stage else out / "removed")
+    for row in rows:
+        row["detail"] = json.loads(row["detail"])
+    return rows
+
+
+def file_bytes(out: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(out)): p.read_bytes()
+        for part in ("data", "removed", "modified")
+        for p in sorted((out / part).rglob("*.parquet"))
+    }

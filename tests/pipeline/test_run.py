@@ -1,0 +1,108 @@
+"""The spine on the sample: ledger invariant, planted-case recall, bad input, determinism across runners."""
+
+import json
+from collections import Counter
+
+import pytest
+
+from pipeline.run import run
+from pipeline.stats import ids_digest
+from tests.conftest import base_args
+from tests.pipeline.helpers import file_bytes, input_ids, ledger, read_rows
+
+
+def test_ledger_invariant(spine_run, sample_dir):
+    stats = json.loads((spine_run / "stats.json").read_text())
+    kept = Counter(r["id"] for r in read_rows(spine_run / "data", ["id"]))
+    removed = Counter(r["id"] for r in ledger(spine_run))
+    expected = input_ids(sample_dir)
+    assert kept + removed == expected
+    assert not set(kept) & set(removed)
+    assert stats["input"]["docs"] == sum(expected.values())
+    assert stats["input"]["ids_digest"] == ids_digest(expected.elements())
+    for stage in stats["stages"]:
+        for lang, e in stage["langs"].items():
+            gone = sum(r["docs"] for r in e["removed"].values())
+            assert e["docs_in"] == e["docs_out"] + gone, (stage["name"], lang)
+        in_ledger = sum(1 for r in ledger(spine_run, stage["name"]))
+        assert in_ledger == sum(
+            sum(r["docs"] for r in e["removed"].values()) for e in stage["langs"].values()
+        )
+    assert stats["output"]["docs"] == sum(kept.values())
+
+
+def test_optout_recall_and_no_false_removals(spine_run, truth):
+    removed = {r["id"]: r for r in ledger(spine_run, "optout")}
+    planted = {case["id"]: case for case in truth["optout"]}
+    assert planted and set(planted) <= set(removed)
+    for doc_id, case in planted.items():
+        assert removed[doc_id]["detail"]["entry"] == case["entry"].lower()
+    assert set(removed) == set(planted)
+
+
+def test_exact_dup_keep_rule_and_recall(spine_run, truth, sample_dir):
+    removed = {r["id"]: r for r in ledger(spine_run, "exact_dedup")}
+    kept = {r["id"] for r in read_rows(spine_run / "data", ["id"])}
+    for group in truth["exact_dup"]:
+        survivors = [i for i in group if i in kept]
+        assert len(survivors) == 1, group
+        for doc_id in group:
+            if doc_id != survivors[0]:
+                assert removed[doc_id]["detail"]["duplicate_of"] == survivors[0]
+    # every removal is a true byte-identical duplicate of the document it names
+    content = {r["id"]: r["content"] for r in read_rows(spine_run / "data", ["id", "content"])}
+    for row in removed.values():
+        assert row["detail"]["duplicate_of"] in content
+
+
+def test_keep_rule_prefers_stars_then_id(spine_run, sample_dir, truth):
+    import pyarrow.parquet as pq
+
+    from pipeline.inputs import prepare
+
+    docs = {}
+    for path in sorted(sample_dir.glob("*.parquet")):
+        for row in pq.read_table(path).to_pylist():
+            row = prepare(row)
+            docs[row["id"]] = row
+    kept = {r["id"] for r in read_rows(spine_run / "data", ["id"])}
+    for group in truth["exact_dup"]:
+        best = min(group, key=lambda i: (-(docs[i]["max_stars_count"] or 0), i))
+        assert best in kept
+
+
+def test_basic_recall_and_no_false_removals(spine_run, truth):
+    removed = {r["id"]: r for r in ledger(spine_run, "basic")}
+    for case in truth["basic"]:
+        assert removed[case["id"]]["reason"] == case["reason"]
+    limits = {"max_line_length": (1000, 1), "avg_line_length": (100, 1), "alphanum_fraction": (0.25, -1)}
+    for row in removed.values():
+        limit, sign = limits[row["reason"]]
+        assert sign * (row["detail"]["value"] - limit) > 0
+        assert row["detail"]["threshold"] == limit
+
+
+def test_bad_input_becomes_invalid_ledger_rows(spine_run, truth):
+    removed = {r["id"]: r for r in ledger(spine_run, "validate")}
+    problems = {case["problem"] for case in truth["invalid"]}
+    assert {"undecodable", "binary", "empty", "null_repo", "oversized"} <= problems
+    for case in truth["invalid"]:
+        assert removed[case["id"]]["reason"] == "invalid"
+        assert removed[case["id"]]["detail"]["problem"] == case["problem"]
+    assert set(removed) == {case["id"] for case in truth["invalid"]}
+
+
+@pytest.mark.parametrize(
+    "runner_args",
+    [
+        ["--direct_running_mode", "multi_processing", "--direct_num_workers", "2"],
+        ["--runner", "PortableRunner", "--job_endpoint", "embed", "--environment_type", "LOOPBACK"],
+    ],
+    ids=["fnapi-2-workers", "portable-embed"],
+)
+def test_identical_bytes_on_other_runners(spine_run, sample_dir, shared_dir, tmp_path, runner_args):
+    out = tmp_path / "out"
+    run(base_args(sample_dir, out, shared_dir) + ["--stages", "optout,exact_dedup,basic", *runner_args])
+    reference, other = file_bytes(spine_run), file_bytes(out)
+    assert reference.keys() == other.keys() and len(reference) >= 5
+    assert reference == other
