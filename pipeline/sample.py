@@ -1,0 +1,588 @@
+"""Build a Stack-v1.1-format sample from real code on this machine, with labelled planted cases.
+
+Why: every stage needs realistic input and a ground truth to measure recall and
+false removals against, without network access. The code is real (Python from
+the running interpreter's stdlib, JavaScript from Node.js's bundled npm, Java
+from a JDK ``src.zip``); the METADATA IS SYNTHETIC: repo names (files grouped
+by directory, invented owners), stars (heavy-tailed, ~20% null), licences, head
+shas and star dates are derived deterministically from the seed, not real.
+
+Real files are screened so that the labels in ``truth.json`` are the whole
+truth: kept only when UTF-8, <= 1 MiB, not empty or binary, passing the basic
+filter, free of benchmark text, and neither an exact nor a near duplicate
+(MinHash LSH on word 5-grams and unigrams, verified by exact Jaccard) of another
+kept file. The planted cases are built in :mod:`pipeline.sample_cases`.
+
+Output: ``part-XXXXX.parquet`` (a few files), ``bad.jsonl`` (rows parquet
+cannot hold: undecodable text, binary, empty, null repo, oversized),
+``truth.json`` and ``sample_info.json``. Same machine + same seed -> same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import os
+import random
+import re
+import shutil
+import sys
+import sysconfig
+import time
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import ahocorasick
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from pipeline import sample_cases as cases
+from pipeline.ids import line_stats
+
+_CHECKOUT = Path(__file__).resolve().parents[1]
+SHARED = next(
+    (p for p in (_CHECKOUT / "shared", _CHECKOUT.parent / "shared") if p.is_dir()),
+    _CHECKOUT.parent / "shared",
+)
+MAX_FILE_BYTES = 1 << 20
+PART_BYTES = 5_000_000
+SYNTHETIC_NOTE = (
+    "metadata (repo names, owners, stars, licences, dates, head shas) is synthetic; content is real"
+)
+LICENSES = [
+    ["MIT"],
+    ["Apache-2.0"],
+    ["BSD-3-Clause"],
+    ["MIT", "Apache-2.0"],
+    ["BSD-2-Clause"],
+    ["ISC"],
+    ["GPL-3.0"],
+]
+SCHEMA = pa.schema(
+    [
+        ("hexsha", pa.string()),
+        ("size", pa.int64()),
+        ("ext", pa.string()),
+        ("lang", pa.string()),
+        ("max_stars_repo_path", pa.string()),
+        ("max_stars_repo_name", pa.string()),
+        ("max_stars_repo_head_hexsha", pa.string()),
+        ("max_stars_repo_licenses", pa.list_(pa.string())),
+        ("max_stars_count", pa.int64()),
+        ("max_stars_repo_stars_event_min_datetime", pa.string()),
+        ("content", pa.string()),
+        ("avg_line_length", pa.float64()),
+        ("max_line_length", pa.int64()),
+        ("alphanum_fraction", pa.float64()),
+    ]
+)
+LANG_EXTS = {"Python": (".py",), "JavaScript": (".js", ".mjs", ".cjs"), "Java": (".java",)}
+SKIP_DIRS = {"site-packages", "dist-packages", "__pycache__", ".git"}
+
+
+# ---------------------------------------------------------------- finding real code
+def _walk(root: Path, exts: tuple[str, ...]) -> list[tuple[str, int]]:
+    found = []
+    for here, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+        for name in sorted(files):
+            full = Path(here) / name
+            if name.endswith(exts) and full.is_file():
+                found.append((full.relative_to(root).as_posix(), full.stat().st_size))
+    return sorted(found)
+
+
+class Source:
+    """A directory or a zip of source files of one language."""
+
+    def __init__(self, lang: str, location: Path):
+        self.lang, self.location = lang, location
+        self._zip = zipfile.ZipFile(location) if location.suffix == ".zip" else None
+        if self._zip:
+            infos = [
+                i for i in self._zip.infolist() if i.filename.endswith(LANG_EXTS[lang]) and not i.is_dir()
+            ]
+            self.files = sorted((i.filename, i.file_size) for i in infos)
+        else:
+            self.files = _walk(location, LANG_EXTS[lang])
+
+    def read(self, rel_path: str) -> bytes:
+        return self._zip.read(rel_path) if self._zip else (self.location / rel_path).read_bytes()
+
+
+def find_sources(java_dir: str | None = None, js_dir: str | None = None) -> dict[str, Source]:
+    """The real code this machine has, per language (a language is absent when none is found)."""
+    found = {"Python": Path(sysconfig.get_paths()["stdlib"])}
+    npm = Path("/usr/lib/node_modules/npm")
+    if not npm.is_dir() and shutil.which("npm"):
+        npm = next((p for p in Path(shutil.which("npm")).resolve().parents if p.name == "npm"), npm)
+    if js_dir or npm.is_dir():
+        found["JavaScript"] = Path(js_dir) if js_dir else npm
+    zips = sorted({p.resolve() for p in Path("/usr/lib/jvm").glob("*/lib/src.zip")}) if not java_dir else []
+    if java_dir or zips:
+        found["Java"] = Path(java_dir) if java_dir else zips[0]
+    sources = {lang: Source(lang, path) for lang, path in found.items()}
+    return {lang: source for lang, source in sources.items() if source.files}
+
+
+# ---------------------------------------------------------------- screening
+class NearDupIndex:
+    """MinHash LSH over word 5-grams and unigrams; a candidate counts when its exact Jaccard is high.
+
+    Low limits (5-gram >= 0.5, unigram >= 0.7) keep real files well away from the
+    near-dedup thresholds (0.7 / 0.85), so only planted pairs are near duplicates.
+    Candidates whose signature agreement is far below the limit skip the exact check.
+    """
+
+    SETTINGS = {5: (16, 2, 0.5), 1: (10, 5, 0.7)}  # n -> (bands, rows, exact-Jaccard limit)
+    MARGIN = 0.25
+
+    def __init__(self) -> None:
+        rng = np.random.default_rng(12345)
+        self.perms = {}
+        for n, (bands, rows, _) in self.SETTINGS.items():
+            odd = rng.integers(1, 2**63, bands * rows, dtype=np.uint64) | np.uint64(1)
+            self.perms[n] = (odd, rng.integers(0, 2**63, bands * rows, dtype=np.uint64))
+        self.sigs = {n: np.zeros((1024, b * r), np.uint64) for n, (b, r, _) in self.SETTINGS.items()}
+        self.buckets: dict[tuple, list[int]] = {}
+        self.sets: list[dict[int, np.ndarray]] = []
+
+    def add_if_new(self, content: str) -> bool:
+        hashes = cases.token_hashes(cases.tokenize(content))
+        sets = {n: cases.ngram_hashes(hashes, n) for n in self.SETTINGS}
+        keys, sigs, me = [], {}, len(self.sets)
+        for n, (bands, rows, limit) in self.SETTINGS.items():
+            if not len(sets[n]):
+                continue
+            a, b = self.perms[n]
+            sigs[n] = sig = ((sets[n][:, None] * a + b) >> np.uint64(20)).min(axis=0)
+            mine = [(n, band, sig[band * rows : (band + 1) * rows].tobytes()) for band in range(bands)]
+            keys += mine
+            found = {o for k in mine for o in self.buckets.get(k, ())}
+            if found:
+                others = np.fromiter(sorted(found), np.int64, len(found))
+                agree = (self.sigs[n][others] == sig).mean(axis=1)
+                for other in others[agree >= limit - self.MARGIN]:
+                    if cases.hashed_jaccard(sets[n], self.sets[other][n]) >= limit:
+                        return False
+        for n in sigs:
+            if me >= len(self.sigs[n]):
+                self.sigs[n] = np.concatenate([self.sigs[n], np.zeros_like(self.sigs[n])])
+            self.sigs[n][me] = sigs[n]
+        for key in keys:
+            self.buckets.setdefault(key, []).append(me)
+        self.sets.append(sets)
+        return True
+
+
+class Screen:
+    """Decides whether a real file may enter the sample, and counts why files were skipped."""
+
+    def __init__(self, benchmark_strings: dict[str, set]):
+        self.automaton = ahocorasick.Automaton() if benchmark_strings else None
+        for text, labels in benchmark_strings.items():
+            self.automaton.add_word(text, frozenset(labels))
+        if self.automaton:
+            self.automaton.make_automaton()
+        self.seen: set[bytes] = set()
+        self.near = NearDupIndex()
+        self.skipped: Counter = Counter()
+
+    def bench_hits(self, text: str) -> set:
+        if not self.automaton:
+            return set()
+        return {label for _end, labels in self.automaton.iter(text.lower()) for label in labels}
+
+    def reason_to_skip(self, data: bytes) -> str | None:
+        try:
+            content = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return "not_utf8"
+        if not content.strip():
+            return "empty"
+        if re.search(r"[\x00-\x08\x0e-\x1a\x1c-\x1f]", content):
+            return "binary"
+        if not cases.passes_basic(content):
+            return "basic"
+        if self.automaton and next(self.automaton.iter(content.lower()), None):
+            return "benchmark_text"
+        digest = hashlib.blake2b(data, digest_size=16).digest()
+        if digest in self.seen:
+            return "exact_duplicate"
+        self.seen.add(digest)
+        if not self.near.add_if_new(content):
+            return "near_duplicate"
+        return None
+
+
+class Pool:
+    """Screened real files of one language, read lazily in a seeded order."""
+
+    def __init__(self, source: Source, seed: int, screen: Screen, progress: tqdm):
+        order = [f for f in source.files if 0 < f[1] <= MAX_FILE_BYTES]
+        random.Random(f"{seed}|{source.lang}").shuffle(order)
+        self.lang, self.source, self.order = source.lang, source, order
+        self.screen, self.progress = screen, progress
+        self.next, self.spare = 0, []
+
+    def _read_next(self) -> tuple[str, str] | None:
+        while self.next < len(self.order):
+            rel, size = self.order[self.next]
+            self.next += 1
+            data = self.source.read(rel)
+            why = self.screen.reason_to_skip(data)
+            if why:
+                self.screen.skipped[f"{self.lang}:{why}"] += 1
+                continue
+            self.progress.update(size)
+            return rel, data.decode("utf-8")
+        return None
+
+    def take(
+        self, min_lines: int = 0, max_lines: int = 10**9, max_bytes: int = 12_000
+    ) -> tuple[str, str] | None:
+        """An unused file of min..max lines without PII-like text (for planting); others are kept as spares."""
+        for i, (_rel, content) in enumerate(self.spare):
+            if self._fits(content, min_lines, max_lines, max_bytes):
+                return self.spare.pop(i)
+        while (got := self._read_next()) is not None:
+            if self._fits(got[1], min_lines, max_lines, max_bytes):
+                return got
+            self.spare.append(got)
+        return None
+
+    @staticmethod
+    def _fits(content: str, min_lines: int, max_lines: int, max_bytes: int) -> bool:
+        lines = content.count("\n") + 1
+        return (
+            min_lines <= lines <= max_lines
+            and len(content) <= max_bytes
+            and not cases.PII_LIKE.search(content)
+        )
+
+    def fill(self, budget: int) -> list[tuple[str, str]]:
+        """Unused files until ``budget`` bytes (spares first)."""
+        got, used = [], 0
+        while used < budget:
+            item = self.spare.pop(0) if self.spare else self._read_next()
+            if item is None:
+                break
+            size = len(item[1].encode("utf-8"))
+            if used + size > budget + 20_000 and used > 0:
+                continue
+            got.append(item)
+            used += size
+        return got
+
+
+# ---------------------------------------------------------------- benchmarks and opt-outs
+def _docstring_literal(prompt: str, entry_point: str) -> str:
+    start = prompt.find(f"def {entry_point}(")
+    quote = min(
+        (q for q in ('"""', "'''") if prompt.find(q, start) >= 0), key=lambda q: prompt.find(q, start)
+    )
+    open_at = prompt.find(quote, start)
+    close_at = prompt.find(quote, open_at + 3) + 3
+    return prompt[prompt.rfind("\n", 0, open_at) + 1 : close_at]
+
+
+def load_benchmark_records(bench_dir: Path) -> dict[str, list[dict]]:
+    """Benchmark records by planting kind, from the layout of ``shared/benchmarks`` (see its README)."""
+    out: dict[str, list[dict]] = {}
+    with gzip.open(bench_dir / "humaneval" / "HumanEval.jsonl.gz", "rt", encoding="utf-8") as handle:
+        for line in handle:
+            r = json.loads(line)
+            rec = dict(r, benchmark="humaneval", docstring=_docstring_literal(r["prompt"], r["entry_point"]))
+            out.setdefault("humaneval", []).append(rec)
+    out["humaneval_doc"] = out["humaneval_solution"] = out["humaneval"]
+    with open(bench_dir / "mbpp" / "mbpp.jsonl", encoding="utf-8") as handle:
+        out["mbpp"] = [dict(json.loads(line), benchmark="mbpp") for line in handle if line.strip()]
+    out["mbpp_text"] = out["mbpp_code"] = [r for r in out["mbpp"] if 11 <= r["task_id"] <= 510]
+    for problem in sorted((bench_dir / "apps").glob("*/[0-9]*")):
+        question = (problem / "question.txt").read_text(encoding="utf-8")
+        task_id = f"{problem.parent.name}/{problem.name}"
+        out.setdefault("apps", []).append({"benchmark": "apps", "task_id": task_id, "question": question})
+    for path in sorted((bench_dir / "multipl-e").glob("*.jsonl")):
+        with open(path, encoding="utf-8") as handle:
+            rows = [dict(json.loads(line), benchmark="multipl-e") for line in handle if line.strip()]
+        for r in rows:
+            r["task_id"] = r["name"]
+        out.setdefault("multipl-e", []).extend(rows)
+        if path.name in ("humaneval-java-reworded.jsonl", "humaneval-js-reworded.jsonl"):
+            out["multipl-e-java" if "java" in path.name else "multipl-e-js"] = rows
+    return out
+
+
+def benchmark_strings(records: dict[str, list[dict]]) -> dict[str, set]:
+    """Lower-cased, stripped benchmark texts -> the (benchmark, task_id) labels they belong to."""
+    fields = {"humaneval": ("prompt", "docstring", "canonical_solution"), "mbpp": ("text", "code")}
+    fields |= {"apps": ("question",), "multipl-e": ("prompt",)}
+    strings: dict[str, set] = {}
+    for kind, names in fields.items():
+        for r in records.get(kind, []):
+            texts = [r[f] for f in names] + (
+                [r["docstring"].strip().strip("\"'")] if kind == "humaneval" else []
+            )
+            for text in texts:
+                if len(text.strip()) >= 8:
+                    strings.setdefault(text.strip().lower(), set()).add((r["benchmark"], r["task_id"]))
+    return strings
+
+
+def read_optout_list(path: Path) -> tuple[list[str], list[str]]:
+    """(owners, owner/repo entries) from the opt-out-v2 ``optouts.jsonl`` format or plain lines."""
+    owners, repos = [], []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            row = json.loads(line)
+            owners += row.get("optout_owners", [])
+            repos += row.get("optout_repos", [])
+        elif line and not line.startswith("#"):
+            (repos if "/" in line else owners).append(line)
+    return owners, repos
+
+
+# ---------------------------------------------------------------- synthetic metadata
+class Synth:
+    """Deterministic synthetic owners and repo metadata (never real, never an opted-out owner)."""
+
+    def __init__(self, seed: int, forbidden_owners: set[str]):
+        self.seed, self.forbidden = seed, forbidden_owners
+        self.by_key: dict[str, str] = {}
+        self.taken: set[str] = set()
+
+    def _rng(self, *key: object) -> random.Random:
+        return random.Random("|".join(map(str, (self.seed, *key))))
+
+    def owner(self, key: str) -> str:
+        if key not in self.by_key:
+            rng = self._rng("owner", key)
+            name = cases.word(rng, rng.choice([2, 3])) + (
+                str(rng.randrange(100)) if rng.random() < 0.3 else ""
+            )
+            while name.lower() in self.forbidden or name.lower() in self.taken:
+                name += rng.choice("0123456789")
+            self.taken.add(name.lower())
+            self.by_key[key] = name
+        return self.by_key[key]
+
+    def new_owner(self) -> str:
+        return self.owner(f"planted-{len(self.by_key)}")
+
+    def repo_for(self, lang: str, rel_path: str) -> str:
+        folder = rel_path.rsplit("/", 1)[0] if "/" in rel_path else ""
+        default = {"Python": "pystdlib", "Java": "jdk", "JavaScript": "npm-cli"}[lang]
+        parts = [p for p in folder.split("/") if p and p != "node_modules"][-2:]
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "-", "-".join(parts)) or default
+        return f"{self.owner(f'{lang}:{folder}')}/{slug}"
+
+    def stars(self, repo: str | None) -> int | None:
+        rng = self._rng("stars", repo)
+        u = rng.random()
+        if repo is None or u < 0.2:
+            return None
+        if u < 0.72:
+            return min(4, int(rng.expovariate(0.6)))
+        return min(150_000, int(5 * rng.paretovariate(0.9)))
+
+    def row(self, doc: cases.Doc) -> dict:
+        data = doc.content.encode("utf-8", "surrogatepass")
+        stars = self.stars(doc.repo) if doc.stars == "auto" else doc.stars
+        rng = self._rng("meta", doc.repo)
+        when = f"{rng.randrange(2009, 2023)}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}T"
+        when += f"{rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}.000Z"
+        avg, longest, alnum = line_stats(doc.content)
+        return {
+            "hexsha": hashlib.sha1(b"blob %d\x00" % len(data) + data).hexdigest(),
+            "size": len(data),
+            "ext": doc.path.rsplit(".", 1)[-1] if "." in doc.path else "",
+            "lang": doc.lang,
+            "max_stars_repo_path": doc.path,
+            "max_stars_repo_name": doc.repo,
+            "max_stars_repo_head_hexsha": hashlib.sha1(f"{self.seed}|head|{doc.repo}".encode()).hexdigest(),
+            "max_stars_repo_licenses": rng.choice(LICENSES) if doc.repo else [],
+            "max_stars_count": stars,
+            "max_stars_repo_stars_event_min_datetime": None if stars is None else when,
+            "content": doc.content,
+            "avg_line_length": avg,
+            "max_line_length": longest,
+            "alphanum_fraction": alnum,
+        }
+
+
+# ---------------------------------------------------------------- building
+def _default(path: str | os.PathLike | None, fallback: Path) -> Path | None:
+    if path is not None:
+        return Path(path) if str(path) else None
+    return fallback if fallback.exists() else None
+
+
+def _write_parts(output: Path, rows: list[dict]) -> list[Path]:
+    total = sum(r["size"] for r in rows)
+    parts = max(2, -(-total // PART_BYTES))
+    chunks: list[list[dict]] = [[] for _ in range(parts)]
+    done = 0
+    for row in rows:
+        chunks[min(parts - 1, done * parts // max(total, 1))].append(row)
+        done += row["size"]
+    paths = []
+    for i, chunk in enumerate(chunks):
+        paths.append(output / f"part-{i:05d}.parquet")
+        pq.write_table(pa.Table.from_pylist(chunk, schema=SCHEMA), paths[-1], row_group_size=2000)
+    return paths
+
+
+def build_sample(
+    output_dir: str | os.PathLike,
+    size_mb: float = 20,
+    seed: int = 0,
+    benchmarks_dir: str | os.PathLike | None = None,
+    optout_list: str | os.PathLike | None = None,
+    java_dir: str | os.PathLike | None = None,
+    js_dir: str | os.PathLike | None = None,
+) -> Path:
+    """Write the sample into ``output_dir`` and return it (see the module docstring).
+
+    ``benchmarks_dir`` / ``optout_list`` default to ``../shared`` of the checkout when present
+    (pass ``""`` to go without); without an opt-out list a synthetic one is written as
+    ``optouts.txt`` in the output so the opt-out cases still have a list to match.
+    """
+    started = time.perf_counter()
+    output = Path(output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    for old in [
+        *output.glob("part-*.parquet"),
+        output / "bad.jsonl",
+        output / "truth.json",
+        output / "optouts.txt",
+    ]:
+        old.unlink(missing_ok=True)
+    target = int(size_mb * 1_000_000)
+    sources = find_sources(str(java_dir) if java_dir else None, str(js_dir) if js_dir else None)
+    bench_dir = _default(benchmarks_dir, SHARED / "benchmarks")
+    records = load_benchmark_records(bench_dir) if bench_dir else {}
+    optout_path = _default(optout_list, SHARED / "optout" / "optouts.jsonl")
+    if optout_path:
+        owners, repos = read_optout_list(optout_path)
+    else:
+        rng = random.Random(f"{seed}|optout")
+        owners = sorted({cases.word(rng, 3) + "-" + cases.word(rng, 2) for _ in range(40)})
+        repos = [f"{cases.word(rng, 4)}/{cases.word(rng, 2)}-{i}" for i in range(10)]
+        (output / "optouts.txt").write_text("\n".join(owners + repos) + "\n", encoding="utf-8")
+    screen = Screen(benchmark_strings(records))
+    synth = Synth(seed, {o.lower() for o in owners} | {r.split("/")[0].lower() for r in repos})
+    progress = tqdm(total=target, unit="B", unit_scale=True, desc="collecting real code", file=sys.stderr)
+    pools = {lang: Pool(src, seed, screen, progress) for lang, src in sorted(sources.items())}
+
+    def take(lang: str, min_lines: int, max_lines: int) -> tuple[str, str, str]:
+        for name in [lang, *sorted(pools)]:
+            got = pools[name].take(min_lines, max_lines) if name in pools else None
+            if got:
+                return name, got[0], got[1]
+        raise RuntimeError(f"no real {lang} file with {min_lines}-{max_lines} lines left to plant a case")
+
+    ctx = cases.Ctx(random.Random(seed), take, synth.new_owner, screen.bench_hits)
+    truth = {
+        "optout": cases.plant_optout(ctx, owners, repos),
+        "exact_dup": cases.plant_exact_dups(ctx),
+        "near_dup": cases.plant_near_dups(ctx),
+        "basic": cases.plant_basic(ctx),
+        "pii": cases.plant_pii(ctx),
+    }
+    clean_until = len(ctx.docs)
+    truth["decontam"] = cases.plant_decontam(ctx, records) if records else []
+    bad_docs, truth["invalid"] = cases.plant_invalid(ctx)
+    for doc in ctx.docs[:clean_until] + bad_docs:
+        if screen.bench_hits(doc.content):
+            raise RuntimeError(f"planted document {doc.id} contains benchmark text by accident")
+    basic_ids = {t["id"] for t in truth["basic"]}
+    assert all(cases.passes_basic(d.content) for d in ctx.docs if d.id not in basic_ids)
+
+    regular: list[cases.Doc] = []
+    left = target - sum(len(d.content.encode("utf-8")) for d in ctx.docs)
+    by_size = sorted(pools, key=lambda lang: (sum(s for _, s in pools[lang].order), lang))
+    for i, lang in enumerate(by_size):
+        got = pools[lang].fill(max(0, left) // (len(by_size) - i))
+        regular += [cases.Doc(lang, synth.repo_for(lang, rel), rel, content) for rel, content in got]
+        left -= sum(len(content.encode("utf-8")) for _, content in got)
+    progress.close()
+
+    docs = ctx.docs + regular
+    random.Random(f"{seed}|rows").shuffle(docs)
+    rows = [synth.row(d) for d in docs]
+    ids = [d.id for d in docs + bad_docs]
+    assert len(set(ids)) == len(ids), "document ids must be unique"
+    parts = _write_parts(output, rows)
+    with open(output / "bad.jsonl", "w", encoding="ascii") as handle:
+        for doc in bad_docs:
+            handle.write(json.dumps(synth.row(doc), ensure_ascii=True) + "\n")
+    (output / "truth.json").write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")
+    per_lang: dict[str, Counter] = {}
+    for row in rows:
+        per_lang.setdefault(row["lang"], Counter()).update(docs=1, bytes=row["size"])
+    info = {
+        "note": SYNTHETIC_NOTE,
+        "seed": seed,
+        "target_bytes": target,
+        "content_bytes": sum(r["size"] for r in rows),
+        "parts": [p.name for p in parts],
+        "sources": {lang: str(src.location) for lang, src in sorted(sources.items())},
+        "missing_languages": sorted(set(LANG_EXTS) - set(sources)),
+        "per_language": {lang: dict(c) for lang, c in sorted(per_lang.items())},
+        "planted": {k: len(v) for k, v in truth.items()},
+        "skipped_real_files": dict(sorted(screen.skipped.items())),
+        "benchmarks_dir": str(bench_dir) if bench_dir else None,
+        "optout_list": str(optout_path) if optout_path else str(output / "optouts.txt"),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    (output / "sample_info.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
+    return output
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline.sample",
+        description="Build a Stack-v1.1-format sample (parquet + bad.jsonl + truth.json) from real code on this "
+        f"machine with labelled planted cases. NOTE: {SYNTHETIC_NOTE}.",
+    )
+    parser.add_argument("--output", required=True, help="output directory")
+    parser.add_argument("--size-mb", type=float, default=20, help="content size in MB (default 20)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed for file choice, planted cases and metadata"
+    )
+    parser.add_argument("--java-dir", help="Java sources (directory or src.zip) instead of the JDK's src.zip")
+    parser.add_argument("--js-dir", help="JavaScript sources instead of Node.js's bundled npm")
+    parser.add_argument("--benchmarks-dir", help="benchmark data (default ../shared/benchmarks when present)")
+    parser.add_argument(
+        "--optout-list", help="opt-out list (default ../shared/optout/optouts.jsonl when present)"
+    )
+    args = parser.parse_args(argv)
+    out = build_sample(
+        args.output,
+        args.size_mb,
+        args.seed,
+        args.benchmarks_dir,
+        args.optout_list,
+        args.java_dir,
+        args.js_dir,
+    )
+    info = json.loads((out / "sample_info.json").read_text(encoding="utf-8"))
+    print(f"sample in {out} ({info['content_bytes'] / 1e6:.1f} MB, {info['seconds']} s); {SYNTHETIC_NOTE}")
+    for lang, counts in info["per_language"].items():
+        print(
+            f"  {lang:<11} {counts['docs']:>6} docs {counts['bytes'] / 1e6:>7.2f} MB  from {info['sources'][lang]}"
+        )
+    print("  planted: " + ", ".join(f"{k}={v}" for k, v in info["planted"].items()))
+    for lang in info["missing_languages"]:
+        print(f"  no {lang} sources found: pass --{'java' if lang == 'Java' else 'js'}-dir", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
