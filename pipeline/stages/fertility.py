@@ -1,0 +1,78 @@
+"""Stage ``fertility``: drop files whose characters per token are below their language's cutoff.
+
+The tokenizer is ``stages.fertility.tokenizer`` (a ``tokenizer.json``, a
+directory holding one, or a Hub id) or else ``--tokenizer``; it is loaded
+once per worker in ``setup`` and documents are encoded in batches with
+``encode_batch``. Every document gets ``num_tokens`` (int64) and
+``char_token_ratio`` (float64) columns; the ledger ``detail`` holds both with
+the cutoff. Languages without a cutoff are kept (their scores are still set).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+from pydantic import Field
+
+from filters.fertility import DEFAULT_CUTOFFS, CharTokenRatio, keep_fertility
+from pipeline.stages.base import JudgeDocs, StageConfig, StageContext, StageSpec, Verdict
+
+NAME = "fertility"
+
+
+class FertilityConfig(StageConfig):
+    tokenizer: str | None = Field(None, description="tokenizer.json, a directory with one, or a Hub id")
+    cutoffs: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_CUTOFFS))
+    batch_size: int = Field(256, gt=0, description="documents per encode_batch call")
+
+
+class FertilityJudge:
+    def __init__(self, tokenizer: str, cutoffs: dict[str, float], batch_size: int = 256):
+        self.cutoffs = {lang.lower(): value for lang, value in cutoffs.items()}
+        self.ratio = CharTokenRatio(tokenizer, batch_size=batch_size)
+
+    def setup(self) -> None:
+        self.ratio.setup()
+
+    def judge(self, docs: Sequence[dict]) -> list[Verdict]:
+        texts = [doc.get("content") or "" for doc in docs]
+        verdicts = []
+        for doc, (num_tokens, ratio) in zip(docs, self.ratio.scores(texts), strict=True):
+            lang = str(doc.get("lang") or "").lower()
+            scores = {"char_token_ratio": ratio, "num_tokens": num_tokens}
+            if keep_fertility(ratio, lang, self.cutoffs):
+                verdicts.append(Verdict(keep=True, scores=scores))
+                continue
+            detail = {"char_token_ratio": ratio, "num_tokens": num_tokens, "cutoff": self.cutoffs[lang]}
+            reason = "low_char_token_ratio" if num_tokens else "no_tokens"
+            verdicts.append(Verdict(keep=False, reason=reason, detail=detail, scores=scores))
+        return verdicts
+
+
+def resolve_tokenizer(config: FertilityConfig, ctx: StageContext) -> str:
+    tokenizer = config.tokenizer or ctx.tokenizer
+    if not tokenizer:
+        raise ValueError(
+            "stage fertility is enabled but no tokenizer is given: set stages.fertility.tokenizer "
+            "(a tokenizer.json, a directory holding one, or a Hub id) or pass --tokenizer"
+        )
+    return tokenizer
+
+
+def build(config: FertilityConfig, ctx: StageContext) -> JudgeDocs:
+    make_judge = functools.partial(
+        FertilityJudge,
+        tokenizer=resolve_tokenizer(config, ctx),
+        cutoffs=config.cutoffs,
+        batch_size=config.batch_size,
+    )
+    return JudgeDocs(NAME, make_judge, batch_size=config.batch_size)
+
+
+SPEC = StageSpec(
+    name=NAME,
+    config=FertilityConfig,
+    build=build,
+    columns={"char_token_ratio": "float64", "num_tokens": "int64"},
+)

@@ -1,0 +1,242 @@
+"""Comment ratio: exact counts on hand-written files, both lexers, thresholds, and the Beam stage."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from filters.comments import LEXERS, UnparseableError, comment_chars, comment_ratio, keep_comment_ratio
+from filters.comments_treesitter import comment_chars_treesitter
+
+
+def run_stage(spec, config, docs: list[dict], tmp_path, ctx=None) -> tuple[list[dict], list[dict]]:
+    """The stage's Beam transform on ``docs`` with the in-process FnApiRunner: (kept docs, ledger rows)."""
+    import apache_beam as beam
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    from pipeline.stages.base import StageContext
+
+    with beam.Pipeline(runner=FnApiRunner()) as pipeline:
+        outputs = pipeline | beam.Create(docs) | spec.build(config, ctx or StageContext())
+        for key in ("kept", "removed"):
+            _ = (
+                outputs[key]
+                | f"Json_{key}" >> beam.Map(json.dumps)
+                | f"Write_{key}" >> beam.io.WriteToText(str(tmp_path / key))
+            )
+    return tuple(
+        [
+            json.loads(line)
+            for path in sorted(tmp_path.glob(f"{key}-*"))
+            for line in path.read_text().splitlines()
+        ]
+        for key in ("kept", "removed")
+    )
+
+
+# (language, source, comment characters by the reference definition); the derivation is in each comment.
+CASES = {
+    # docstrings "Module doc." (11) + "Function\ndoc." (13, indentation cleaned); comments "# a comment",
+    # "# trailing" glued, '#' removed: " a comment trailing" (19); 11 + 13 + 19 + 2 joining newlines = 45.
+    # The '#' inside the string literal is code.
+    "python_docstrings": (
+        "python",
+        '"""Module doc."""\n# a comment\nx = "# not a comment"  # trailing\n\n'
+        'def f():\n    """Function\n    doc."""\n    return 1\n',
+        45,
+    ),
+    # class docstring after a comment line (10) + async def docstring (10) + " leading comment" (16) + 2 = 38;
+    # a later string, an f-string and a bytes literal are not docstrings.
+    "python_class_async": (
+        "python",
+        "class A:\n    # leading comment\n    'Class doc.'\n    async def run(self):\n"
+        '        """Async doc."""\n    def g(self):\n        x = 1\n        """not a docstring"""\n'
+        '    def h(self):\n        f"not {1} doc"\n    def k(self):\n        b"bytes"\n',
+        38,
+    ),
+    # every '#' of a comment is removed, then the text is stripped: "see 12  x".
+    "python_hashes": ("python", "x = 1  # see #12 ## x\n", 9),
+    # Python 2: ast fails, so (as in the reference) no docstring; the comment " py2" stripped is 3.
+    "python2": ("python", '"""Doc."""\nprint "hi"  # py2\n', 3),
+    # more Python 2 that the tree-sitter grammar accepts but ast rejects: still no docstring; the comments
+    # "# x", "# y", "# z" glued without '#' are " x y z", stripped "x y z" (5).
+    "python2_no_print": (
+        "python",
+        '"""Doc."""\ntry:\n    a = `b` # x\nexcept E, e: # y\n    c = 0777 # z\n',
+        5,
+    ),
+    # a byte-order mark makes ast.parse fail in the reference: no docstring, "c" only.
+    "python_bom": ("python", '\ufeff"""Doc."""\n# c\n', 1),
+    # tabs and spaces mixed ambiguously: TabError in ast, so no docstring; " t" stripped -> 1.
+    "python_taberror": ("python", 'def f():\n\t"""Doc."""\n        x = 1 # t\n', 1),
+    # unicode counts characters: "Ünïcödé — doc" (13) + " ☃ snowman" (10) + 1 = 24.
+    "python_unicode": ("python", '"""Ünïcödé — doc"""\n# ☃ snowman\n', 24),
+    # docstrings are the evaluated literal, cleaned: "a\tb" -> tab expanded to 8 columns -> 9 characters.
+    "python_escape_tab": ("python", 'def f():\n    "a\\tb"\n', 9),
+    # "/* /* not nested */" (19) + "// line" (7) + "/** Javadoc ü */" (16) + "/* inline */" (12) + "// end" (6);
+    # comment markers inside a string and '/' in a char literal are code.
+    "java_mixed": (
+        "java",
+        '/* /* not nested */ class A { // line\n  String s = "/* not a comment */ // nor this";\n'
+        "  char c = '/';\n  /** Javadoc ü */\n  int x = 1 /* inline */ ;\n}\n// end",
+        60,
+    ),
+    # block comments do not nest: "/* a /* b */" (12) ends at the first "*/"; " c */" is code (a syntax error).
+    "java_no_nesting": ("java", "class C { /* a /* b */ c */ }\n", 12),
+    # CRLF: Pygments lexes "\r\n" as "\n": "/* a\n b */" (10) + "// c" (4).
+    "java_crlf": ("java", "class A {\r\n/* a\r\n b */\r\n// c\r\n}\r\n", 14),
+    # "// line comment" (15) + "/* inside substitution */" (25) + "/* block\n   comment */" (22)
+    # + "// division" (11) + "// ünïcode ☃" (12) = 85; the hashbang, regex literals holding "//" and "/*",
+    # a string and the template text are not comments.
+    "javascript_mixed": (
+        "javascript",
+        "#!/usr/bin/env node\n// line comment\nvar re = /\\/\\/ not a comment \\/* nor this/g;\n"
+        "var re3 = /[/*]+/;\nvar s = '// nor this';\n"
+        "var t = `template // not /* comment */ ${a /* inside substitution */}`;\n"
+        "/* block\n   comment */\nvar d = a / b / c; // division\n// ünïcode ☃\n",
+        85,
+    ),
+    # an unterminated block comment is not a comment token: 0, and the file is still lexable.
+    "javascript_unterminated": ("javascript", "var a = 1; /* never closed\nvar b;", 0),
+}
+
+
+@pytest.mark.parametrize("lexer", LEXERS)
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_exact_comment_characters(case: str, lexer: str) -> None:
+    lang, source, expected = CASES[case]
+    assert comment_chars(source, lang, lexer) == expected
+    assert comment_ratio(source, lang, lexer) == expected / len(source)
+
+
+def test_tree_sitter_hands_syntax_errors_to_the_reference() -> None:
+    assert comment_chars_treesitter(CASES["java_no_nesting"][1], "java") is None
+    assert comment_chars_treesitter(CASES["python2"][1], "python") == 3  # the grammar accepts Python 2
+    assert comment_chars_treesitter(CASES["javascript_unterminated"][1], "javascript") is None
+    assert comment_chars_treesitter(CASES["javascript_mixed"][1], "javascript") == 85
+
+
+def test_regex_after_arrow_is_where_pygments_errs() -> None:
+    # Pygments does not expect a regex after "=>" and lexes "//.test(x) ? 1 : 2; // ok" (25) as one line
+    # comment; tree-sitter sees the regex literal and only "// ok" (5). The one disagreement on the sample.
+    source = "const f = x =>\n  /^a\\//.test(x) ? 1 : 2; // ok\n"
+    assert comment_chars(source, "javascript", "reference") == 25
+    assert comment_chars(source, "javascript", "tree-sitter") == 5
+
+
+def test_comment_order_follows_the_document() -> None:
+    # 40 comments "#<i%5 spaces>c<i> ": 80 spaces + 110 "c<i>" + 40 trailing spaces, the last one stripped.
+    # tree-sitter returns captures unordered; glued in another order the strip() would cut other spaces.
+    source = "".join(f"x{i} = {i}  #{' ' * (i % 5)}c{i} \n" for i in range(40))
+    assert comment_chars(source, "python", "reference") == 229
+    assert {comment_chars(source, "python", "tree-sitter") for _ in range(10)} == {229}
+
+
+@pytest.mark.parametrize("lexer", LEXERS)
+@pytest.mark.parametrize(
+    "lang, source, message",
+    [
+        ("python", 'x = """never closed\n', "EOF in multi-line string"),
+        ("java", "", "empty file"),
+        ("javascript", "var a;\x00\x01", "NUL byte"),
+    ],
+)
+def test_unlexable_files_raise(lang: str, source: str, message: str, lexer: str) -> None:
+    with pytest.raises(UnparseableError, match=message):
+        comment_ratio(source, lang, lexer)
+
+
+def test_inconsistent_dedent_is_unparseable_for_the_reference_tokenizer() -> None:
+    source = "if x:\n        a = 1\n    b = 2\n"
+    with pytest.raises(UnparseableError, match="unindent"):
+        comment_ratio(source, "python", "reference")
+
+
+def test_unknown_language_and_lexer_are_errors() -> None:
+    with pytest.raises(ValueError, match="not 'ruby'"):
+        comment_ratio("# x\n", "ruby")
+    with pytest.raises(ValueError, match="unknown comment lexer"):
+        comment_ratio("# x\n", "python", "regex")
+
+
+def test_thresholds_are_strict() -> None:
+    assert not keep_comment_ratio(0.01)
+    assert keep_comment_ratio(0.010000001)
+    assert not keep_comment_ratio(0.8)
+    assert keep_comment_ratio(0.79999999)
+    assert not keep_comment_ratio(0.0)
+
+
+# Java files of exactly 200 characters whose ratio is exactly a threshold, or just inside it.
+AT_MIN = "//\nclass A {}" + " " * 187  # 2 / 200 == 0.01
+INSIDE_MIN = "///\nclass A {}" + " " * 186  # 3 / 200
+AT_MAX = "/*" + "x" * 156 + "*/" + "class A {}" + " " * 30  # 160 / 200 == 0.8
+INSIDE_MAX = "/*" + "x" * 155 + "*/" + "class A {}" + " " * 31  # 159 / 200
+
+
+def _docs() -> list[dict]:
+    rows = [
+        ("min", "java", AT_MIN),
+        ("in_min", "java", INSIDE_MIN),
+        ("max", "java", AT_MAX),
+        ("in_max", "java", INSIDE_MAX),
+        ("py", "python", CASES["python_docstrings"][1]),
+        ("broken", "python", 'x = """never closed\n'),
+        ("ruby", "ruby", "# only comment\n"),
+    ]
+    return [
+        {
+            "id": f"{name:0>20}",
+            "content": text,
+            "lang": lang,
+            "max_stars_repo_name": "o/r",
+            "max_stars_repo_path": name,
+        }
+        for name, lang, text in rows
+    ]
+
+
+def test_boundary_files_have_exact_ratios() -> None:
+    assert [len(doc["content"]) for doc in _docs()[:4]] == [200] * 4
+    assert comment_ratio(AT_MIN, "java") == 0.01
+    assert comment_ratio(AT_MAX, "java") == 0.8
+
+
+def test_stage_through_beam(tmp_path) -> None:
+    from pipeline.stages.comments import SPEC, CommentsConfig
+
+    assert SPEC.columns == {"comment_ratio": "float64"}
+    config = CommentsConfig(enabled=True)
+    assert (config.min_ratio, config.max_ratio, config.lexer) == (0.01, 0.8, "tree-sitter")
+    kept, removed = run_stage(SPEC, config, _docs(), tmp_path)
+    kept_by_path = {doc["max_stars_repo_path"]: doc for doc in kept}
+    assert sorted(kept_by_path) == ["in_max", "in_min", "py", "ruby"]
+    assert kept_by_path["in_min"]["comment_ratio"] == 3 / 200
+    assert kept_by_path["in_max"]["comment_ratio"] == 159 / 200
+    assert kept_by_path["py"]["comment_ratio"] == 45 / len(CASES["python_docstrings"][1])
+    assert kept_by_path["ruby"]["comment_ratio"] is None
+    removed_by_path = {row["path"]: row for row in removed}
+    assert {path: row["reason"] for path, row in removed_by_path.items()} == {
+        "min": "low_comment_ratio",
+        "max": "high_comment_ratio",
+        "broken": "unparseable",
+    }
+    assert json.loads(removed_by_path["min"]["detail"]) == {
+        "comment_ratio": 0.01,
+        "min_ratio": 0.01,
+        "max_ratio": 0.8,
+        "lexer": "tree-sitter",
+    }
+    assert json.loads(removed_by_path["max"]["detail"])["comment_ratio"] == 0.8
+    assert "EOF in multi-line string" in json.loads(removed_by_path["broken"]["detail"])["error"]
+    assert {row["stage"] for row in removed} == {"comments"}
+
+
+def test_config_rejects_inverted_thresholds() -> None:
+    from pipeline.stages.comments import CommentsConfig
+
+    with pytest.raises(ValueError, match="must be below"):
+        CommentsConfig(min_ratio=0.5, max_ratio=0.4)
+    with pytest.raises(ValueError):
+        CommentsConfig(lexer="regex")
