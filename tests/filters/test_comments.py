@@ -8,34 +8,8 @@ import pytest
 
 from filters.comments import LEXERS, UnparseableError, comment_chars, comment_ratio, keep_comment_ratio
 from filters.comments_treesitter import comment_chars_treesitter
+from tests.stage_runner import run_stage
 
-
-def run_stage(spec, config, docs: list[dict], tmp_path, ctx=None) -> tuple[list[dict], list[dict]]:
-    """The stage's Beam transform on ``docs`` with the in-process FnApiRunner: (kept docs, ledger rows)."""
-    import apache_beam as beam
-    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-
-    from pipeline.stages.base import StageContext
-
-    with beam.Pipeline(runner=FnApiRunner()) as pipeline:
-        outputs = pipeline | beam.Create(docs) | spec.build(config, ctx or StageContext())
-        for key in ("kept", "removed"):
-            _ = (
-                outputs[key]
-                | f"Json_{key}" >> beam.Map(json.dumps)
-                | f"Write_{key}" >> beam.io.WriteToText(str(tmp_path / key))
-            )
-    return tuple(
-        [
-            json.loads(line)
-            for path in sorted(tmp_path.glob(f"{key}-*"))
-            for line in path.read_text().splitlines()
-        ]
-        for key in ("kept", "removed")
-    )
-
-
-# (language, source, comment characters by the reference definition); the derivation is in each comment.
 CASES = {
     # docstrings "Module doc." (11) + "Function\ndoc." (13, indentation cleaned); comments "# a comment",
     # "# trailing" glued, '#' removed: " a comment trailing" (19); 11 + 13 + 19 + 2 joining newlines = 45.
