@@ -34,6 +34,12 @@ class CurateOptions(PipelineOptions):
         parser.add_argument("--optout_list", default=None, help="opt-out list (optouts.jsonl or plain text)")
         parser.add_argument("--tokenizer", default=None, help="tokenizer.json, its directory or a Hub id")
         parser.add_argument(
+            "--tokenize_output",
+            default=None,
+            help="after the run, tokenize data/ into Megatron shards PREFIX.bin/.idx (needs --tokenizer)",
+        )
+        parser.add_argument("--tokenize_per_lang", action="store_true", help="one shard set per language")
+        parser.add_argument(
             "--publish_repo", default=None, help="publish the result to this Hub dataset repo"
         )
         parser.add_argument("--no_report", action="store_true", help="skip report.html and the dataset card")

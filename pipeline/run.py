@@ -217,6 +217,10 @@ def run(argv: list[str]) -> dict[str, Any]:
     result.wait_until_finish()
     stats = finish(plan, result, time.time() - start)
     curate = plan.options.view_as(CurateOptions)
+    if curate.tokenize_output:
+        stats["tokenized"] = tokenize_data(
+            plan.output, curate.tokenizer, curate.tokenize_output, curate.tokenize_per_lang
+        )
     if not curate.no_report:
         _write_extras(plan.output)
     if curate.publish_repo:
@@ -224,6 +228,18 @@ def run(argv: list[str]) -> dict[str, Any]:
 
         publish(plan.output, curate.publish_repo)
     return stats
+
+
+def tokenize_data(output: str, tokenizer: str | None, prefix: str, per_lang: bool) -> dict[str, Any]:
+    """Megatron-format shards of the kept documents (``tokenizer.tokenize``), in file then row order."""
+    if not tokenizer:
+        raise SystemExit("pipeline.run: --tokenize_output needs --tokenizer")
+    from tokenizer.tokenize import tokenize_to_indexed
+
+    files = sorted(
+        m.path for m in FileSystems.match([join(output, "data", "*", "*.parquet")])[0].metadata_list
+    )
+    return tokenize_to_indexed(files, tokenizer, prefix, per_lang=per_lang)
 
 
 def _write_extras(output: str) -> None:
