@@ -1,0 +1,38 @@
+'use strict';
+const version = '4.17.21.0';
+const host = '127.0.0.1';
+const DNS = ['1.1.1.1', '1.0.0.1'];
+const subnet = '10.0.0.0/8';
+const cgnat = '100.64.0.1';
+const mdns = '224.0.0.251';
+const broadcast = '255.255.255.255';
+const docsAddress = '198.51.100.7';
+// HTTP-network fetch step 12.1.1.3
+const email = 'jane@example.com';
+const re = /^[^@]+@[^@]+\.[a-z]+$/;
+const tpl = `${user}@${domain}.com`;
+const pkg = '@babel/core@7.22.5';
+const img = 'logo@2x.png';
+const integrity = 'sha512-v2kDEe57lecTulaDIuNTPy3Ry4gLGJ6Z1O3vE1krgXZNrsQ+LFTGHVxVjcXPs17LhbZVGedAJv8XZ1tvj5FvSg==';
+const hash = 'a94a8fe5ccb19ba61c4c0873d391e987982fbbd3';
+const objectId = '507f1f77bcf86cd799439011';
+const nonce = crypto.randomBytes(16).toString('hex');
+const password = process.env.DB_PASSWORD;
+const apiKey = config.get('apiKey');
+const token = '<TOKEN>';
+const secret = 'xxxxxxxxxxxxxxxxxxxxxxxx';
+const b64chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const cls = 'MuiButtonBase-root MuiIconButton-root';
+const modulePath = 'node_modules/@npmcli/arborist/lib/arborist/reify.js';
+const longWord = 'ThisIsAVeryLongIdentifierNameWithoutDigits';
+const uuid = 'f81d4fae-7dec-11d0-a765-00a0c91e6bf6';
+const color = '#1e90ff';
+const gitRemote = 'git@gitlab.com:group/project.git';
+const repo = 'https://github.com/npm/cli.git#v10.2.3';
+const sriList = { 'lodash.js': 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=' };
+const mailtoExample = 'mailto:info@example.net';
+const placeholderUser = 'username@domain.com';
+const etag = 'W/"5e15153d-120f"';
+const shaCommit = '3f786850e387550fdab836ed7e6dc881de23001b'; // commit
+const emojis = 'café 🎉 naïve';
+const DEFAULT_PASSWORD = 'password123';

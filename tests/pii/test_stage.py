@@ -1,0 +1,82 @@
+"""The ``pii`` stage in Beam (FnApiRunner): counts, the score column, and no secret anywhere in the output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import apache_beam as beam
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+from pii.evaluate import DEFAULT_LABELLED
+from pipeline.stages import load_spec
+from pipeline.stages.base import StageContext
+
+
+def _labelled_docs() -> tuple[list[dict], set[str]]:
+    spec = json.loads((DEFAULT_LABELLED / "labels.json").read_text())
+    docs, secrets = [], set()
+    for rel in list(spec["positives"]) + spec["hard_negatives"]:
+        content = (DEFAULT_LABELLED / rel).read_text(encoding="utf-8")
+        lang = {"py": "python", "java": "java", "js": "javascript"}[rel.rsplit(".", 1)[1]]
+        docs.append(
+            {
+                "id": f"{len(docs):020x}",
+                "content": content,
+                "lang": lang,
+                "max_stars_repo_name": "acme/labelled",
+                "max_stars_repo_path": rel,
+            }
+        )
+    for labels in spec["positives"].values():
+        secrets.update(label["value"] for label in labels)
+    return docs, secrets
+
+
+def test_stage_redacts_counts_and_leaks_nothing(tmp_path: Path):
+    spec = load_spec("pii")
+    assert spec.columns == {"pii_redacted": "bool"}
+    cfg = spec.config(enabled=True)
+    docs, secrets = _labelled_docs()
+    with beam.Pipeline(runner=FnApiRunner()) as pipeline:
+        outputs = pipeline | beam.Create(docs) | spec.build(cfg, StageContext())
+        for name in ("kept", "removed", "modified"):
+            (
+                outputs[name]
+                | f"Json_{name}" >> beam.Map(lambda row: json.dumps(row, sort_keys=True, ensure_ascii=False))
+                | f"Write_{name}"
+                >> beam.io.WriteToText(str(tmp_path / name / "part"), file_name_suffix=".jsonl")
+            )
+
+    def read(name: str) -> list[dict]:
+        return [
+            json.loads(line)
+            for f in sorted((tmp_path / name).glob("*.jsonl"))
+            for line in f.read_text().splitlines()
+        ]
+
+    kept, removed, modified = read("kept"), read("removed"), read("modified")
+    assert len(kept) == len(docs) == 8 and removed == []
+    redacted = {d["max_stars_repo_path"] for d in kept if d["pii_redacted"]}
+    assert redacted == {p for p in (d["max_stars_repo_path"] for d in docs) if p.startswith("positives/")}
+    assert len(modified) == 5 and {m["path"] for m in modified} == redacted
+    counts = {m["path"]: json.loads(m["counts"]) for m in modified}
+    assert counts["positives/peers.py"] == {"email": 8, "ip_address": 9, "key": 0}
+    assert counts["positives/Uebersetzer.java"] == {"email": 2, "ip_address": 2, "key": 1}
+    for d in kept:
+        if not d["pii_redacted"]:
+            original = next(x for x in docs if x["id"] == d["id"])
+            assert d["content"] == original["content"]  # hard negatives come out byte for byte
+    everything = "".join(f.read_text(encoding="utf-8") for f in tmp_path.rglob("*") if f.is_file())
+    leaked = [s[:6] for s in secrets if s in everything]
+    assert leaked == []
+
+
+def test_config_rejects_unknown_entities():
+    import pydantic
+    import pytest
+
+    spec = load_spec("pii")
+    assert spec.config(enabled=True).entities == ["email", "ip_address", "key"]
+    with pytest.raises(pydantic.ValidationError):
+        spec.config(entities=["phone"])
