@@ -1,0 +1,92 @@
+"""Beam wrapper of benchmark decontamination (``decontam``): drop files containing benchmark text.
+
+The benchmark strings are loaded and compiled into one automaton once per
+worker (``setup``); each document is then one pass. The ledger reason is the
+benchmark name, so ``stats.json`` counts removals per benchmark; ``detail``
+names the task, the field and where in the file the string starts.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import Field
+
+from decontam.core import Decontaminator
+from decontam.loaders import MULTIPL_E_LANGS, load_benchmark_strings
+from decontam.strings import BENCHMARKS, HUMANEVAL_WHITELIST
+from pipeline.stages.base import JudgeDocs, StageConfig, StageContext, StageSpec, Verdict
+
+log = logging.getLogger(__name__)
+
+Benchmark = Literal["humaneval", "mbpp", "apps", "multipl-e"]
+Language = Literal["python", "java", "javascript"]
+
+
+class DecontamConfig(StageConfig):
+    benchmarks: list[Benchmark] = Field(default_factory=lambda: list(BENCHMARKS))
+    source: str = "hub"  # "hub" or a local directory in the original formats; --benchmarks_dir overrides
+    mode: Literal["substring", "ngram"] = "substring"  # ngram = substring + shared word n-grams
+    ngram_size: int = Field(13, ge=1)
+    ngram_max_tasks: int = Field(10, ge=1)  # n-grams in more benchmark tasks than this are boilerplate
+    min_chars: int = Field(0, ge=0)  # skip benchmark strings shorter than this (normalised)
+    whitelist: list[str] = Field(default_factory=lambda: list(HUMANEVAL_WHITELIST))
+    apps_solutions: bool = True
+    apps_split: str = "test"  # Hub split; a local directory is matched as found
+    multipl_e_languages: list[Language] = Field(default_factory=lambda: list(MULTIPL_E_LANGS))
+    anchor_chars: int = Field(32, ge=4)  # automaton key length (memory vs. candidate checks)
+
+
+def resolve_source(cfg: DecontamConfig, ctx: StageContext) -> str:
+    """``--benchmarks_dir`` (a local directory) wins over the config's ``source``."""
+    return ctx.benchmarks_dir or cfg.source
+
+
+class DecontamJudge:
+    def __init__(self, cfg: DecontamConfig, source: str):
+        self.cfg = cfg
+        self.source = source
+        self.finder: Decontaminator | None = None
+
+    def setup(self) -> None:
+        cfg = self.cfg
+        strings = load_benchmark_strings(
+            cfg.benchmarks,
+            self.source,
+            whitelist=cfg.whitelist,
+            apps_solutions=cfg.apps_solutions,
+            apps_split=cfg.apps_split,
+            multipl_e_languages=cfg.multipl_e_languages,
+        )
+        self.finder = Decontaminator(
+            strings,
+            mode=cfg.mode,
+            min_chars=cfg.min_chars,
+            ngram_size=cfg.ngram_size,
+            ngram_max_tasks=cfg.ngram_max_tasks,
+            anchor_chars=cfg.anchor_chars,
+        )
+        log.info("decontam: %s", self.finder.substrings.stats())
+
+    def judge(self, docs: Sequence[dict]) -> list[Verdict]:
+        if self.finder is None:
+            self.setup()
+        verdicts = []
+        for doc in docs:
+            content = doc.get("content")
+            finding = self.finder.find(content) if isinstance(content, str) else None
+            if finding is None:
+                verdicts.append(Verdict())
+            else:
+                verdicts.append(Verdict(keep=False, reason=finding.benchmark, detail=finding.detail()))
+        return verdicts
+
+
+def build(cfg: DecontamConfig, ctx: StageContext) -> JudgeDocs:
+    return JudgeDocs("decontam", functools.partial(DecontamJudge, cfg, resolve_source(cfg, ctx)))
+
+
+SPEC = StageSpec(name="decontam", config=DecontamConfig, build=build)
