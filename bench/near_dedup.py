@@ -1,0 +1,136 @@
+"""The whole near_dedup stage in Beam (in-process FnApiRunner, one worker): MB per CPU-second and peak memory.
+
+Each size runs in its own subprocess so ``ru_maxrss`` is that run's peak.
+Documents: the stdlib's ``.py`` files plus ~15% near-duplicate copies (random
+line edits from ``pipeline.sample_cases.mutate``), or ``--sample DIR``.
+CPU seconds are the process's user+sys time around the pipeline run only,
+after a 3-document warm-up run (imports). The runner's fixed cost per stage
+(~60 fused stages at 16 rounds) dominates small inputs, so the marginal cost
+between sizes is printed too: that is the figure that scales.
+
+    python -m bench.near_dedup [--sizes 1 2 4] [--preset dedup-alt|stack-v1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import time
+
+from bench.minhash import load_texts
+
+PRESETS = {
+    "dedup-alt": {"ngram": 5, "threshold": 0.7, "verify": False},
+    "stack-v1": {"ngram": 1, "threshold": 0.85, "verify": True},
+}
+
+
+def make_docs(mb: float, sample: str | None, seed: int = 0) -> list[dict]:
+    from pipeline.ids import doc_id
+    from pipeline.sample_cases import mutate
+
+    rng = random.Random(seed)
+    texts = load_texts(mb / 1.15, sample)
+    texts += [
+        mutate(t, "Python", rng.randrange(1, 6), f"bench{i}")
+        for i, t in enumerate(texts)
+        if rng.random() < 0.15
+    ]
+    docs = []
+    for i, text in enumerate(texts):
+        repo, path = f"owner{i % 97}/repo{i % 13}", f"src/file{i}.py"
+        docs.append(
+            {
+                "id": doc_id(repo, path, text),
+                "content": text,
+                "max_stars_count": rng.choice([None, 0, 1, 5, 50]),
+                "max_stars_repo_name": repo,
+                "max_stars_repo_path": path,
+                "lang": "python",
+            }
+        )
+    return docs
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_one(mb: float, preset: str, sample: str | None, max_rounds: int) -> dict:
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    from pipeline.stages.base import StageContext
+    from pipeline.stages.near_dedup import NearDedupConfig, build
+
+    docs = make_docs(mb, sample)
+    size = sum(len(d["content"].encode()) for d in docs) / 1e6
+    config = NearDedupConfig(enabled=True, max_rounds=max_rounds, **PRESETS[preset])
+
+    def run(batch: list[dict]):
+        pipeline = beam.Pipeline(
+            runner=FnApiRunner(), options=PipelineOptions(flags=[], direct_num_workers=1)
+        )
+        out = pipeline | beam.Create(batch, reshuffle=False) | build(config, StageContext())
+        for part in ("kept", "removed"):
+            _ = out[part] | f"Count_{part}" >> beam.combiners.Count.Globally()
+        result = pipeline.run()
+        result.wait_until_finish()
+        return result
+
+    run(docs[:3])  # warm-up: lazy imports and caches are not part of the figure
+    start_cpu, start_wall = cpu_seconds(), time.perf_counter()
+    result = run(docs)
+    cpu, wall = cpu_seconds() - start_cpu, time.perf_counter() - start_wall
+    counts = {c.key.metric.name: c.committed for c in result.metrics().query()["counters"]}
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "docs": len(docs),
+        "mb": round(size, 2),
+        "cpu_s": round(cpu, 2),
+        "wall_s": round(wall, 2),
+        "mb_per_cpu_s": round(size / cpu, 3),
+        "peak_rss_mb": round(peak_mb, 1),
+        "sketched": counts.get("docs_sketched"),
+        "short_kept": counts.get("docs_short_kept"),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=float, nargs="+", default=[1.0, 2.0, 4.0], help="MB of text per run")
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="dedup-alt")
+    parser.add_argument("--max-rounds", type=int, default=16)
+    parser.add_argument("--sample", default=None)
+    parser.add_argument("--one", type=float, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one is not None:
+        print(json.dumps(run_one(args.one, args.preset, args.sample, args.max_rounds)))
+        return
+    print(f"near_dedup preset={args.preset} max_rounds={args.max_rounds} (FnApiRunner, 1 worker)")
+    print(f"{'MB':>6} {'docs':>6} {'CPU s':>7} {'wall s':>7} {'MB/CPU-s':>9} {'peak RSS MB':>12}")
+    rows = []
+    for size in args.sizes:
+        cmd = [sys.executable, "-m", "bench.near_dedup", "--one", str(size), "--preset", args.preset]
+        cmd += ["--max-rounds", str(args.max_rounds)] + (["--sample", args.sample] if args.sample else [])
+        line = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        r = json.loads(line)
+        print(
+            f"{r['mb']:>6.2f} {r['docs']:>6} {r['cpu_s']:>7.2f} {r['wall_s']:>7.2f} "
+            f"{r['mb_per_cpu_s']:>9.3f} {r['peak_rss_mb']:>12.1f}"
+        )
+        rows.append(r)
+    # The fixed cost (pipeline construction, per-stage runner overhead) is paid once; the slope is what scales.
+    for small, large in zip(rows, rows[1:], strict=False):
+        slope = (large["mb"] - small["mb"]) / max(large["cpu_s"] - small["cpu_s"], 1e-9)
+        print(f"marginal {small['mb']:.2f} -> {large['mb']:.2f} MB: {slope:.2f} MB per extra CPU-second")
+
+
+if __name__ == "__main__":
+    main()

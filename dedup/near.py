@@ -1,0 +1,285 @@
+"""Near-deduplication as Beam transforms: MinHash -> LSH buckets -> edges -> components -> keep one.
+
+Why this shape: every step is keyed (by band bucket, by document id, by
+component root), so no worker ever holds all edges, all ids or all
+documents; documents travel through the pipeline and meet their verdict by a
+``CoGroupByKey`` on ``id``, never through a global dict.
+
+* Documents with fewer than ``min_tokens`` tokens (or fewer than ``ngram``)
+  are not MinHashed: they never enter a bucket, so they are always kept,
+  untouched. (Hashing them would put every near-empty file in the same
+  buckets and merge them into one giant cluster, a known bug of the reference
+  script.)
+* Within a bucket, the smallest id is linked to every other member (a star,
+  never all pairs), so a hot bucket costs edges linear in its size.
+* ``verify``: each candidate edge's true Jaccard is computed from the two
+  documents' shingle sets (joined by id) and edges under the threshold are
+  dropped before the components (what stack-v1 did against false positives).
+* Per component the document with the most stars (null = 0) is kept, ties by
+  the smallest id; every other member is removed with ``duplicate_of`` and
+  ``cluster_size``.
+* ``cluster_check``: components chain (A~B~C), so a member whose Jaccard to
+  the kept document is under the threshold is kept instead of removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import apache_beam as beam
+import numpy as np
+
+from dedup.components import ConnectedComponents
+from dedup.lsh import band_keys, optimal_bands, star_edges
+from dedup.minhash import MinHashParams, jaccard, signature_keys, signatures_of_keys, token_hashes
+
+KEPT = "kept"
+REMOVED = "removed"
+_SHINGLES = "shingles"
+_STARS = "stars"
+METRICS_NAMESPACE = "near_dedup"
+
+
+@dataclass(frozen=True)
+class NearDedupParams:
+    """Everything the transform's output is a function of (besides the documents)."""
+
+    ngram: int = 5
+    num_perm: int = 256
+    seed: int = 42
+    threshold: float = 0.7
+    bands: int | None = None
+    rows: int | None = None
+    verify: bool = False
+    cluster_check: bool = False
+    min_tokens: int = 10
+    max_rounds: int = 16
+    batch_size: int = 256
+    minhash: MinHashParams = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "minhash", MinHashParams(self.ngram, self.num_perm, self.seed))
+        if (self.bands is None) != (self.rows is None):
+            raise ValueError(
+                "set both bands and rows, or neither (then they are optimised for the threshold)"
+            )
+        if self.bands is None:
+            bands, rows = optimal_bands(self.threshold, self.num_perm)
+            object.__setattr__(self, "bands", bands)
+            object.__setattr__(self, "rows", rows)
+        if self.bands * self.rows > self.num_perm:
+            raise ValueError(f"bands x rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
+
+
+def stars_of(doc: dict) -> int:
+    stars = doc.get("max_stars_count")
+    return int(stars) if stars is not None else 0
+
+
+def keep_order(stars: int, doc_id: str) -> tuple[int, str]:
+    """Smaller is better: most stars first, then the smallest id."""
+    return (-stars, doc_id)
+
+
+class _Sketch(beam.DoFn):
+    """Batch of documents -> (band key, id) per band; side outputs: shingle sets and stars."""
+
+    def __init__(self, params: NearDedupParams):
+        self._params = params
+
+    def setup(self) -> None:
+        self._short = beam.metrics.Metrics.counter(METRICS_NAMESPACE, "docs_short_kept")
+        self._sketched = beam.metrics.Metrics.counter(METRICS_NAMESPACE, "docs_sketched")
+
+    def process(self, batch: list[dict]) -> Iterator:
+        p = self._params
+        ids, key_sets = [], []
+        for doc in batch:
+            content = doc.get("content")
+            hashes = token_hashes(content, p.seed) if isinstance(content, str) else np.empty(0, np.uint64)
+            keys = signature_keys(hashes, p.minhash) if len(hashes) >= p.min_tokens else hashes[:0]
+            if len(keys) == 0:
+                self._short.inc()
+                continue
+            ids.append(doc["id"])
+            key_sets.append(keys)
+            yield beam.pvalue.TaggedOutput(_STARS, (doc["id"], stars_of(doc)))
+            if p.verify or p.cluster_check:
+                distinct = keys if p.ngram == 1 else np.unique(keys)
+                yield beam.pvalue.TaggedOutput(_SHINGLES, (doc["id"], distinct.tobytes()))
+        if not ids:
+            return
+        self._sketched.inc(len(ids))
+        for doc_id, signature in zip(ids, signatures_of_keys(key_sets, p.minhash), strict=True):
+            for key in band_keys(signature, p.bands, p.rows):
+                yield key, doc_id
+
+
+def _keys(data: bytes) -> np.ndarray:
+    return np.frombuffer(data, dtype=np.uint64)
+
+
+def _attach_first(grouped: tuple[str, dict]) -> Iterator[tuple[str, tuple]]:
+    """(a, {edges: [(b, payload)], keys: [keys_a]}) -> (b, (a, payload, keys_a)) for every edge of a."""
+    node, joined = grouped
+    keys = next(iter(joined[_SHINGLES]), None)
+    if keys is None:
+        raise RuntimeError(f"near_dedup: no shingles for document {node}")
+    for other, payload in joined["edges"]:
+        yield other, (node, payload, keys)
+
+
+def _similar_pairs(grouped: tuple[str, dict]) -> Iterator[tuple[str, str, object, float]]:
+    """(b, {pending: [(a, payload, keys_a)], keys: [keys_b]}) -> (a, b, payload, Jaccard) per pending pair."""
+    node, joined = grouped
+    keys = next(iter(joined[_SHINGLES]), None)
+    if keys is None:
+        raise RuntimeError(f"near_dedup: no shingles for document {node}")
+    mine = _keys(keys)
+    for other, payload, other_keys in joined["pending"]:
+        yield other, node, payload, jaccard(_keys(other_keys), mine)
+
+
+class PairJaccard(beam.PTransform):
+    """(a, b, payload) pairs -> (a, b, payload, true Jaccard) by two id joins with the shingle sets."""
+
+    def __init__(self, shingles: beam.PCollection, label: str | None = None):
+        super().__init__(label)
+        self._shingles = shingles
+
+    def expand(self, pairs: beam.PCollection) -> beam.PCollection:
+        by_first = pairs | "ByFirst" >> beam.Map(lambda t: (t[0], (t[1], t[2])))
+        pending = (
+            {"edges": by_first, _SHINGLES: self._shingles}
+            | "JoinFirst" >> beam.CoGroupByKey()
+            | "AttachFirst" >> beam.FlatMap(_attach_first)
+        )
+        return (
+            {"pending": pending, _SHINGLES: self._shingles}
+            | "JoinSecond" >> beam.CoGroupByKey()
+            | "Jaccard" >> beam.FlatMap(_similar_pairs)
+        )
+
+
+class _BestMember(beam.CombineFn):
+    """Per component: (best (−stars, id), member count)."""
+
+    def create_accumulator(self):
+        return (None, 0)
+
+    def add_input(self, acc, member):
+        best, count = acc
+        order = keep_order(member[1], member[0])
+        return (order if best is None or order < best else best, count + 1)
+
+    def merge_accumulators(self, accumulators):
+        best, count = None, 0
+        for b, c in accumulators:
+            if b is not None and (best is None or b < best):
+                best = b
+            count += c
+        return (best, count)
+
+    def extract_output(self, acc):
+        return acc
+
+
+def _removals(grouped: tuple[str, dict]) -> Iterator[tuple[str, dict]]:
+    """(root, {members: [id], best: [((−stars, kept_id), size)]}) -> (id, detail) for every non-kept member."""
+    _, joined = grouped
+    ((_, kept_id), size) = next(iter(joined["best"]))
+    for member in joined["members"]:
+        if member != kept_id:
+            yield member, {"duplicate_of": kept_id, "cluster_size": size}
+
+
+def _split(grouped: tuple[str, dict]) -> Iterator:
+    doc_id, joined = grouped
+    docs = list(joined["doc"])
+    if len(docs) != 1:
+        raise RuntimeError(f"near_dedup: {len(docs)} documents with id {doc_id}; ids must be unique")
+    removal = next(iter(joined["removal"]), None)
+    if removal is None:
+        yield docs[0]
+    else:
+        yield beam.pvalue.TaggedOutput(REMOVED, (docs[0], removal))
+
+
+class NearDuplicates(beam.PTransform):
+    """Documents -> {"kept": unchanged documents, "removed": (document, detail) pairs}.
+
+    ``detail`` holds ``duplicate_of``, ``cluster_size``, ``threshold``,
+    ``ngram`` and, with ``cluster_check``, ``jaccard_to_kept``.
+    """
+
+    def __init__(self, params: NearDedupParams, label: str | None = None):
+        super().__init__(label)
+        self._params = params
+
+    def expand(self, docs: beam.PCollection) -> dict[str, beam.PCollection]:
+        p = self._params
+        sketched = (
+            docs
+            | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=p.batch_size)
+            | "Sketch" >> beam.ParDo(_Sketch(p)).with_outputs(_SHINGLES, _STARS, main="bands")
+        )
+        edges = (
+            sketched["bands"]
+            | "GroupBuckets" >> beam.GroupByKey()
+            | "StarEdges" >> beam.FlatMapTuple(lambda _, ids: star_edges(ids))
+            | "DistinctEdges" >> beam.Distinct()
+        )
+        if p.verify:
+            edges = (
+                edges
+                | "EdgePayload" >> beam.Map(lambda e: (e[0], e[1], None))
+                | "VerifyJaccard" >> PairJaccard(sketched[_SHINGLES])
+                | "KeepSimilar" >> beam.Filter(lambda t: t[3] >= p.threshold)
+                | "VerifiedEdge" >> beam.Map(lambda t: (t[0], t[1]))
+            )
+        labels = edges | "Components" >> ConnectedComponents(p.max_rounds)
+        members = (
+            {"root": labels, _STARS: sketched[_STARS]}
+            | "JoinStars" >> beam.CoGroupByKey()
+            | "ByRoot" >> beam.FlatMap(_member_by_root)
+        )
+        best = members | "BestMember" >> beam.CombinePerKey(_BestMember())
+        removals = (
+            {"members": members | "MemberIds" >> beam.Map(lambda t: (t[0], t[1][0])), "best": best}
+            | "JoinBest" >> beam.CoGroupByKey()
+            | "Removals" >> beam.FlatMap(_removals)
+        )
+        if p.cluster_check:
+            removals = (
+                removals
+                | "ByKept" >> beam.Map(lambda t: (t[1]["duplicate_of"], t[0], t[1]))
+                | "KeptJaccard" >> PairJaccard(sketched[_SHINGLES])
+                | "ClusterCheck" >> beam.FlatMap(_cluster_checked, threshold=p.threshold)
+            )
+        removals = removals | "Detail" >> beam.Map(
+            lambda t: (t[0], {**t[1], "threshold": p.threshold, "ngram": p.ngram})
+        )
+        split = (
+            {"doc": docs | "ById" >> beam.Map(lambda d: (d["id"], d)), "removal": removals}
+            | "JoinDocs" >> beam.CoGroupByKey()
+            | "Split" >> beam.FlatMap(_split).with_outputs(REMOVED, main=KEPT)
+        )
+        return {KEPT: split[KEPT], REMOVED: split[REMOVED]}
+
+
+def _member_by_root(grouped: tuple[str, dict]) -> Iterable[tuple[str, tuple[str, int]]]:
+    node, joined = grouped
+    roots = list(joined["root"])
+    if not roots:
+        return []
+    return [(roots[0], (node, next(iter(joined[_STARS]), 0)))]
+
+
+def _cluster_checked(pair: tuple[str, str, dict, float], threshold: float) -> Iterator[tuple[str, dict]]:
+    """Keep the removal only when the member is itself similar to the kept document."""
+    _, member, detail, similarity = pair
+    if similarity >= threshold:
+        yield member, {**detail, "jaccard_to_kept": round(similarity, 4)}
+    else:
+        beam.metrics.Metrics.counter(METRICS_NAMESPACE, "spared_by_cluster_check").inc()

@@ -1,0 +1,69 @@
+"""Stage ``near_dedup``: MinHash LSH + connected components, one document kept per cluster.
+
+Defaults are SantaCoder's ``dedup-alt`` (word 5-grams, 256 perms, 0.7 -> 25
+bands x 10 rows, no verification); ``stack-base`` sets the ``stack-v1``
+recipe (unigrams, 0.85 -> 13 x 19, ``verify: true``). Documents with fewer
+than ``min_tokens`` tokens are not MinHashed and always kept untouched. The
+core and the Beam transforms live in ``dedup/``; this module only maps config
+to parameters and removals to ledger rows.
+"""
+
+from __future__ import annotations
+
+import apache_beam as beam
+from pydantic import Field, model_validator
+
+from dedup.near import KEPT, REMOVED, NearDedupParams, NearDuplicates
+from pipeline.stages.base import StageConfig, StageContext, StageSpec, ledger_row
+
+STAGE = "near_dedup"
+REASON = "near_duplicate"
+
+
+class NearDedupConfig(StageConfig):
+    ngram: int = Field(5, ge=1)
+    num_perm: int = Field(256, ge=1)
+    threshold: float = Field(0.7, gt=0.0, lt=1.0)
+    seed: int = Field(42, ge=0)
+    bands: int | None = Field(None, ge=1, description="null: optimised for the threshold (with rows)")
+    rows: int | None = Field(None, ge=1)
+    verify: bool = False
+    cluster_check: bool = False
+    min_tokens: int = Field(10, ge=0)
+    max_rounds: int = Field(
+        16, ge=1, description="unrolled large/small-star rounds; the run fails if too few"
+    )
+    batch_size: int = Field(256, ge=1)
+
+    @model_validator(mode="after")
+    def _bands_and_rows(self) -> NearDedupConfig:
+        if (self.bands is None) != (self.rows is None):
+            raise ValueError("near_dedup: set both bands and rows, or neither")
+        if self.bands is not None and self.bands * self.rows > self.num_perm:
+            raise ValueError(
+                f"near_dedup: bands x rows = {self.bands * self.rows} exceeds num_perm {self.num_perm}"
+            )
+        return self
+
+    def params(self) -> NearDedupParams:
+        return NearDedupParams(**self.model_dump(exclude={"enabled"}))
+
+
+class NearDedupStage(beam.PTransform):
+    def __init__(self, config: NearDedupConfig):
+        super().__init__(label=f"Stage_{STAGE}")
+        self._params = config.params()
+
+    def expand(self, docs: beam.PCollection) -> dict[str, beam.PCollection]:
+        out = docs | "NearDuplicates" >> NearDuplicates(self._params)
+        removed = out[REMOVED] | "Ledger" >> beam.MapTuple(
+            lambda doc, detail: ledger_row(doc, STAGE, REASON, detail)
+        )
+        return {KEPT: out[KEPT], REMOVED: removed}
+
+
+def build(config: NearDedupConfig, ctx: StageContext) -> beam.PTransform:
+    return NearDedupStage(config)
+
+
+SPEC = StageSpec(name=STAGE, config=NearDedupConfig, build=build, columns={})
