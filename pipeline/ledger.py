@@ -58,7 +58,9 @@ def parquet_files(folder: Path) -> list[Path]:
     return sorted(folder.rglob("*.parquet")) if folder.is_dir() else []
 
 
-def iter_column(files: Iterable[Path], columns: list[str], batch_size: int = 65536) -> Iterator[dict[str, list]]:
+def iter_column(
+    files: Iterable[Path], columns: list[str], batch_size: int = 65536
+) -> Iterator[dict[str, list]]:
     """Batches of the named columns only, one record batch at a time (bounded memory)."""
     for path in files:
         parquet = pq.ParquetFile(path)
@@ -108,7 +110,9 @@ def _file_problems(out_dir: Path, stats: dict) -> list[str]:
     total = 0
     count = 0
 
-    last_out = {lang: int(row.get("docs_out", 0)) for lang, row in (stages[-1]["langs"] if stages else {}).items()}
+    last_out = {
+        lang: int(row.get("docs_out", 0)) for lang, row in (stages[-1]["langs"] if stages else {}).items()
+    }
     data_counts: Counter[str] = Counter()
     for lang_dir in sorted(p for p in (out_dir / "data").glob("*") if p.is_dir()):
         for batch in iter_column(parquet_files(lang_dir), ["id"]):
@@ -117,7 +121,9 @@ def _file_problems(out_dir: Path, stats: dict) -> list[str]:
             total += sum(id_hash(i) for i in batch["id"])
     for lang in sorted(set(last_out) | set(data_counts)):
         if last_out.get(lang, 0) != data_counts.get(lang, 0):
-            problems.append(f"data/{lang}: {data_counts.get(lang, 0)} rows on disk, stats say {last_out.get(lang, 0)}")
+            problems.append(
+                f"data/{lang}: {data_counts.get(lang, 0)} rows on disk, stats say {last_out.get(lang, 0)}"
+            )
 
     for stage in stages:
         name = stage.get("name", "?")
@@ -137,7 +143,9 @@ def _file_problems(out_dir: Path, stats: dict) -> list[str]:
                     f"removed/{name} {key[0]}/{key[1]}: {found.get(key, 0)} ledger rows, stats say {expected.get(key, 0)}"
                 )
     known = {stage.get("name") for stage in stages}
-    for stray in sorted(p.name for p in (out_dir / "removed").glob("*") if p.is_dir() and p.name not in known):
+    for stray in sorted(
+        p.name for p in (out_dir / "removed").glob("*") if p.is_dir() and p.name not in known
+    ):
         problems.append(f"removed/{stray}: ledger of a stage that is not in stats.json")
 
     recorded = stats.get("input", {})

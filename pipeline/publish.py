@@ -75,7 +75,9 @@ def shard_files(out_dir: Path, include_ledger: bool) -> list[LocalFile]:
     return files
 
 
-def commit_batches(files: list[LocalFile], files_per_commit: int, bytes_per_commit: int) -> list[list[LocalFile]]:
+def commit_batches(
+    files: list[LocalFile], files_per_commit: int, bytes_per_commit: int
+) -> list[list[LocalFile]]:
     """Greedy batches of at most ``files_per_commit`` files and ``bytes_per_commit`` bytes (one big file alone)."""
     batches: list[list[LocalFile]] = []
     current: list[LocalFile] = []
@@ -116,12 +118,16 @@ def already_uploaded(local: LocalFile, remote) -> bool:
 def refuse_unfit(out_dir: Path) -> None:
     """PublishRefused unless stats.json exists and the ledger invariant holds."""
     if not (out_dir / STATS_FILE).is_file():
-        raise PublishRefused(f"{out_dir / STATS_FILE} is missing: {out_dir} is not a finished pipeline output")
+        raise PublishRefused(
+            f"{out_dir / STATS_FILE} is missing: {out_dir} is not a finished pipeline output"
+        )
     problems = check_ledger(out_dir)
     if problems:
         shown = "\n  ".join(problems[:20])
         more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
-        raise PublishRefused(f"ledger invariant fails for {out_dir} ({len(problems)} problems):\n  {shown}{more}")
+        raise PublishRefused(
+            f"ledger invariant fails for {out_dir} ({len(problems)} problems):\n  {shown}{more}"
+        )
 
 
 def refuse_token_in_files(token: str | None, files: list[Path]) -> None:
@@ -201,14 +207,21 @@ def publish(
     info = api.create_commit(
         repo_id,
         operations,
-        commit_message="Update dataset card, stats and report" + (f"; delete {len(stale)} stale shards" if stale else ""),
+        commit_message="Update dataset card, stats and report"
+        + (f"; delete {len(stale)} stale shards" if stale else ""),
         repo_type=REPO_TYPE,
         revision=revision,
     )
     if info.oid != head:  # create_commit returns the current head when nothing changed
         result.commits.append(info.oid)
     result.deleted = stale
-    logger.info("published %s: %d shards uploaded, %d skipped, card %s", repo_url, len(pending), len(result.skipped), card)
+    logger.info(
+        "published %s: %d shards uploaded, %d skipped, card %s",
+        repo_url,
+        len(pending),
+        len(result.skipped),
+        card,
+    )
     return result
 
 
@@ -226,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files-per-commit", type=int, default=FILES_PER_COMMIT)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per HTTP request is noise
     try:
         result = publish(
             args.out,

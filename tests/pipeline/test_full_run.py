@@ -17,10 +17,14 @@ STAGES = ["validate", "optout", "exact_dedup", "basic", "near_dedup", "pii", "de
 @pytest.fixture(scope="module")
 def full_run(sample_dir, shared_dir):
     def make(path):
-        run(base_args(sample_dir, path, shared_dir)
-            + ["--preset", "santacoder", "--direct_running_mode", "in_memory", "--direct_num_workers", "1"])
+        run(
+            base_args(sample_dir, path, shared_dir)
+            + ["--preset", "santacoder", "--direct_running_mode", "in_memory", "--direct_num_workers", "1"]
+        )
 
-    key = f"{sample_dir}-" + "-".join(_source_key(p) for p in ("pipeline", "filters", "dedup", "pii", "decontam"))
+    key = f"{sample_dir}-" + "-".join(
+        _source_key(p) for p in ("pipeline", "filters", "dedup", "pii", "decontam")
+    )
     return _cached("full-run", key, make)
 
 
@@ -29,7 +33,10 @@ def test_every_stage_ran_and_balances(full_run, sample_dir):
     assert [s["name"] for s in stats["stages"]] == STAGES
     for stage in stats["stages"]:
         for lang, e in stage["langs"].items():
-            assert e["docs_in"] == e["docs_out"] + sum(r["docs"] for r in e["removed"].values()), (stage, lang)
+            assert e["docs_in"] == e["docs_out"] + sum(r["docs"] for r in e["removed"].values()), (
+                stage,
+                lang,
+            )
     kept = Counter(r["id"] for r in read_rows(full_run / "data", ["id"]))
     removed = Counter(r["id"] for r in ledger(full_run))
     expected = input_ids(sample_dir)
@@ -54,7 +61,17 @@ def test_planted_cases_are_caught_end_to_end(full_run, truth):
 
 def test_portable_runner_gives_identical_bytes(full_run, sample_dir, shared_dir, tmp_path):
     out = tmp_path / "portable"
-    run(base_args(sample_dir, out, shared_dir)
-        + ["--preset", "santacoder", "--runner", "PortableRunner", "--job_endpoint", "embed",
-           "--environment_type", "LOOPBACK"])
+    run(
+        base_args(sample_dir, out, shared_dir)
+        + [
+            "--preset",
+            "santacoder",
+            "--runner",
+            "PortableRunner",
+            "--job_endpoint",
+            "embed",
+            "--environment_type",
+            "LOOPBACK",
+        ]
+    )
     assert file_bytes(full_run) == file_bytes(out)

@@ -1,0 +1,327 @@
+"""Write ``OUT/report.html``: one self-contained page that shows what the run did.
+
+Plots are inline SVG made with matplotlib's Agg backend (no network, no
+JavaScript, no external file), so the page can be attached to an issue or
+uploaded next to the data. Score histograms read only the score columns of a
+bounded, evenly spread sample of ``data/`` (``max_rows_per_lang``), plus the
+scores the ledger recorded for removed documents, so both sides of each
+threshold are visible without loading the dataset.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import math
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from pipeline.card import benchmark_matches, languages, ledger_details, pii_counts, stage_table  # noqa: E402
+from pipeline.ledger import iter_column, load_stats, parquet_files  # noqa: E402
+
+MAX_ROWS_PER_LANG = 50_000
+LANG_COLORS = {"python": "#3572A5", "java": "#b07219", "javascript": "#d4b000"}
+# score column -> (title, stage whose ledger detail may hold it, log scale)
+SCORES = {
+    "avg_line_length": ("average line length", "basic", True),
+    "max_line_length": ("maximum line length", "basic", True),
+    "alphanum_fraction": ("alphanumeric fraction", "basic", False),
+    "comment_ratio": ("comment-to-code ratio", "comments", False),
+    "char_token_ratio": ("characters per token", "fertility", False),
+    "score_ppl": ("model perplexity", "score", True),
+}
+
+
+def thresholds(config: dict, column: str, lang: str | None = None) -> list[tuple[float, str]]:
+    """(value, label) threshold lines for a score column, from the resolved config of the run."""
+    stages = config.get("stages", {})
+
+    def on(name: str) -> dict:
+        section = stages.get(name, {})
+        return section if section.get("enabled", False) else {}
+
+    basic, comments, fertility = on("basic"), on("comments"), on("fertility")
+    lines: list[tuple[float, str]] = []
+    if column == "avg_line_length" and "max_avg_line_length" in basic:
+        lines.append((float(basic["max_avg_line_length"]), "basic: max"))
+    if column == "max_line_length" and "max_line_length" in basic:
+        lines.append((float(basic["max_line_length"]), "basic: max"))
+    if column == "alphanum_fraction" and "min_alphanum_fraction" in basic:
+        lines.append((float(basic["min_alphanum_fraction"]), "basic: min"))
+    if column == "comment_ratio":
+        lines += [
+            (float(comments[k]), f"comments: {k[:3]}") for k in ("min_ratio", "max_ratio") if k in comments
+        ]
+    if column == "char_token_ratio":
+        cutoffs = fertility.get("cutoffs", {})
+        lines += [(float(v), f"{k} cutoff") for k, v in sorted(cutoffs.items()) if lang in (None, k)]
+    return lines
+
+
+def sample_scores(out_dir: Path, columns: list[str], max_rows_per_lang: int = MAX_ROWS_PER_LANG) -> dict:
+    """{lang: {column: [values]}}: an evenly spread sample, reading only the requested columns."""
+    samples: dict[str, dict[str, list]] = {}
+    for lang in languages(out_dir):
+        files = parquet_files(out_dir / "data" / lang)
+        per_file = math.ceil(max_rows_per_lang / max(len(files), 1))
+        values: dict[str, list] = defaultdict(list)
+        for path in files:
+            taken = 0
+            for batch in iter_column([path], columns, batch_size=min(per_file, 65536)):
+                room = per_file - taken
+                for name, column in batch.items():
+                    values[name] += [v for v in column[:room] if v is not None]
+                taken += min(room, len(next(iter(batch.values()), [])))
+                if taken >= per_file:
+                    break
+        samples[lang] = dict(values)
+    return samples
+
+
+def _svg(fig) -> str:
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None})
+    plt.close(fig)
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
+
+
+def waterfall_figure(stats: dict) -> str:
+    """Docs and MB per language: input, what each stage removed (floating bars), what is kept."""
+    stages = [s for s in stats.get("stages", [])]
+    langs = sorted({lang for s in stages for lang in s.get("langs", {})})
+    fig, axes = plt.subplots(2, max(len(langs), 1), figsize=(4.6 * max(len(langs), 1), 7), squeeze=False)
+    for col, lang in enumerate(langs):
+        for row, (key, unit, scale) in enumerate((("docs", "documents", 1.0), ("bytes", "MB", 1e6))):
+            ax = axes[row][col]
+            first = stages[0]["langs"].get(lang, {})
+            level = first.get(f"{key}_in", 0) / scale
+            labels, bottoms, heights, colors = ["input"], [0.0], [level], ["#4c72b0"]
+            for stage in stages:
+                lang_row = stage["langs"].get(lang, {})
+                gone = sum(r.get(key, 0) for r in lang_row.get("removed", {}).values()) / scale
+                if key == "bytes":  # PII redaction changes sizes: follow the recorded level
+                    gone = (lang_row.get("bytes_in", 0) - lang_row.get("bytes_out", 0)) / scale
+                level -= gone
+                labels.append(stage["name"])
+                bottoms.append(level)
+                heights.append(gone)
+                colors.append("#dd8452")
+            labels.append("kept")
+            bottoms.append(0.0)
+            heights.append(level)
+            colors.append("#55a868")
+            ax.bar(range(len(labels)), heights, bottom=bottoms, color=colors)
+            ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
+            ax.set_title(f"{lang}: {unit}", fontsize=10)
+            ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return _svg(fig)
+
+
+def removed_scores(out_dir: Path, column: str, stage: str) -> list[float]:
+    """Scores the ledger recorded for documents a stage removed.
+
+    Filters write either ``detail[column]`` (comments: ``comment_ratio``) or, when the reason names the
+    score, ``detail["value"]`` (basic: reason ``max_line_length``, detail ``{"value", "threshold"}``).
+    """
+    values = []
+    for batch in iter_column(parquet_files(out_dir / "removed" / stage), ["reason", "detail"]):
+        for reason, text in zip(batch.get("reason", []), batch.get("detail", []), strict=False):
+            detail = json.loads(text) if text else {}
+            value = detail.get(column, detail.get("value") if reason == column else None)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                values.append(float(value))
+    return values
+
+
+def histogram_figure(out_dir: Path, stats: dict, samples: dict) -> str | None:
+    """One histogram per score column present: kept documents per language, removed ones in grey, thresholds."""
+    present = [c for c in SCORES if any(samples[lang].get(c) for lang in samples)]
+    if not present:
+        return None
+    fig, axes = plt.subplots(len(present), 1, figsize=(9, 2.8 * len(present)), squeeze=False)
+    for ax, column in zip((a[0] for a in axes), present, strict=True):
+        title, stage, log = SCORES[column]
+        removed = removed_scores(out_dir, column, stage)
+        everything = [v for lang in samples for v in samples[lang].get(column, [])] + removed
+        low, high = min(everything), max(everything)
+        positive = log and low > 0
+        bins = (
+            [low * (high / low) ** (i / 50) for i in range(51)]
+            if positive and high > low
+            else 50
+            if high > low
+            else [low - 0.5, low + 0.5]
+        )
+        for lang in samples:
+            values = samples[lang].get(column, [])
+            if values:
+                ax.hist(
+                    values, bins=bins, histtype="step", linewidth=1.5, color=LANG_COLORS.get(lang), label=lang
+                )
+        if removed:
+            ax.hist(removed, bins=bins, color="#999999", alpha=0.5, label=f"removed by {stage}")
+        for value, label in thresholds(stats.get("config", {}), column):
+            ax.axvline(value, color="#c44e52", linestyle="--", linewidth=1.2)
+            ax.annotate(
+                label,
+                (value, 1),
+                xycoords=("data", "axes fraction"),
+                fontsize=8,
+                color="#c44e52",
+                rotation=90,
+                va="top",
+                ha="right",
+            )
+        if positive:
+            ax.set_xscale("log")
+        ax.set_title(f"{title} ({column})", fontsize=10)
+        ax.set_ylabel("documents")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _svg(fig)
+
+
+def _bar_figure(counts: Counter, title: str, ylabel: str, log: bool = False) -> str | None:
+    """Stacked bars: first key on the x axis, second key (language) stacked."""
+    if not counts:
+        return None
+    groups = sorted({k[0] for k in counts}, key=str)
+    langs = sorted({k[1] for k in counts})
+    fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(groups) + 2), 3.6))
+    bottom = [0] * len(groups)
+    for lang in langs:
+        heights = [counts.get((g, lang), 0) for g in groups]
+        ax.bar([str(g) for g in groups], heights, bottom=bottom, label=lang, color=LANG_COLORS.get(lang))
+        bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+    if log:
+        ax.set_yscale("log")
+    ax.set_title(title, fontsize=10)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return _svg(fig)
+
+
+def cluster_sizes(out_dir: Path) -> Counter[tuple[int, str]]:
+    """(cluster size, lang) -> number of near-duplicate clusters, from the near_dedup ledger."""
+    clusters: dict[tuple[str, str], int] = {}
+    for lang, detail in ledger_details(out_dir, "near_dedup"):
+        if "duplicate_of" in detail:
+            clusters[(detail["duplicate_of"], lang)] = int(detail.get("cluster_size", 0))
+    return Counter((size, lang) for (_, lang), size in clusters.items())
+
+
+def throughput_rows(stats: dict) -> list[tuple[str, float, float, float]]:
+    """(stage, MB in, CPU seconds, MB per CPU-second) per stage."""
+    rows = []
+    for stage in stats.get("stages", []):
+        megabytes = sum(r.get("bytes_in", 0) for r in stage.get("langs", {}).values()) / 1e6
+        cpu = float(stage.get("cpu_s", 0) or 0)
+        rows.append((stage["name"], megabytes, cpu, megabytes / cpu if cpu > 0 else 0.0))
+    return rows
+
+
+def throughput_figure(stats: dict) -> str | None:
+    rows = [r for r in throughput_rows(stats) if r[2] > 0]
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    ax.bar([r[0] for r in rows], [r[3] for r in rows], color="#8172b3")
+    ax.set_ylabel("MB per CPU-second")
+    ax.set_title("throughput per stage (input MB / CPU seconds)", fontsize=10)
+    ax.tick_params(axis="x", rotation=45)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return _svg(fig)
+
+
+def _markdown_table_to_html(lines: list[str]) -> str:
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines if not line.startswith("|---")]
+    head, *body = cells
+    out = ["<table><thead><tr>", *(f"<th>{html.escape(c)}</th>" for c in head), "</tr></thead><tbody>"]
+    for row in body:
+        out += ["<tr>", *(f"<td>{html.escape(c)}</td>" for c in row), "</tr>"]
+    return "".join(out + ["</tbody></table>"])
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1400px;padding:0 1em;color:#222}
+h1{font-size:1.6em}h2{font-size:1.25em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.8em}
+table{border-collapse:collapse;font-size:.85em;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em}
+td{text-align:right}td:first-child,td:nth-child(2){text-align:left}th{background:#f3f3f3}
+figure{margin:.5em 0}svg{max-width:100%;height:auto}.muted{color:#777}
+"""
+
+
+def render_report(out_dir: str | Path, max_rows_per_lang: int = MAX_ROWS_PER_LANG) -> str:
+    """The report's HTML text."""
+    out = Path(out_dir)
+    stats = load_stats(out)
+    samples = sample_scores(out, list(SCORES), max_rows_per_lang)
+    sampled = sum(len(next(iter(v.values()), [])) for v in samples.values())
+    inp = stats.get("input", {})
+    last = stats["stages"][-1]["langs"] if stats.get("stages") else {}
+    kept_docs = sum(r.get("docs_out", 0) for r in last.values())
+    kept_bytes = sum(r.get("bytes_out", 0) for r in last.values())
+
+    def section(title: str, figure: str | None, note: str = "") -> str:
+        body = (
+            f"<figure>{figure}</figure>" if figure else "<p class=muted>nothing recorded in this output</p>"
+        )
+        return f"<h2>{html.escape(title)}</h2>{f'<p>{html.escape(note)}</p>' if note else ''}{body}"
+
+    throughput = "".join(
+        f"<tr><td>{html.escape(n)}</td><td>{mb:,.1f}</td><td>{cpu:,.1f}</td><td>{rate:,.2f}</td></tr>"
+        for n, mb, cpu, rate in throughput_rows(stats)
+    )
+    parts = [
+        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>",
+        '<meta name=viewport content="width=device-width,initial-scale=1"><link rel=icon href="data:,">',
+        f"<title>stackcurate report: {html.escape(str(stats.get('preset', '')))}</title><style>{CSS}</style></head><body>",
+        f"<h1>stackcurate run report <span class=muted>({html.escape(str(stats.get('preset', 'custom')))})</span></h1>",
+        f"<p>Input {inp.get('docs', 0):,} files, {inp.get('bytes', 0) / 1e6:,.1f} MB; kept {kept_docs:,} files, "
+        f"{kept_bytes / 1e6:,.1f} MB. Runner {html.escape(str(stats.get('runner', '?')))}, "
+        f"wall time {float(stats.get('wall_time_s', 0)):,.1f} s.</p>",
+        section("Waterfall: documents and bytes per stage and language", waterfall_figure(stats)),
+        "<h2>Removed per stage and language</h2>",
+        _markdown_table_to_html(stage_table(stats)),
+        section(
+            "Score distributions and thresholds",
+            histogram_figure(out, stats, samples),
+            f"Kept documents: a sample of {sampled:,} rows from data/; removed documents: scores from the ledger.",
+        ),
+        section(
+            "Near-duplicate cluster sizes",
+            _bar_figure(cluster_sizes(out), "clusters by size", "clusters", True),
+        ),
+        section("PII redacted, by type", _bar_figure(pii_counts(out), "values redacted by type", "values")),
+        section(
+            "Decontamination matches, by benchmark",
+            _bar_figure(benchmark_matches(out), "files removed by benchmark", "files"),
+        ),
+        section("Throughput per stage", throughput_figure(stats)),
+        "<table><thead><tr><th>stage</th><th>MB in</th><th>CPU s</th><th>MB / CPU-s</th></tr></thead>"
+        f"<tbody>{throughput}</tbody></table>",
+        "<h2>Configuration</h2><pre>" + html.escape(json.dumps(stats.get("config", {}), indent=2)) + "</pre>",
+        "</body></html>",
+    ]
+    return "\n".join(parts)
+
+
+def write_report(out_dir: str | Path, max_rows_per_lang: int = MAX_ROWS_PER_LANG) -> Path:
+    """Write ``OUT/report.html`` and return its path."""
+    # Text stays text (smaller, selectable); a fixed hash salt gives stable element ids (same output, same bytes).
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "stackcurate"}):
+        text = render_report(out_dir, max_rows_per_lang)
+    path = Path(out_dir) / "report.html"
+    path.write_text(text, encoding="utf-8")
+    return path
