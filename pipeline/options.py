@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import (
+    DirectOptions,
+    GoogleCloudOptions,
+    PipelineOptions,
+    StandardOptions,
+    TestOptions,
+)
 
 DEFAULT_LOCAL_WORKERS = 2
 DEFAULT_RUNNING_MODE = "multi_processing"
@@ -52,10 +58,46 @@ def parse(argv: list[str]) -> PipelineOptions:
     curate = options.view_as(CurateOptions)
     if not curate.input or not curate.output:
         raise SystemExit("pipeline.run: --input and --output are required")
+    runner = options.view_as(StandardOptions).runner
+    if runner is not None and "dataflow" in str(runner).lower():
+        check_dataflow(options)
     direct = options.view_as(DirectOptions)
-    if options.view_as(StandardOptions).runner is None:
+    if runner is None:
         if not any(a.startswith("--direct_num_workers") for a in argv):
             direct.direct_num_workers = DEFAULT_LOCAL_WORKERS
         if not any(a.startswith("--direct_running_mode") for a in argv):
             direct.direct_running_mode = DEFAULT_RUNNING_MODE
     return options
+
+
+def _is_local(path: str) -> bool:
+    return all("://" not in part or part.startswith("file://") for part in path.split(","))
+
+
+def check_dataflow(options: PipelineOptions) -> None:
+    """Fail before Beam does: it would otherwise try to create a default bucket over the network."""
+    gcp = options.view_as(GoogleCloudOptions)
+    curate = options.view_as(CurateOptions)
+    missing = [
+        flag
+        for flag, value in (
+            ("--project", gcp.project),
+            ("--region", gcp.region),
+            ("--temp_location", gcp.temp_location),
+        )
+        if not value
+    ]
+    if missing:
+        raise SystemExit(f"pipeline.run: DataflowRunner needs {', '.join(missing)}")
+    if not gcp.temp_location.startswith("gs://"):
+        raise SystemExit(
+            f"pipeline.run: --temp_location must be a gs:// path for DataflowRunner, not {gcp.temp_location}"
+        )
+    if _is_local(curate.output):
+        raise SystemExit(
+            f"pipeline.run: --output must be a gs:// path for DataflowRunner, not {curate.output}"
+        )
+    if _is_local(curate.input) and not options.view_as(TestOptions).dry_run:
+        raise SystemExit(
+            f"pipeline.run: Dataflow workers cannot read the local --input {curate.input}; use gs:// or hf://"
+        )

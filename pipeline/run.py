@@ -24,6 +24,7 @@ from pipeline.config import RunConfig, resolve
 from pipeline.inputs import ReadStack, input_schema, list_inputs
 from pipeline.options import CurateOptions, parse
 from pipeline.outputs import LEDGER_SCHEMA, MODIFIED_SCHEMA, WriteSharded, data_schema, join
+from pipeline.progress import CountProgress, progress_enabled, shared_progress
 from pipeline.stages import load_spec
 from pipeline.stages.base import KEPT, MODIFIED, REMOVED, StageContext, content_bytes
 
@@ -90,8 +91,11 @@ def build(p: beam.Pipeline, plan: Plan) -> None:
         | "WriteDigest" >> beam.Map(lambda text: _write_text(join(work, "digest.txt"), text))
     )
     counts, removed, modified, columns = [], [], [], {}
+    show_progress = plan.options.view_as(StandardOptions).runner is None and progress_enabled()
     for name in plan.config.enabled:
         spec = load_spec(name)
+        if show_progress:
+            docs = docs | f"Progress_{name}" >> CountProgress(name)
         columns.update(spec.columns)
         result = docs | f"Stage_{name}" >> spec.build(plan.config.stages[name], plan.context)
         counts.append(docs | f"CountIn_{name}" >> beam.Map(stats_mod.doc_count_key(name, "in")))
@@ -152,7 +156,7 @@ def build(p: beam.Pipeline, plan: Plan) -> None:
 
 def _cpu_seconds(result: Any, stages: list[str]) -> dict[str, float]:
     try:
-        found = result.metrics().query(MetricsFilter().with_name("cpu_ms"))["counters"]
+        found = result.metrics().query(MetricsFilter().with_name("cpu_us"))["counters"]
     except Exception:  # noqa: BLE001 - some runners report no metrics; stats then omit cpu time
         return {}
     cpu: dict[str, float] = {}
@@ -160,7 +164,7 @@ def _cpu_seconds(result: Any, stages: list[str]) -> dict[str, float]:
         namespace = counter.key.metric.namespace
         if namespace in stages:
             value = counter.committed if counter.committed is not None else counter.attempted
-            cpu[namespace] = cpu.get(namespace, 0.0) + (value or 0) / 1000
+            cpu[namespace] = cpu.get(namespace, 0.0) + (value or 0) / 1e6
     return cpu
 
 
@@ -215,6 +219,7 @@ def run(argv: list[str]) -> dict[str, Any]:
     build(pipeline, plan)
     result = pipeline.run()
     result.wait_until_finish()
+    shared_progress().close()
     stats = finish(plan, result, time.time() - start)
     curate = plan.options.view_as(CurateOptions)
     if curate.tokenize_output:
@@ -257,8 +262,15 @@ def _write_extras(output: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apache_beam").setLevel(logging.ERROR)  # worker start-up chatter, not the user's business
     argv = list(sys.argv[1:] if argv is None else argv)
-    stats = run(argv)
+    from pipeline.publish import PublishRefused
+
+    try:
+        stats = run(argv)
+    except PublishRefused as exc:
+        print(f"pipeline.run: publishing refused: {exc}", file=sys.stderr)
+        return 2
     if "--quiet" not in argv:
         print(stats_mod.summary_table(stats["stages"]))
         out = stats["output"]

@@ -132,7 +132,7 @@ class _JudgeFn(beam.DoFn):
     def setup(self) -> None:
         self._judge = self._make_judge()
         self._judge.setup()
-        self._cpu_ms = beam.metrics.Metrics.counter(self._stage, "cpu_ms")
+        self._cpu_us = beam.metrics.Metrics.counter(self._stage, "cpu_us")
 
     def _count(self, name: str) -> None:
         counter = self._counters.get(name)
@@ -143,7 +143,7 @@ class _JudgeFn(beam.DoFn):
     def process(self, batch: list[dict]) -> Iterable[Any]:
         start = time.process_time()
         verdicts = self._judge.judge(batch)
-        self._cpu_ms.inc(int((time.process_time() - start) * 1000))
+        self._cpu_us.inc(int((time.process_time() - start) * 1e6))
         if len(verdicts) != len(batch):
             raise RuntimeError(
                 f"stage {self._stage}: judge returned {len(verdicts)} verdicts for {len(batch)} docs"

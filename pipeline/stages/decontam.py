@@ -45,22 +45,31 @@ def resolve_source(cfg: DecontamConfig, ctx: StageContext) -> str:
     return ctx.benchmarks_dir or cfg.source
 
 
+def load_strings(cfg: DecontamConfig, source: str) -> list:
+    return load_benchmark_strings(
+        cfg.benchmarks,
+        source,
+        whitelist=cfg.whitelist,
+        apps_solutions=cfg.apps_solutions,
+        apps_split=cfg.apps_split,
+        multipl_e_languages=cfg.multipl_e_languages,
+    )
+
+
+def is_local(source: str) -> bool:
+    return source != "hub" and "://" not in source
+
+
 class DecontamJudge:
-    def __init__(self, cfg: DecontamConfig, source: str):
+    def __init__(self, cfg: DecontamConfig, source: str | None, strings: list | None = None):
         self.cfg = cfg
         self.source = source
+        self.strings = strings
         self.finder: Decontaminator | None = None
 
     def setup(self) -> None:
         cfg = self.cfg
-        strings = load_benchmark_strings(
-            cfg.benchmarks,
-            self.source,
-            whitelist=cfg.whitelist,
-            apps_solutions=cfg.apps_solutions,
-            apps_split=cfg.apps_split,
-            multipl_e_languages=cfg.multipl_e_languages,
-        )
+        strings = self.strings if self.strings is not None else load_strings(cfg, self.source)
         self.finder = Decontaminator(
             strings,
             mode=cfg.mode,
@@ -86,7 +95,12 @@ class DecontamJudge:
 
 
 def build(cfg: DecontamConfig, ctx: StageContext) -> JudgeDocs:
-    return JudgeDocs("decontam", functools.partial(DecontamJudge, cfg, resolve_source(cfg, ctx)))
+    """A local benchmark folder is read here and its strings shipped with the stage, because remote
+    workers cannot open the launcher's paths; Hub and ``gs://`` sources are read on each worker."""
+    source = resolve_source(cfg, ctx)
+    if is_local(source):
+        return JudgeDocs("decontam", functools.partial(DecontamJudge, cfg, None, load_strings(cfg, source)))
+    return JudgeDocs("decontam", functools.partial(DecontamJudge, cfg, source))
 
 
 SPEC = StageSpec(name="decontam", config=DecontamConfig, build=build)

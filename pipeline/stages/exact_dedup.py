@@ -42,7 +42,7 @@ class _WinnerAndCount(beam.CombineFn):
 
 class _Split(beam.DoFn):
     def setup(self) -> None:
-        self._cpu_ms = beam.metrics.Metrics.counter("exact_dedup", "cpu_ms")
+        self._cpu_us = beam.metrics.Metrics.counter("exact_dedup", "cpu_us")
         self._removed = beam.metrics.Metrics.counter("exact_dedup", "removed_exact_duplicate")
 
     def process(self, item: tuple[str, dict]) -> Iterable:
@@ -58,7 +58,7 @@ class _Split(beam.DoFn):
             self._removed.inc()
             detail = {"duplicate_of": winner[1], "group_size": size}
             yield beam.pvalue.TaggedOutput(REMOVED, ledger_row(doc, "exact_dedup", "exact_duplicate", detail))
-        self._cpu_ms.inc(int((time.process_time() - start) * 1000))
+        self._cpu_us.inc(int((time.process_time() - start) * 1e6))
 
 
 class ExactDedup(beam.PTransform):

@@ -1,4 +1,4 @@
-"""Beam wrapper of opt-out removal (``filters.optout``): the list is read once per worker."""
+"""Beam wrapper of opt-out removal (``filters.optout``)."""
 
 from __future__ import annotations
 
@@ -22,11 +22,11 @@ def load_optouts(path: str) -> OptOutList:
 
 
 class OptOutJudge:
-    def __init__(self, path: str):
-        self.path = path
+    def __init__(self, optouts: OptOutList):
+        self.optouts = optouts
 
     def setup(self) -> None:
-        self.optouts = load_optouts(self.path)
+        pass
 
     def judge(self, docs: Sequence[dict]) -> list[Verdict]:
         verdicts = []
@@ -40,11 +40,12 @@ class OptOutJudge:
 
 
 def build(cfg: OptOutConfig, ctx: StageContext) -> JudgeDocs:
+    """The list is read here (errors name the file) and shipped with the stage: a few thousand
+    entries, and remote workers cannot open the launcher's paths."""
     path = ctx.optout_list or cfg.list
     if not path:
         raise ValueError("stages.optout: enabled but no list given (set stages.optout.list or --optout_list)")
-    load_optouts(path)  # fail at construction, naming the file, rather than inside a worker
-    return JudgeDocs("optout", functools.partial(OptOutJudge, path))
+    return JudgeDocs("optout", functools.partial(OptOutJudge, load_optouts(path)))
 
 
 SPEC = StageSpec(name="optout", config=OptOutConfig, build=build)

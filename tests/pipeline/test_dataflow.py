@@ -104,11 +104,6 @@ def test_documented_command_builds_a_dataflow_job(dry_run_job):
     assert plan.output == f"gs://{BUCKET}/curated/santacoder"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="optout and decontam pickle the --optout_list / --benchmarks_dir path into their judges; workers "
-    "cannot open a launcher-local path (load the data at construction, or require gs:// off the local runner)",
-)
 def test_no_local_path_inside_worker_payloads(dry_run_job, sample_dir):
     runner, _, _, _, local = dry_run_job
     from apache_beam.portability.api import beam_runner_api_pb2
@@ -128,14 +123,6 @@ def test_no_local_path_inside_worker_payloads(dry_run_job, sample_dir):
     assert baked.get("sample") == {"Read"}, baked  # control: the detector does see paths in payloads
 
 
-NO_OPTION_CHECK = pytest.mark.xfail(
-    strict=True,
-    reason="pipeline/options.py does not check DataflowRunner options yet (Beam then tries to create a "
-    "default bucket over the network)",
-)
-
-
-@NO_OPTION_CHECK
 @pytest.mark.parametrize(
     "drop, message",
     [("temp_location", "--temp_location"), ("project", "--project"), ("region", "--region")],
@@ -148,7 +135,6 @@ def test_missing_dataflow_options_fail_fast_with_the_option_name(drop, message, 
         parse(argv)
 
 
-@NO_OPTION_CHECK
 def test_local_temp_location_is_refused(sample_dir):
     from pipeline.options import parse
 
