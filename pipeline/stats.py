@@ -8,7 +8,6 @@ wall time and the CPU time each stage spent (from Beam metrics).
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import json
 from collections.abc import Iterable
@@ -16,6 +15,7 @@ from typing import Any
 
 import apache_beam as beam
 
+from pipeline.ledger import DIGEST_MODULUS, id_hash
 from pipeline.stages.base import content_bytes
 
 VERSIONED_PACKAGES = (
@@ -35,15 +35,6 @@ VERSIONED_PACKAGES = (
     "torch",
     "transformers",
 )
-
-
-def id_value(doc_id: str) -> int:
-    return int.from_bytes(hashlib.blake2b(doc_id.encode(), digest_size=16).digest(), "big")
-
-
-def ids_digest(ids: Iterable[str]) -> str:
-    """Order-independent digest of a multiset of ids: sum of 128-bit hashes mod 2**128."""
-    return f"{sum(id_value(i) for i in ids) % (1 << 128):032x}"
 
 
 def _add(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
@@ -82,14 +73,16 @@ def removed_count_key(stage: str):
 
 
 class _DigestFn(beam.CombineFn):
+    """The input's ``ids_digest`` (see ``pipeline.ledger``), computed where the documents are."""
+
     def create_accumulator(self) -> int:
         return 0
 
     def add_input(self, acc: int, doc: dict) -> int:
-        return (acc + id_value(doc["id"])) % (1 << 128)
+        return (acc + id_hash(doc["id"])) % DIGEST_MODULUS
 
     def merge_accumulators(self, accs: Iterable[int]) -> int:
-        return sum(accs) % (1 << 128)
+        return sum(accs) % DIGEST_MODULUS
 
     def extract_output(self, acc: int) -> str:
         return f"{acc:032x}"
