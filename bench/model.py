@@ -1,0 +1,142 @@
+"""Model throughput: scoring and training tokens/s, CPU (tiny, small) and GPU (small) when present.
+
+    python bench/model.py [--small] [--steps 20]
+
+The corpus is the Python standard library's source (real code, same on every
+machine); the tokenizer is a BPE trained on it with ``tokenizer.train`` (4,096
+tokens); rows are given with SantaCoder's 49,157-row embedding table (the output
+layer costs what it costs in the real setting; it dominates the tiny model) and
+with the 4,101-token vocabulary of the bench tokenizer. On a shared machine the
+CPU figures are noisy: run it alone and repeat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from model.configs import build_model, count_parameters, model_config  # noqa: E402
+from model.score import score_texts  # noqa: E402
+from model.tokens import TextCodec  # noqa: E402
+from model.train import TrainSettings, train  # noqa: E402
+from tokenizer.train import train_tokenizer  # noqa: E402
+
+SANTACODER_VOCAB = 49157
+
+
+def corpus(limit_bytes: int = 1_500_000) -> list[str]:
+    root = Path(json.__file__).parent.parent
+    texts, total = [], 0
+    for path in sorted(root.glob("*.py")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        texts.append(text)
+        total += len(text)
+        if total > limit_bytes:
+            break
+    return texts
+
+
+def bench_scoring(
+    codec, texts, config_name, device, max_tokens, batch_size, docs, vocab=SANTACODER_VOCAB
+) -> dict:
+    config = model_config(config_name, vocab, codec.special.eod)
+    model = build_model(config, 0).to(device).eval()
+    if device.type == "cuda":
+        model = model.to(torch.bfloat16)
+    chunks = [t[i : i + 4000] for t in texts for i in range(0, len(t), 4000)][:docs]
+    score_texts(model, codec, chunks[: batch_size * 2], max_tokens, batch_size)  # warm-up
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    scores = score_texts(model, codec, chunks, max_tokens, batch_size)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    tokens = sum(s.tokens for s in scores)
+    return {
+        "what": "score",
+        "config": config_name,
+        "device": str(device),
+        "vocab": config.vocab_size,
+        "params_M": round(count_parameters(model) / 1e6, 2),
+        "docs": len(chunks),
+        "tokens": tokens,
+        "seconds": round(seconds, 2),
+        "tokens_per_s": round(tokens / seconds),
+        "docs_per_s": round(len(chunks) / seconds, 1),
+    }
+
+
+def bench_training(
+    codec, docs, config_name, device, seq_len, batch_size, steps, vocab=SANTACODER_VOCAB
+) -> dict:
+    settings = TrainSettings(
+        config=config_name,
+        tokens=steps * seq_len * batch_size,
+        seq_len=seq_len,
+        batch_size=batch_size,
+        device=str(device),
+        min_vocab_size=vocab,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        result = train(docs, codec, tmp, settings, progress=False)
+    return {
+        "what": "train",
+        "config": config_name,
+        "device": str(device),
+        "vocab": max(vocab, codec.vocab_size),
+        "seq_len": seq_len,
+        "batch": batch_size,
+        "steps": steps,
+        "tokens_per_s": round(result["tokens_per_s"]),
+        "final_loss": round(result["losses"][-1], 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--small", action="store_true", help="also the small (~50M) config on CPU (slow)")
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    texts = corpus()
+    codec = TextCodec(train_tokenizer(texts, vocab_size=4096, show_progress=False))
+    docs = [np.array(codec.encode(t) + [codec.special.eod], dtype=np.uint16) for t in texts]
+    cpu = torch.device("cpu")
+    rows = [
+        bench_scoring(codec, texts, "tiny", cpu, 512, 8, 32),
+        bench_scoring(codec, texts, "tiny", cpu, 512, 8, 32, vocab=codec.vocab_size),
+        bench_training(codec, docs, "tiny", cpu, 256, 8, args.steps),
+        bench_training(codec, docs, "tiny", cpu, 256, 8, args.steps, vocab=codec.vocab_size),
+    ]
+    if args.small:
+        rows += [
+            bench_scoring(codec, texts, "small", cpu, 512, 8, 16),
+            bench_training(codec, docs, "small", cpu, 256, 4, max(2, args.steps // 4)),
+        ]
+    if torch.cuda.is_available():
+        gpu = torch.device("cuda")
+        rows += [
+            bench_scoring(codec, texts, "small", gpu, 1024, 32, 512),
+            bench_training(codec, docs, "small", gpu, 1024, 16, args.steps * 3),
+        ]
+    else:
+        print("no CUDA device: GPU rows skipped", file=sys.stderr)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads")
+    for row in rows:
+        print(json.dumps(row))
+
+
+if __name__ == "__main__":
+    main()

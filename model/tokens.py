@@ -1,0 +1,96 @@
+"""The tokenizer as the model code sees it: encode, decode and the five special tokens.
+
+Why a wrapper: our tokenizers are ``tokenizers`` JSON files written by
+``tokenizer.train`` while SantaCoder's lives on the Hub; both end up as a
+``tokenizers.Tokenizer`` here, so FIM, training, scoring and evaluation use one
+interface.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tokenizers import Tokenizer
+
+EOD = "<|endoftext|>"
+FIM_PREFIX = "<fim-prefix>"
+FIM_MIDDLE = "<fim-middle>"
+FIM_SUFFIX = "<fim-suffix>"
+FIM_PAD = "<fim-pad>"
+SPECIAL_TOKENS = (EOD, FIM_PREFIX, FIM_MIDDLE, FIM_SUFFIX, FIM_PAD)
+
+
+@dataclass(frozen=True)
+class SpecialIds:
+    eod: int
+    prefix: int
+    middle: int
+    suffix: int
+    pad: int
+
+
+class TextCodec:
+    """A ``tokenizers.Tokenizer`` plus the ids of the SantaCoder special tokens."""
+
+    def __init__(self, tokenizer: Tokenizer):
+        self.tokenizer = tokenizer
+        ids = {}
+        for name in SPECIAL_TOKENS:
+            token_id = tokenizer.token_to_id(name)
+            if token_id is None:
+                raise ValueError(f"tokenizer lacks the special token {name!r} (needed for EOD and FIM)")
+            ids[name] = token_id
+        self.special = SpecialIds(
+            eod=ids[EOD],
+            prefix=ids[FIM_PREFIX],
+            middle=ids[FIM_MIDDLE],
+            suffix=ids[FIM_SUFFIX],
+            pad=ids[FIM_PAD],
+        )
+
+    @property
+    def vocab_size(self) -> int:
+        return self.tokenizer.get_vocab_size(with_added_tokens=True)
+
+    def encode(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text, add_special_tokens=False).ids
+
+    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+        return [e.ids for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
+
+    def decode(self, ids) -> str:
+        return self.tokenizer.decode([int(i) for i in ids], skip_special_tokens=False)
+
+
+def tokenizer_file(path: str | Path) -> Path | None:
+    """``path`` itself when it is a tokenizer JSON file, ``path/tokenizer.json`` for a directory."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    if (path / "tokenizer.json").is_file():
+        return path / "tokenizer.json"
+    return None
+
+
+def load_codec(path_or_id: str | Path) -> TextCodec:
+    """A local tokenizer (file or directory) or a Hub id such as ``bigcode/gpt_bigcode-santacoder``."""
+    local = tokenizer_file(path_or_id)
+    if local is not None:
+        return TextCodec(Tokenizer.from_file(str(local)))
+    if Path(path_or_id).exists():
+        raise FileNotFoundError(f"{path_or_id}: no tokenizer.json there")
+    from transformers import AutoTokenizer
+
+    return TextCodec(AutoTokenizer.from_pretrained(str(path_or_id)).backend_tokenizer)
+
+
+def save_codec(codec: TextCodec, directory: str | Path) -> None:
+    """Write the tokenizer next to a checkpoint so ``AutoTokenizer.from_pretrained(dir)`` works too."""
+    from transformers import PreTrainedTokenizerFast
+
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=codec.tokenizer, eos_token=EOD, bos_token=EOD, unk_token=EOD, pad_token=FIM_PAD
+    )
+    fast.add_special_tokens({"additional_special_tokens": list(SPECIAL_TOKENS[1:])})
+    fast.save_pretrained(str(directory))
