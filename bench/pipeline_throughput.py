@@ -33,13 +33,28 @@ def measure(size_mb: float, stages: str | None, preset: str, mode: str, workers:
     src = sample(size_mb)
     with tempfile.TemporaryDirectory() as out:
         argv = [
-            "--input", str(src), "--output", out, "--preset", preset, "--no_report", "--quiet",
-            "--direct_running_mode", mode, "--direct_num_workers", str(workers),
+            "--input",
+            str(src),
+            "--output",
+            out,
+            "--preset",
+            preset,
+            "--no_report",
+            "--quiet",
+            "--direct_running_mode",
+            mode,
+            "--direct_num_workers",
+            str(workers),
         ]
         if stages:
             argv += ["--stages", stages]
         if SHARED.exists():
-            argv += ["--optout_list", str(SHARED / "optout/optouts.jsonl"), "--benchmarks_dir", str(SHARED / "benchmarks")]
+            argv += [
+                "--optout_list",
+                str(SHARED / "optout/optouts.jsonl"),
+                "--benchmarks_dir",
+                str(SHARED / "benchmarks"),
+            ]
         code = (
             "import json,resource,sys,time;from pipeline.run import run;t=time.time();"
             f"s=run({argv!r});"
@@ -48,12 +63,16 @@ def measure(size_mb: float, stages: str | None, preset: str, mode: str, workers:
             "'rss_mb':max(u.ru_maxrss,c.ru_maxrss)/1024,'mb':s['input']['bytes']/1e6,"
             "'stages':{x['name']:x['cpu_s'] for x in s['stages']}}))"
         )
-        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+        )
         return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="5,20,80")
     parser.add_argument("--stages", default="optout,exact_dedup,basic")
     parser.add_argument("--preset", default="stack-base")
@@ -61,7 +80,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     print(f"stages={args.stages or 'preset ' + args.preset} mode={args.mode} workers={args.workers}")
-    print(f"{'MB':>6} {'cpu s':>8} {'wall s':>8} {'MB/cpu-s':>9} {'MB/wall-s':>9} {'peak MB':>8}  cpu s by stage")
+    print(
+        f"{'MB':>6} {'cpu s':>8} {'wall s':>8} {'MB/cpu-s':>9} {'MB/wall-s':>9} {'peak MB':>8}  cpu s by stage"
+    )
     for size in [float(s) for s in args.sizes.split(",")]:
         r = measure(size, args.stages or None, args.preset, args.mode, args.workers)
         by_stage = " ".join(f"{k}={v:.1f}" for k, v in r["stages"].items())

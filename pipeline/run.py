@@ -262,7 +262,9 @@ def _write_extras(output: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apache_beam").setLevel(logging.ERROR)  # worker start-up chatter, not the user's business
+    logging.getLogger("apache_beam").setLevel(
+        logging.ERROR
+    )  # worker start-up chatter, not the user's business
     argv = list(sys.argv[1:] if argv is None else argv)
     from pipeline.publish import PublishRefused
 

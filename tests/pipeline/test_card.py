@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from pipeline.card import render_card, write_card
-from pipeline.ledger import check_ledger, ids_digest
+from pipeline.ledger import check_ledger
 from tests.pipeline.ship_fixtures import LANGS, make_fake_output
 
 
@@ -86,13 +86,6 @@ def test_body_numbers_match_stats_ledger_and_data(tmp_path):
             licences.update(value)
     assert all(f"| {name} | {n:,} |" in body for name, n in licences.items())
     assert "min_alphanum_fraction: 0.25" in body  # the resolved config, as run
-
-
-def test_stats_and_ledger_use_the_same_digest():
-    from pipeline import stats as stats_module
-
-    ids = [f"{i:020x}" for i in range(100)]
-    assert stats_module.ids_digest(ids) == ids_digest(ids)
 
 
 def test_real_pipeline_output_passes_the_ledger_and_gets_a_card(spine_run):
