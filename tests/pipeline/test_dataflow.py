@@ -141,3 +141,10 @@ def test_local_temp_location_is_refused(sample_dir):
     argv = _with(documented_command(), input=str(sample_dir), temp_location="/tmp/beam")
     with pytest.raises(SystemExit, match="gs://"):
         parse(argv)
+
+
+def test_readme_shows_the_documented_command():
+    """The README's Dataflow command is the one this file builds (same text between the markers)."""
+    pattern = r"<!-- dataflow-command: start -->\s*```bash\n(.*?)```"
+    readme = (DOC.parents[1] / "README.md").read_text()
+    assert re.search(pattern, readme, re.S).group(1) == re.search(pattern, DOC.read_text(), re.S).group(1)
