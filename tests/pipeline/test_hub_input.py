@@ -1,0 +1,46 @@
+"""``--input hf://datasets/...`` through the real huggingface_hub filesystem, against the local test Hub."""
+
+import json
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+
+from pipeline.ledger import parquet_files
+from pipeline.publish import publish
+from tests.pipeline.ship_fixtures import make_fake_output
+from tests.pipeline.test_publish import REPO, ROOT, TOKEN, _offline_env, hub  # noqa: F401 (fixture)
+
+
+def test_pipeline_reads_a_hub_dataset(tmp_path, hub):  # noqa: F811
+    published = tmp_path / "published"
+    make_fake_output(published)
+    publish(str(published), REPO)
+    local_ids = sorted(
+        pq.read_table(parquet_files(published / "data" / "python"), columns=["id"])["id"].to_pylist()
+    )
+
+    out = tmp_path / "out"
+    argv = [
+        "--input",
+        f"hf://datasets/{REPO}/data/python",
+        "--output",
+        str(out),
+        "--stages",
+        "basic",
+        "--no_report",
+        "--quiet",
+    ]
+    code = f"import json; from pipeline.run import run; print(json.dumps(run({argv!r})['input']))"
+    env = _offline_env(hub.endpoint, tmp_path / "hf_home")
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert TOKEN not in done.stdout + done.stderr
+    info = json.loads(done.stdout.strip().splitlines()[-1])
+    assert info["paths"] and all(p.startswith(f"hf://datasets/{REPO}/data/python/") for p in info["paths"])
+    assert info["docs"] == len(local_ids)
+    kept = pq.read_table(parquet_files(out / "data"), columns=["id"])["id"].to_pylist()
+    removed = pq.read_table(parquet_files(out / "removed"), columns=["id"])["id"].to_pylist()
+    assert len(kept) + len(removed) == len(local_ids)
