@@ -104,6 +104,9 @@ def build(p: beam.Pipeline, plan: Plan) -> None:
         removed.append(result[REMOVED])
         if result.get(MODIFIED) is not None:
             modified.append(result[MODIFIED])
+            counts.append(
+                result[MODIFIED] | f"CountModified_{name}" >> beam.Map(stats_mod.modified_count_key(name))
+            )
         docs = result[KEPT]
 
     target = int(plan.config.output.shard_target_mb * 1e6)

@@ -72,6 +72,13 @@ def removed_count_key(stage: str):
     return key
 
 
+def modified_count_key(stage: str):
+    def key(row: dict) -> tuple[tuple[str, str, str, str], tuple[int, int]]:
+        return (stage, row.get("lang") or "unknown", "modified", ""), (1, 0)
+
+    return key
+
+
 class _DigestFn(beam.CombineFn):
     """The input's ``ids_digest`` (see ``pipeline.ledger``), computed where the documents are."""
 
@@ -121,6 +128,8 @@ def assemble(counts: list, order: list[str]) -> list[dict[str, Any]]:
         elif kind == "out":
             entry["docs_out"] += docs
             entry["bytes_out"] += size
+        elif kind == "modified":
+            entry["docs_modified"] = entry.get("docs_modified", 0) + docs
         else:
             bucket = entry["removed"].setdefault(reason, {"docs": 0, "bytes": 0})
             bucket["docs"] += docs
@@ -147,10 +156,9 @@ def summary_table(stages: list[dict[str, Any]]) -> str:
     for stage in stages:
         for lang, e in stage["langs"].items():
             removed = sum(r["docs"] for r in e["removed"].values())
-            reasons = ", ".join(
-                f"{name}={r['docs']}"
-                for name, r in sorted(e["removed"].items(), key=lambda kv: -kv[1]["docs"])[:3]
-            )
+            top = sorted(e["removed"].items(), key=lambda kv: -kv[1]["docs"])[:3]
+            parts = [f"modified={e['docs_modified']}"] if e.get("docs_modified") else []
+            reasons = ", ".join(parts + [f"{name}={r['docs']}" for name, r in top])
             lines.append(
                 f"{stage['name']:<12} {lang:<11} {e['docs_in']:>9} {e['docs_out']:>9} {removed:>8} "
                 f"{e['bytes_in'] / 1e6:>8.2f} {e['bytes_out'] / 1e6:>8.2f}  {reasons}"
