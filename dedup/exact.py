@@ -8,7 +8,10 @@ stars is kept, ties broken by the smallest id.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import apache_beam as beam
 
 
 def content_key(content: str) -> str:
@@ -31,3 +34,26 @@ def split_group(docs: Sequence[dict], stars_of: Callable[[dict], int]) -> tuple[
     """(kept, removed) of one group of identical documents (in-memory reference of the Beam stage)."""
     ordered = sorted(docs, key=lambda d: full_rank(d, stars_of))
     return ordered[0], ordered[1:]
+
+
+class SmallestAndCount(beam.CombineFn):
+    """(smallest input, number of inputs) per key: the keep-rule winner of a group and the group's size,
+    combined from small rank tuples so no group of documents is ever held in memory."""
+
+    def create_accumulator(self) -> tuple[Any, int]:
+        return None, 0
+
+    def add_input(self, acc: tuple[Any, int], value: Any) -> tuple[Any, int]:
+        best, count = acc
+        return (value if best is None or value < best else best), count + 1
+
+    def merge_accumulators(self, accs: Iterable[tuple[Any, int]]) -> tuple[Any, int]:
+        best, count = None, 0
+        for b, c in accs:
+            if b is not None and (best is None or b < best):
+                best = b
+            count += c
+        return best, count
+
+    def extract_output(self, acc: tuple[Any, int]) -> tuple[Any, int]:
+        return acc

@@ -32,6 +32,7 @@ import apache_beam as beam
 import numpy as np
 
 from dedup.components import ConnectedComponents
+from dedup.exact import SmallestAndCount, keep_rank
 from dedup.lsh import band_keys, optimal_bands, star_edges
 from dedup.minhash import MinHashParams, jaccard, signature_keys, signatures_of_keys, token_hashes
 
@@ -76,11 +77,6 @@ class NearDedupParams:
 def stars_of(doc: dict) -> int:
     stars = doc.get("max_stars_count")
     return int(stars) if stars is not None else 0
-
-
-def keep_order(stars: int, doc_id: str) -> tuple[int, str]:
-    """Smaller is better: most stars first, then the smallest id."""
-    return (-stars, doc_id)
 
 
 class _Sketch(beam.DoFn):
@@ -171,29 +167,6 @@ class PairJaccard(beam.PTransform):
         )
 
 
-class _BestMember(beam.CombineFn):
-    """Per component: (best (−stars, id), member count)."""
-
-    def create_accumulator(self):
-        return (None, 0)
-
-    def add_input(self, acc, member):
-        best, count = acc
-        order = keep_order(member[1], member[0])
-        return (order if best is None or order < best else best, count + 1)
-
-    def merge_accumulators(self, accumulators):
-        best, count = None, 0
-        for b, c in accumulators:
-            if b is not None and (best is None or b < best):
-                best = b
-            count += c
-        return (best, count)
-
-    def extract_output(self, acc):
-        return acc
-
-
 def _removals(grouped: tuple[str, dict]) -> Iterator[tuple[str, dict]]:
     """(root, {members: [id], best: [((−stars, kept_id), size)]}) -> (id, detail) for every non-kept member."""
     _, joined = grouped
@@ -253,7 +226,11 @@ class NearDuplicates(beam.PTransform):
             | "JoinStars" >> beam.CoGroupByKey()
             | "ByRoot" >> beam.FlatMap(_member_by_root)
         )
-        best = members | "BestMember" >> beam.CombinePerKey(_BestMember())
+        best = (
+            members
+            | "MemberRank" >> beam.Map(lambda t: (t[0], keep_rank(t[1][1], t[1][0])))
+            | "BestMember" >> beam.CombinePerKey(SmallestAndCount())
+        )
         removals = (
             {"members": members | "MemberIds" >> beam.Map(lambda t: (t[0], t[1][0])), "best": best}
             | "JoinBest" >> beam.CoGroupByKey()

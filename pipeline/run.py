@@ -119,35 +119,21 @@ def build(p: beam.Pipeline, plan: Plan) -> None:
         "train",
     )
     ledger_rows = plan.config.output.ledger_shard_rows
-    if removed:
-        _ = (
-            removed
-            | "AllRemoved" >> beam.Flatten()
-            | "WriteLedger"
-            >> WriteSharded(
-                join(plan.output, "removed"),
-                LEDGER_SCHEMA,
+    for folder, schema_, rows, required in (
+        ("removed", LEDGER_SCHEMA, removed, plan.config.enabled),
+        ("modified", MODIFIED_SCHEMA, modified, ()),
+    ):
+        if rows:
+            writer = WriteSharded(
+                join(plan.output, folder),
+                schema_,
                 lambda r: r["stage"],
                 lambda r: 1,
                 ledger_rows,
                 "part",
-                required_groups=plan.config.enabled,
+                required,
             )
-        )
-    if modified:
-        _ = (
-            modified
-            | "AllModified" >> beam.Flatten()
-            | "WriteModified"
-            >> WriteSharded(
-                join(plan.output, "modified"),
-                MODIFIED_SCHEMA,
-                lambda r: r["stage"],
-                lambda r: 1,
-                ledger_rows,
-                "part",
-            )
-        )
+            _ = rows | f"All_{folder}" >> beam.Flatten() | f"Write_{folder}" >> writer
     if counts:
         _ = (
             counts

@@ -12,32 +12,12 @@ from collections.abc import Iterable
 
 import apache_beam as beam
 
-from dedup.exact import content_key, full_rank
+from dedup.exact import SmallestAndCount, content_key, full_rank
 from pipeline.stages.base import KEPT, REMOVED, StageConfig, StageContext, StageSpec, ledger_row, stars_of
 
 
 class ExactDedupConfig(StageConfig):
     pass
-
-
-class _WinnerAndCount(beam.CombineFn):
-    def create_accumulator(self):
-        return None, 0
-
-    def add_input(self, acc, rank):
-        best, count = acc
-        return (rank if best is None or rank < best else best), count + 1
-
-    def merge_accumulators(self, accs):
-        best, count = None, 0
-        for b, c in accs:
-            if b is not None and (best is None or b < best):
-                best = b
-            count += c
-        return best, count
-
-    def extract_output(self, acc):
-        return acc
 
 
 class _Split(beam.DoFn):
@@ -67,7 +47,7 @@ class ExactDedup(beam.PTransform):
         winners = (
             keyed
             | "Rank" >> beam.Map(lambda kv: (kv[0], full_rank(kv[1], stars_of)))
-            | "Winner" >> beam.CombinePerKey(_WinnerAndCount())
+            | "Winner" >> beam.CombinePerKey(SmallestAndCount())
         )
         out = (
             {"docs": keyed, "winner": winners}
