@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import ast
 import io
+import threading
 import tokenize
 import warnings
 from collections import deque
@@ -93,10 +94,16 @@ def _definitions_breadth_first(tree: ast.Module):
                 queue.extend(item for item in value if isinstance(item, _STATEMENT_LIKE))
 
 
+# CPython 3.11's ast module keeps its recursion-depth bookkeeping in interpreter-wide state, so two threads
+# parsing at once (Beam runs bundles on several threads) can fail a file at random with "SystemError: AST
+# constructor recursion depth mismatch"; warnings.catch_warnings is process-global too. One parse at a time.
+_AST_LOCK = threading.Lock()
+
+
 def python_docstrings_ast(content: str) -> list[str]:
     """Cleaned docstrings of module, classes and functions; [] when the file is not valid Python 3."""
     try:
-        with warnings.catch_warnings():
+        with _AST_LOCK, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tree = ast.parse(content)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
