@@ -114,14 +114,19 @@ class CombineCounts(beam.PTransform):
         )
 
 
+def _entry(langs: dict[str, Any], lang: str) -> dict[str, Any]:
+    return langs.setdefault(lang, {"docs_in": 0, "bytes_in": 0, "docs_out": 0, "bytes_out": 0, "removed": {}})
+
+
 def assemble(counts: list, order: list[str]) -> list[dict[str, Any]]:
-    """Counts -> the ``stages`` list of stats.json, in pipeline order."""
+    """Counts -> the ``stages`` list of stats.json, in pipeline order.
+
+    Only the first stage's input is counted in the pipeline: every later stage's
+    input is the previous stage's output, so it is taken from there.
+    """
     stages: dict[str, dict[str, Any]] = {name: {"name": name, "langs": {}} for name in order}
     for (stage, lang, kind, reason), (docs, size) in counts:
-        langs = stages.setdefault(stage, {"name": stage, "langs": {}})["langs"]
-        entry = langs.setdefault(
-            lang, {"docs_in": 0, "bytes_in": 0, "docs_out": 0, "bytes_out": 0, "removed": {}}
-        )
+        entry = _entry(stages.setdefault(stage, {"name": stage, "langs": {}})["langs"], lang)
         if kind == "in":
             entry["docs_in"] += docs
             entry["bytes_in"] += size
@@ -134,9 +139,15 @@ def assemble(counts: list, order: list[str]) -> list[dict[str, Any]]:
             bucket = entry["removed"].setdefault(reason, {"docs": 0, "bytes": 0})
             bucket["docs"] += docs
             bucket["bytes"] += size
-    for stage in stages.values():
+    ordered = [stages[name] for name in order if name in stages]
+    for previous, stage in zip(ordered, ordered[1:], strict=False):
+        for lang, out in previous["langs"].items():
+            if out["docs_out"]:
+                entry = _entry(stage["langs"], lang)
+                entry["docs_in"], entry["bytes_in"] = out["docs_out"], out["bytes_out"]
+    for stage in ordered:
         stage["langs"] = dict(sorted(stage["langs"].items()))
-    return [stages[name] for name in order if name in stages]
+    return ordered
 
 
 def versions() -> dict[str, str]:
