@@ -8,7 +8,7 @@ stars is kept, ties broken by the smallest id.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import apache_beam as beam
@@ -18,21 +18,27 @@ def content_key(content: str) -> str:
     return hashlib.blake2b(content.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
+def stars_of(doc: dict) -> int:
+    """``max_stars_count`` with null counted as 0."""
+    stars = doc.get("max_stars_count")
+    return int(stars) if stars is not None else 0
+
+
 def keep_rank(stars: int | None, doc_id: str) -> tuple[int, str]:
     """Sort key of the keep rule: smallest rank is kept (most stars, then smallest id)."""
     return -(stars or 0), doc_id
 
 
-def full_rank(doc: dict, stars_of: Callable[[dict], int]) -> tuple[int, str, str]:
+def full_rank(doc: dict) -> tuple[int, str, str]:
     """Keep-rule rank made total: identical rows (same repo, path and content) share an id,
     so their other fields break the tie and the choice stays deterministic."""
     secondary = repr(sorted((k, repr(v)) for k, v in doc.items() if k != "content"))
     return (*keep_rank(stars_of(doc), doc["id"]), secondary)
 
 
-def split_group(docs: Sequence[dict], stars_of: Callable[[dict], int]) -> tuple[dict, list[dict]]:
+def split_group(docs: Sequence[dict]) -> tuple[dict, list[dict]]:
     """(kept, removed) of one group of identical documents (in-memory reference of the Beam stage)."""
-    ordered = sorted(docs, key=lambda d: full_rank(d, stars_of))
+    ordered = sorted(docs, key=full_rank)
     return ordered[0], ordered[1:]
 
 

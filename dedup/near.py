@@ -32,7 +32,7 @@ import apache_beam as beam
 import numpy as np
 
 from dedup.components import ConnectedComponents
-from dedup.exact import SmallestAndCount, keep_rank
+from dedup.exact import SmallestAndCount, keep_rank, stars_of
 from dedup.lsh import band_keys, optimal_bands, star_edges
 from dedup.minhash import MinHashParams, jaccard, signature_keys, signatures_of_keys, token_hashes
 
@@ -72,11 +72,6 @@ class NearDedupParams:
             object.__setattr__(self, "rows", rows)
         if self.bands * self.rows > self.num_perm:
             raise ValueError(f"bands x rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
-
-
-def stars_of(doc: dict) -> int:
-    stars = doc.get("max_stars_count")
-    return int(stars) if stars is not None else 0
 
 
 class _Sketch(beam.DoFn):

@@ -77,12 +77,6 @@ class Judge(Protocol):
     def judge(self, docs: Sequence[dict]) -> list[Verdict]: ...
 
 
-def stars_of(doc: dict) -> int:
-    """``max_stars_count`` with null counted as 0."""
-    stars = doc.get("max_stars_count")
-    return int(stars) if stars is not None else 0
-
-
 def content_bytes(doc: dict) -> int:
     content = doc.get("content")
     if isinstance(content, bytes):

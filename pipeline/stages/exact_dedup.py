@@ -13,7 +13,7 @@ from collections.abc import Iterable
 import apache_beam as beam
 
 from dedup.exact import SmallestAndCount, content_key, full_rank
-from pipeline.stages.base import KEPT, REMOVED, StageConfig, StageContext, StageSpec, ledger_row, stars_of
+from pipeline.stages.base import KEPT, REMOVED, StageConfig, StageContext, StageSpec, ledger_row
 
 
 class ExactDedupConfig(StageConfig):
@@ -31,7 +31,7 @@ class _Split(beam.DoFn):
         ((winner, size),) = grouped["winner"]
         kept_emitted = False
         for doc in grouped["docs"]:
-            if not kept_emitted and full_rank(doc, stars_of) == winner:
+            if not kept_emitted and full_rank(doc) == winner:
                 kept_emitted = True
                 yield doc
                 continue
@@ -46,7 +46,7 @@ class ExactDedup(beam.PTransform):
         keyed = docs | "KeyByContent" >> beam.Map(lambda d: (content_key(d["content"]), d))
         winners = (
             keyed
-            | "Rank" >> beam.Map(lambda kv: (kv[0], full_rank(kv[1], stars_of)))
+            | "Rank" >> beam.Map(lambda kv: (kv[0], full_rank(kv[1])))
             | "Winner" >> beam.CombinePerKey(SmallestAndCount())
         )
         out = (

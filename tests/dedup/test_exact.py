@@ -1,5 +1,4 @@
 from dedup.exact import content_key, keep_rank, split_group
-from pipeline.stages.base import stars_of
 
 
 def doc(i, stars, content="x = 1\n"):
@@ -7,15 +6,15 @@ def doc(i, stars, content="x = 1\n"):
 
 
 def test_most_stars_wins_then_smallest_id():
-    kept, removed = split_group([doc("b", 3), doc("a", 3), doc("c", 10)], stars_of)
+    kept, removed = split_group([doc("b", 3), doc("a", 3), doc("c", 10)])
     assert kept["id"] == "c" and [d["id"] for d in removed] == ["a", "b"]
-    kept, _ = split_group([doc("b", 3), doc("a", 3), doc("z", None)], stars_of)
+    kept, _ = split_group([doc("b", 3), doc("a", 3), doc("z", None)])
     assert kept["id"] == "a"
 
 
 def test_null_stars_count_as_zero():
     assert keep_rank(None, "a") == keep_rank(0, "a")
-    kept, _ = split_group([doc("a", None), doc("b", 1)], stars_of)
+    kept, _ = split_group([doc("a", None), doc("b", 1)])
     assert kept["id"] == "b"
 
 
