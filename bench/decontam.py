@@ -22,9 +22,7 @@ import keyword
 import random
 import re
 import resource
-import sysconfig
 import time
-import zipfile
 from pathlib import Path
 
 import ahocorasick
@@ -32,6 +30,7 @@ import ahocorasick
 from decontam.core import Decontaminator
 from decontam.loaders import load_benchmark_strings
 from decontam.strings import BenchmarkString, normalize
+from pipeline.sample_sources import find_sources
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks"
 _IDENT = re.compile(r"\b[A-Za-z_]\w*\b")
@@ -49,21 +48,15 @@ _KEYWORDS = set(keyword.kwlist) | {
 
 
 def real_code(max_mb: float, seed: int = 0) -> list[str]:
-    """Python, JavaScript and Java files from this machine, about ``max_mb`` MB in equal parts."""
+    """Python, JavaScript and Java files from this machine (as the sample builder finds them), ``max_mb`` MB
+    in equal parts."""
     rng = random.Random(seed)
     budget = int(max_mb * 1e6 / 3)
     groups: list[list[str]] = []
-    py = sorted(Path(sysconfig.get_paths()["stdlib"]).rglob("*.py"))
-    js = sorted(Path("/usr/lib/node_modules").rglob("*.js"))
-    for files in (py, js):
-        rng.shuffle(files)
-        groups.append(_take((p.read_text("utf-8", "replace") for p in files if p.is_file()), budget))
-    jdk = next((p for p in sorted(Path("/usr/lib/jvm").glob("*/lib/src.zip")) if p.exists()), None)
-    if jdk is not None:
-        with zipfile.ZipFile(jdk) as z:
-            names = sorted(n for n in z.namelist() if n.endswith(".java"))
-            rng.shuffle(names)
-            groups.append(_take((z.read(n).decode("utf-8", "replace") for n in names), budget))
+    for source in find_sources().values():
+        names = [rel for rel, _ in source.files]
+        rng.shuffle(names)
+        groups.append(_take((source.text(rel) for rel in names), budget))
     return [doc for group in groups for doc in group if doc]
 
 

@@ -19,53 +19,36 @@ tokens), the "Pygments definition" for Python that the reference did not use.
 from __future__ import annotations
 
 import argparse
-import glob
 import random
-import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 from filters.comments import LEXERS, UnparseableError, comment_chars, comment_ratio
 from filters.fertility import CharTokenRatio
 from filters.stars import keep_stars, stars_count
+from pipeline.sample_sources import find_sources
 
 TOLERANCE = 0.005
 
 
-def _take(items: list[tuple[str, str]], budget: int, seed: int) -> list[tuple[str, str]]:
-    random.Random(seed).shuffle(items)
-    taken, size = [], 0
-    for name, text in items:
-        if size >= budget:
-            break
-        taken.append((name, text))
-        size += len(text.encode("utf-8", "surrogatepass"))
-    return taken
-
-
 def local_documents(mb_per_lang: float, seed: int = 0) -> list[dict]:
-    """Python stdlib, JDK sources and npm files: real code that exists on this machine."""
+    """Python stdlib, JDK sources and npm files (as the sample builder finds them): real code on this machine.
+
+    Files are shuffled by name and read only until each language's budget is reached."""
     budget = int(mb_per_lang * 1e6)
-    stdlib = Path(sys.base_prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
-    python = [(str(p), p.read_text("utf-8", "replace")) for p in sorted(stdlib.rglob("*.py"))]
-    java: list[tuple[str, str]] = []
-    archives = {str(Path(p).resolve()) for p in glob.glob("/usr/lib/jvm/*/lib/src.zip") if Path(p).is_file()}
-    for archive in sorted(archives):
-        with zipfile.ZipFile(archive) as zipped:
-            names = sorted(n for n in zipped.namelist() if n.endswith(".java"))
-            java += [(n, zipped.read(n).decode("utf-8", "replace")) for n in names]
-    javascript = [
-        (str(p), p.read_text("utf-8", "replace"))
-        for p in sorted(Path("/usr/lib/node_modules").rglob("*.js"))
-        if p.is_file() and p.stat().st_size < 1_000_000
-    ]
     docs = []
-    for lang, items in (("python", python), ("java", java), ("javascript", javascript)):
-        for name, text in _take(items, budget, seed):
+    for lang, source in find_sources().items():
+        names = [rel for rel, size in source.files if size < 1_000_000]
+        random.Random(seed).shuffle(names)
+        size = 0
+        for name in names:
+            if size >= budget:
+                break
+            text = source.text(name)
+            size += len(text.encode("utf-8", "surrogatepass"))
             docs.append(
-                {"id": name, "content": text, "lang": lang, "max_stars_count": len(text) % 11 or None}
+                {"id": name, "content": text, "lang": lang.lower(), "max_stars_count": len(text) % 11 or None}
             )
     return docs
 

@@ -1,8 +1,8 @@
 """Benchmark: BPE training time and peak memory for 20 / 100 / 400 MB of code, and tokenization MB/s per core.
 
-The corpus is real code found on this machine, balanced by bytes across languages: Python's
-standard library (``*.py``, no site-packages), npm's own JavaScript (``/usr/lib/node_modules``)
-and the JDK sources (``lib/src.zip``). Once a language's files run out the others fill the
+The corpus is real code found on this machine by ``pipeline.sample_sources.find_sources`` (as the
+sample builder finds it), balanced by bytes across languages: Python's standard library (``*.py``,
+no site-packages), npm's own JavaScript and the JDK sources (``lib/src.zip``). Once a language's files run out the others fill the
 target; once all run out (about 250 MB here) the files are repeated, which the output reports
 as ``unique_mb``. Repeats add pre-tokenization work but no new distinct words, so they flatter
 the merge phase a little; the figures say so.
@@ -11,21 +11,18 @@ Each training size runs in a fresh subprocess so its peak RSS is its own. Tokeni
 measured with one thread (``RAYON_NUM_THREADS=1``), i.e. per core, end to end (parquet read,
 ``encode_batch_fast``, MMIDIDX write), on the 20 MB corpus with the tokenizer trained on it.
 
-    .venv/bin/python bench/tokenizer.py --sizes 20 100 400 --workdir /tmp/bench_tokenizer
+    .venv/bin/python -m bench.tokenizer --sizes 20 100 400 [--workdir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import resource
 import subprocess
 import sys
-import sysconfig
 import time
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,30 +35,12 @@ MB = 1_000_000
 if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
     sys.path[0] = str(ROOT)
 
-
-def python_sources(root: Path) -> Iterator[str]:
-    for path in sorted(root.rglob("*.py")):
-        if "site-packages" not in path.parts:
-            yield path.read_text(encoding="utf-8", errors="replace")
+from pipeline.sample_sources import Source, find_sources  # noqa: E402 (needs the sys.path fix above)
 
 
-def js_sources(root: Path) -> Iterator[str]:
-    for path in sorted(root.rglob("*.js")):
-        yield path.read_text(encoding="utf-8", errors="replace")
-
-
-def java_sources(src_zip: Path) -> Iterator[str]:
-    with zipfile.ZipFile(src_zip) as archive:
-        for info in sorted(archive.infolist(), key=lambda i: i.filename):
-            if info.filename.endswith(".java"):
-                yield archive.read(info).decode("utf-8", errors="replace")
-
-
-def find_java_src_zip() -> Path:
-    for candidate in sorted(glob.glob("/usr/lib/jvm/*/lib/src.zip")):
-        if Path(candidate).exists():  # some are dangling symlinks
-            return Path(candidate)
-    raise FileNotFoundError("no JDK src.zip under /usr/lib/jvm")
+def source_texts(source: Source) -> Iterator[str]:
+    for rel, _ in source.files:
+        yield source.text(rel)
 
 
 def build_corpus(target_mb: int, out_dir: Path, sources: dict[str, callable]) -> dict:
@@ -141,7 +120,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[20, 100, 400], help="corpus sizes in MB")
     parser.add_argument("--vocab-size", type=int, default=49_152)
-    parser.add_argument("--workdir", default="/tmp/bench_tokenizer")
+    parser.add_argument("--workdir", default=str(ROOT / ".cache" / "bench" / "tokenizer"))
     parser.add_argument("--output", help="JSON file for the figures (default: WORKDIR/results.json)")
     parser.add_argument("--skip-tokenize", action="store_true", help="only the training sizes")
     parser.add_argument("--_child", nargs="+", help=argparse.SUPPRESS)
@@ -155,13 +134,8 @@ def main() -> None:
         return
 
     work = Path(args.workdir)
-    stdlib = Path(sysconfig.get_paths()["stdlib"])
-    java_zip = find_java_src_zip()
-    sources = {
-        "python": lambda: python_sources(stdlib),
-        "javascript": lambda: js_sources(Path("/usr/lib/node_modules")),
-        "java": lambda: java_sources(java_zip),
-    }
+    found = find_sources()  # the machine's stdlib, npm and JDK src.zip, as the sample builder finds them
+    sources = {lang.lower(): (lambda source=source: source_texts(source)) for lang, source in found.items()}
     results: dict = {"cpu_count": os.cpu_count(), "load_avg_start": os.getloadavg(), "train": {}}
     for size in args.sizes:
         corpus_dir = work / f"corpus-{size}MB"

@@ -58,6 +58,10 @@ class Source:
     def read(self, rel_path: str) -> bytes:
         return self._zip.read(rel_path) if self._zip else (self.location / rel_path).read_bytes()
 
+    def text(self, rel_path: str) -> str:
+        """The file as text (undecodable bytes replaced): what tests and benchmarks feed the stages."""
+        return self.read(rel_path).decode("utf-8", "replace")
+
 
 def find_sources(java_dir: str | None = None, js_dir: str | None = None) -> dict[str, Source]:
     """The real code this machine has, per language (a language is absent when none is found)."""

@@ -3,29 +3,29 @@
 from __future__ import annotations
 
 import random
-import sysconfig
-import zipfile
 from pathlib import Path
+
+from pipeline.sample_sources import find_sources
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 BENCHMARKS = SHARED / "benchmarks"
 
 
 def real_code(per_language: int, seed: int = 0) -> list[tuple[str, str]]:
-    """(name, text) of ``per_language`` real files each of Python (stdlib), JavaScript (npm), Java (JDK)."""
+    """(name, text) of ``per_language`` real files each of Python (top-level stdlib modules), JavaScript (npm)
+    and Java (``java.util`` of the JDK), from the machine's sources as the sample builder finds them."""
     rng = random.Random(seed)
+    sources = find_sources()
+    wanted = (
+        ("Python", lambda rel: "/" not in rel),
+        ("JavaScript", lambda rel: True),
+        ("Java", lambda rel: rel.startswith("java.base/java/util/")),
+    )
     out: list[tuple[str, str]] = []
-    py = sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py"))
-    js = sorted(Path("/usr/lib/node_modules").rglob("*.js"))
-    for files in (py, js):
-        picked = rng.sample(files, min(per_language, len(files)))
-        out += [(str(p), p.read_text("utf-8", "replace")) for p in picked if p.is_file()]
-    jdk = next((p for p in sorted(Path("/usr/lib/jvm").glob("*/lib/src.zip")) if p.exists()), None)
-    if jdk is not None:
-        with zipfile.ZipFile(jdk) as z:
-            names = sorted(
-                n for n in z.namelist() if n.startswith("java.base/java/util/") and n.endswith(".java")
-            )
-            for name in rng.sample(names, min(per_language, len(names))):
-                out.append((name, z.read(name).decode("utf-8", "replace")))
+    for lang, keep in wanted:
+        source = sources.get(lang)
+        if source is None:
+            continue
+        names = [rel for rel, _ in source.files if keep(rel)]
+        out += [(rel, source.text(rel)) for rel in rng.sample(names, min(per_language, len(names)))]
     return [(name, text) for name, text in out if text.strip()]
