@@ -1,8 +1,8 @@
 """MinHash signature throughput: ours vs datasketch ``MinHash.bulk`` and ``MinHash.update``, same docs and config.
 
-Prints MB of source text per CPU-second (one core: numpy elementwise work is
-single-threaded) from text to 256-permutation signature, shingling included
-for every contender. Documents: the Python standard library's ``.py`` files
+Prints MB of source text per CPU-second (one core: our numba kernels and numpy
+elementwise work are single-threaded) from text to 256-permutation signature,
+shingling included for every contender, and the process's peak RSS. Documents: the Python standard library's ``.py`` files
 (or ``--sample DIR`` with parquet files from ``pipeline.sample``).
 
     python -m bench.minhash [--mb 8] [--ngram 5] [--update-mb 0.5]
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import resource
 import sysconfig
 import time
 from pathlib import Path
@@ -96,15 +97,16 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'ngram':>5} {'contender':<22} {'MB':>6} {'MB/s/core':>10} {'vs bulk':>8}")
     for ngram in args.ngram:
         params = MinHashParams(ngram=ngram, num_perm=args.num_perm, seed=1)
-        ours(texts[:20], params)  # warm-up: permutation table, power tables
+        ours(texts[:20], params)  # warm-up: permutation table, compiled kernels (from the disk cache or JIT)
         results = {
-            "stackcurate (numpy)": measure(ours, texts, params),
+            "stackcurate (numba)": measure(ours, texts, params),
             "datasketch bulk": measure(datasketch_bulk, texts, params),
             "datasketch update": measure(datasketch_update, few, params),
         }
         bulk = results["datasketch bulk"][1]
         for name, (mb, rate) in results.items():
             print(f"{ngram:>5} {name:<22} {mb:>6.1f} {rate:>10.2f} {rate / bulk:>7.2f}x")
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
-"""Vectorised MinHash signatures over word n-gram shingles.
+"""MinHash signatures over word n-gram shingles, in compiled loops.
 
 Why not ``datasketch``: it hashes every shingle with SHA-1 in a Python loop
 (``bulk``) or runs numpy per shingle (``update``). Here each *token* is hashed
-once by whole-array numpy operations on the UTF-8 bytes, n-grams are combined
-with a few whole-array uint64 operations into 64-bit shingle keys, and all
-permutations are applied in one numpy broadcast. Signatures depend only on
-(text, ngram, num_perm, seed): the same on every worker, run and platform.
+once in one compiled pass over the UTF-8 bytes, n-grams are combined with a
+few whole-array uint64 operations into 64-bit shingle keys, and every
+permutation is applied to every key in one compiled, SIMD-vectorised loop
+(numba), with no intermediate (num_perm x shingles) array. Signatures depend
+only on (text, ngram, num_perm, seed): the same on every worker, run and platform.
 
 The hashing, spelled out (``reference_signature`` does exactly this with
 plain Python ints, and the tests hold the fast path to it):
@@ -19,21 +20,24 @@ plain Python ints, and the tests hold the fast path to it):
   is 0, which every multiplier would send to 0); a document's shingles are a set;
 * permutation ``k``: ``(a_k * x mod 2^64) >> 32``: multiply-shift hashing
   (Dietzfelbinger et al. 1997, universal), ``a_k`` odd and drawn from xxh3 of
-  the seed, so no RNG version can change them. No additive term: on AVX2 a
-  whole extra pass over the (num_perm x shingles) array for no measurable gain
-  in estimator accuracy, since the keys are already well mixed;
+  the seed, so no RNG version can change them. No additive term: the keys are
+  already well mixed, and the estimator test shows binomial spread without it;
 * signature: the minimum over the shingle set, per permutation (uint32).
-  The top 32 bits are monotone in the 64-bit product, so the minimum is taken
-  on the 64-bit products and shifted once at the end.
+
+Speed: x86 without AVX-512 has no 64-bit SIMD multiply, so the kernel takes
+the top half of the 64-bit product from 32-bit pieces (``_top32``), which
+compilers turn into 8-lane ``vpmulld``/4-lane ``vpmuludq`` code; the result is
+bit-identical to the 64-bit formula, which the reference still uses.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+import numba
 import numpy as np
 import xxhash
 
@@ -42,15 +46,22 @@ MASK64 = (1 << 64) - 1
 NGRAM_MULTIPLIER = 0x9E3779B97F4A7C15  # odd: golden-ratio constant, order-sensitive polynomial
 FMIX_C1 = 0xFF51AFD7ED558CCD
 FMIX_C2 = 0xC4CEB9FE1A85EC53
-# Columns of the (num_perm, shingles) work array processed at once: 256 x 512 x 8 B = 1 MiB, about L2.
-CHUNK_CELLS = 1 << 17
-TOKEN_BASE = 0x100000001B3  # odd (FNV prime): invertible mod 2^64
-TOKEN_BASE_INV = pow(TOKEN_BASE, -1, 1 << 64)
+TOKEN_BASE = 0x100000001B3  # FNV prime
 LENGTH_MIX = 0xD6E8FEB86659FD93
-WORD_BYTE = np.zeros(256, dtype=bool)
+WORD_BYTE = np.zeros(256, dtype=np.bool_)
 WORD_BYTE[
     np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_0123456789", dtype=np.uint8)
 ] = True
+
+
+def _jit(fn: Callable) -> Callable:
+    """Compile to machine code once: cached on disk next to this file or in numba's user cache
+    dir; where neither is writable (a locked-down worker), compiled once per process instead.
+    ``nogil``: threaded Beam workers run these in parallel."""
+    try:
+        return numba.njit(cache=True, nogil=True, boundscheck=False)(fn)
+    except RuntimeError:  # numba: "cannot cache function ...: no locator available"
+        return numba.njit(nogil=True, boundscheck=False)(fn)
 
 
 @dataclass(frozen=True)
@@ -66,9 +77,10 @@ class MinHashParams:
             raise ValueError(f"ngram and num_perm must be >= 1, got {self.ngram}, {self.num_perm}")
 
     @cached_property
-    def multipliers(self) -> np.ndarray:
-        """The odd multipliers ``a_k`` as a uint64 column vector of shape (num_perm, 1)."""
-        return np.array(permutation_multipliers(self.seed, self.num_perm), dtype=np.uint64)[:, None]
+    def multiplier_halves(self) -> tuple[np.ndarray, np.ndarray]:
+        """The odd multipliers ``a_k`` split into low and high uint32 halves (what the kernel reads)."""
+        a = np.array(permutation_multipliers(self.seed, self.num_perm), dtype=np.uint64)
+        return (a & np.uint64(0xFFFFFFFF)).astype(np.uint32), (a >> np.uint64(32)).astype(np.uint32)
 
 
 def permutation_multipliers(seed: int, num_perm: int) -> list[int]:
@@ -81,57 +93,46 @@ def tokenize(text: str) -> list[str]:
     return TOKEN_RE.findall(text)
 
 
-def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """``TOKEN_BASE ** i`` and its inverse mod 2^64 for i < n (grown on demand, shared by all calls)."""
-    global _POW, _INV_POW
-    if len(_POW) < n:
-        size = max(n, 2 * len(_POW), 1 << 16)
-        with np.errstate(over="ignore"):
-            _POW = np.cumprod(np.full(size, TOKEN_BASE, dtype=np.uint64), dtype=np.uint64)
-            _POW = np.concatenate(([np.uint64(1)], _POW[:-1]))
-            _INV_POW = np.cumprod(np.full(size, TOKEN_BASE_INV, dtype=np.uint64), dtype=np.uint64)
-            _INV_POW = np.concatenate(([np.uint64(1)], _INV_POW[:-1]))
-    return _POW, _INV_POW
-
-
-_POW = np.ones(0, dtype=np.uint64)
-_INV_POW = np.ones(0, dtype=np.uint64)
-
-
-def token_hashes(text: str, seed: int) -> np.ndarray:
-    """64-bit hash of every token, in order, without a Python loop over tokens.
-
-    Tokens are ASCII, so tokenising the UTF-8 bytes is exact (multi-byte
-    characters are all >= 0x80, never word bytes). A token's hash is
-    ``fmix64(poly + len * LENGTH_MIX + seed)`` with ``poly = sum c_j * B^j``
-    (mod 2^64) over its bytes: weights ``B^i`` by absolute position are summed
-    per token with ``add.reduceat`` and shifted back by ``B^-start``
-    (``B`` is odd, hence invertible mod 2^64).
-    """
-    data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
-    word_positions = np.flatnonzero(WORD_BYTE[data])
-    if len(word_positions) == 0:
-        return np.empty(0, dtype=np.uint64)
-    breaks = np.flatnonzero(np.diff(word_positions) != 1) + 1
-    starts = np.concatenate(([0], breaks))
-    lengths = np.diff(np.append(starts, len(word_positions))).astype(np.uint64)
-    pow_, inv_pow = _powers(len(word_positions))
-    with np.errstate(over="ignore"):
-        weighted = data[word_positions].astype(np.uint64)
-        weighted *= pow_[: len(word_positions)]
-        poly = np.add.reduceat(weighted, starts)
-        poly *= inv_pow[starts]
-        poly += lengths * np.uint64(LENGTH_MIX) + np.uint64(seed & MASK64)
-    return _fmix64(poly)
-
-
-def _fmix64(h: np.ndarray) -> np.ndarray:
+@_jit
+def _fmix64(h: np.uint64) -> np.uint64:
     h ^= h >> np.uint64(33)
     h *= np.uint64(FMIX_C1)
     h ^= h >> np.uint64(33)
     h *= np.uint64(FMIX_C2)
-    h ^= h >> np.uint64(33)
-    return h
+    return h ^ (h >> np.uint64(33))
+
+
+@_jit
+def _token_hash_kernel(data: np.ndarray, word_byte: np.ndarray, seed: np.uint64) -> np.ndarray:
+    out = np.empty(data.shape[0] // 2 + 1, dtype=np.uint64)
+    count = 0
+    i = 0
+    n = data.shape[0]
+    while i < n:
+        if not word_byte[data[i]]:
+            i += 1
+            continue
+        poly = np.uint64(0)
+        power = np.uint64(1)
+        length = np.uint64(0)
+        while i < n and word_byte[data[i]]:
+            poly += np.uint64(data[i]) * power
+            power *= np.uint64(TOKEN_BASE)
+            length += np.uint64(1)
+            i += 1
+        out[count] = _fmix64(poly + length * np.uint64(LENGTH_MIX) + seed)
+        count += 1
+    return out[:count].copy()
+
+
+def token_hashes(text: str, seed: int) -> np.ndarray:
+    """64-bit hash of every token, in order: one compiled pass over the UTF-8 bytes.
+
+    Tokens are ASCII, so tokenising the UTF-8 bytes is exact (multi-byte
+    characters are all >= 0x80, never word bytes).
+    """
+    data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    return _token_hash_kernel(data, WORD_BYTE, np.uint64(seed & MASK64))
 
 
 def shingle_keys(hashes: np.ndarray, ngram: int, distinct: bool = True) -> np.ndarray:
@@ -149,7 +150,12 @@ def shingle_keys(hashes: np.ndarray, ngram: int, distinct: bool = True) -> np.nd
         for offset in range(1, ngram):
             combined *= np.uint64(NGRAM_MULTIPLIER)
             combined += hashes[offset : offset + count]
-        keys = _fmix64(combined) | np.uint64(1)
+        combined ^= combined >> np.uint64(33)
+        combined *= np.uint64(FMIX_C1)
+        combined ^= combined >> np.uint64(33)
+        combined *= np.uint64(FMIX_C2)
+        combined ^= combined >> np.uint64(33)
+        keys = combined | np.uint64(1)
     return np.unique(keys) if distinct else keys
 
 
@@ -164,49 +170,46 @@ def text_shingle_keys(text: str, params: MinHashParams) -> np.ndarray:
     return shingle_keys(token_hashes(text, params.seed), params.ngram)
 
 
-def signatures_of_keys(key_sets: Sequence[np.ndarray], params: MinHashParams) -> np.ndarray:
-    """(len(key_sets), num_perm) uint32 signatures; every key set must be non-empty (duplicates are fine).
+@_jit
+def _signature_kernel(
+    keys: np.ndarray, offsets: np.ndarray, a_lo: np.ndarray, a_hi: np.ndarray, out: np.ndarray
+) -> None:
+    """``out[d, k] = min over keys of document d of top32(a_k * x mod 2^64)``.
 
-    Small sets are concatenated so one broadcast covers many documents
-    (``minimum.reduceat`` splits the minimum per document); the work array is
-    kept around ``CHUNK_CELLS`` cells so it stays in cache.
+    With ``a = a_hi:a_lo`` and ``x = x_hi:x_lo`` (32-bit halves), the top half
+    of ``a * x mod 2^64`` is ``hi32(a_lo * x_lo) + a_lo * x_hi + a_hi * x_lo``
+    (mod 2^32): the ``a_hi * x_hi`` term only reaches bits >= 64. The inner
+    loop runs over permutations, so it is as long for a 10-shingle file as
+    for a 10 MB one, and the running minima stay in L1.
     """
-    a = params.multipliers
-    out = np.empty((len(key_sets), params.num_perm), dtype=np.uint64)
-    max_cols = max(1, CHUNK_CELLS // params.num_perm)
-    work = np.empty((params.num_perm, max_cols), dtype=np.uint64)
-    start = 0
-    while start < len(key_sets):
-        if len(key_sets[start]) == 0:
-            raise ValueError("cannot MinHash an empty shingle set")
-        stop, cols = start, 0
-        while stop < len(key_sets) and (stop == start or cols + len(key_sets[stop]) <= max_cols):
-            cols += len(key_sets[stop])
-            stop += 1
-        if stop - start == 1:
-            out[start] = _min_over_columns(key_sets[start], a, work)
-        else:
-            keys = np.concatenate(key_sets[start:stop])
-            block = work[:, : len(keys)]
-            np.multiply(a, keys[None, :], out=block)
-            offsets = np.cumsum([0] + [len(k) for k in key_sets[start : stop - 1]])
-            if np.any(np.diff(np.append(offsets, len(keys))) == 0):
-                raise ValueError("cannot MinHash an empty shingle set")
-            out[start:stop] = np.minimum.reduceat(block, offsets, axis=1).T
-        start = stop
-    return (out >> np.uint64(32)).astype(np.uint32)
+    best = np.empty(a_lo.shape[0], dtype=np.uint32)
+    shift = np.uint64(32)
+    for doc in range(offsets.shape[0] - 1):
+        best[:] = np.uint32(0xFFFFFFFF)
+        for i in range(offsets[doc], offsets[doc + 1]):
+            x = keys[i]
+            x_lo = x & np.uint64(0xFFFFFFFF)
+            x_lo32 = np.uint32(x_lo)
+            x_hi32 = np.uint32(x >> shift)
+            for k in range(a_lo.shape[0]):
+                lo = a_lo[k]
+                top = np.uint32((np.uint64(lo) * x_lo) >> shift) + lo * x_hi32 + a_hi[k] * x_lo32
+                best[k] = min(best[k], np.uint32(top))
+        out[doc, :] = best
 
 
-def _min_over_columns(keys: np.ndarray, a: np.ndarray, work: np.ndarray) -> np.ndarray:
-    """Per-permutation minimum of ``a * x`` over one (possibly large) key set, in cache-sized chunks."""
-    best = np.full(a.shape[0], np.iinfo(np.uint64).max, dtype=np.uint64)
-    step = work.shape[1]
-    for lo in range(0, len(keys), step):
-        chunk = keys[lo : lo + step]
-        block = work[:, : len(chunk)]
-        np.multiply(a, chunk[None, :], out=block)
-        np.minimum(best, block.min(axis=1), out=best)
-    return best
+def signatures_of_keys(key_sets: Sequence[np.ndarray], params: MinHashParams) -> np.ndarray:
+    """(len(key_sets), num_perm) uint32 signatures; every key set must be non-empty (duplicates are fine)."""
+    sizes = np.fromiter((len(k) for k in key_sets), dtype=np.int64, count=len(key_sets))
+    if np.any(sizes == 0):
+        raise ValueError("cannot MinHash an empty shingle set")
+    offsets = np.zeros(len(key_sets) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    keys = np.concatenate(key_sets) if len(key_sets) else np.empty(0, dtype=np.uint64)
+    out = np.empty((len(key_sets), params.num_perm), dtype=np.uint32)
+    a_lo, a_hi = params.multiplier_halves
+    _signature_kernel(keys.astype(np.uint64, copy=False), offsets, a_lo, a_hi, out)
+    return out
 
 
 def signatures(texts: Sequence[str], params: MinHashParams) -> np.ndarray:

@@ -114,3 +114,36 @@ def test_estimated_jaccard_is_unbiased_with_binomial_spread() -> None:
         expected_sd = np.sqrt(target * (1 - target) / 256)
         assert abs(errors.mean()) < 0.006, (target, errors.mean())
         assert 0.75 * expected_sd < errors.std() < 1.3 * expected_sd, (target, errors.std(), expected_sd)
+
+
+def test_kernels_compile_without_a_writable_cache_dir(tmp_path) -> None:
+    """A locked-down worker (no writable __pycache__, no user cache dir) gets the same signatures, uncached.
+
+    Files stand where numba would create its cache directories: that blocks them even for root.
+    """
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    package = tmp_path / "dedup"
+    package.mkdir()
+    shutil.copy(Path(__file__).parents[2] / "dedup" / "minhash.py", package / "minhash.py")
+    (package / "__init__.py").write_text("")
+    (package / "__pycache__").write_text("not a directory")
+    (tmp_path / "cache").write_text("not a directory")
+    script = (
+        "from dedup import minhash as m\n"
+        "p = m.MinHashParams(ngram=2, num_perm=8, seed=3)\n"
+        "text = 'def foo(bar): return bar + 1'\n"
+        "assert m.signatures([text], p)[0].tolist() == m.reference_signature(text, p)\n"
+        "print(type(m._signature_kernel._cache).__name__)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
+    env.update(XDG_CACHE_HOME=str(tmp_path / "cache"), PYTHONPATH=str(tmp_path), PYTHONDONTWRITEBYTECODE="1")
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "NullCache"
