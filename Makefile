@@ -50,7 +50,7 @@ lint: $(FULL_STAMP)
 	$(VENV)/bin/ruff format --check .
 
 bench: $(FULL_STAMP)
-	for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done
+	for b in bench/[a-z]*.py; do m=bench.$$(basename $$b .py); echo "== $$m"; $(PY) -m $$m || exit 1; done
 
 clean:
 	rm -rf $(OUT) $(SAMPLE) .cache

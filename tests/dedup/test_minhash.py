@@ -34,16 +34,20 @@ def test_signatures_equal_plain_python_reference(ngram: int) -> None:
     params = MinHashParams(ngram=ngram, num_perm=64, seed=7)
     texts = [random_text(rng, rng.randrange(ngram, 120)) for _ in range(25)]
     texts = [t for t in texts if len(tokenize(t)) >= ngram]
-    fast = signatures(texts, params)  # many small docs: one batched broadcast + reduceat
+    fast = signatures(texts, params)  # many small docs in one kernel call
     assert fast.dtype == np.uint32 and fast.shape == (len(texts), 64)
     for text, row in zip(texts, fast, strict=True):
         assert row.tolist() == reference_signature(text, params)
 
 
-def test_large_document_chunked_path_equals_reference() -> None:
+def test_large_document_and_empty_batch_equal_reference() -> None:
     params = MinHashParams(ngram=5, num_perm=16, seed=1)
-    text = random_text(random.Random(3), 3000)  # > one work chunk of columns
-    assert signatures([text], params)[0].tolist() == reference_signature(text, params)
+    text = random_text(random.Random(3), 3000)
+    short = random_text(random.Random(4), 6)
+    both = signatures([text, short], params)
+    assert both[0].tolist() == reference_signature(text, params)
+    assert both[1].tolist() == reference_signature(short, params)
+    assert signatures([], params).shape == (0, 16)
 
 
 def test_tokens_are_ascii_word_runs_like_the_regex_split() -> None:
