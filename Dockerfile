@@ -36,7 +36,7 @@ RUN grep -v -E '^(torch|nvidia-|triton)' requirements.lock > /tmp/constraints.tx
     && pip install -c /tmp/constraints.txt ".[gcp,model]" \
     && python -c "import torch, apache_beam, pipeline.run; print('torch', torch.__version__, 'beam', apache_beam.__version__)"
 # Compile the numba kernels (MinHash) into the installed package's cache: workers with the build
-# machine's CPU model start warm, others compile once (about 3 s) and cache beside it.
+# machine's CPU model start warm, others compile once (about 5 s) and cache beside it.
 # From / so the installed package is imported, not the source folder in WORKDIR.
 RUN cd / && python -c "from dedup.minhash import MinHashParams, signatures; signatures(['a b c d e f'], MinHashParams())"
 
