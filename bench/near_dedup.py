@@ -7,8 +7,8 @@ Documents are read from a JSONL file; CPU seconds are the process's
 user+sys time in ``pipeline.run()`` (graph translation, runner, workers),
 after a 3-document warm-up (imports, compiled kernels), least of ``--repeat`` runs. The same read-and-count
 pipeline without the stage is timed too and subtracted: "stage" is the
-stage's own cost. The runner's fixed cost per fused stage (~60 at 16
-rounds) dominates small inputs, so the marginal cost between sizes is
+stage's own cost. The runner's fixed cost per fused stage (about five per
+components round, 20 rounds) dominates small inputs, so the marginal cost between sizes is
 printed too: that is the figure that scales.
 
 Memory: FnApiRunner buffers every PCollection between fused stages in its
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
         "--sizes", type=float, nargs="+", default=[8.0, 16.0, 32.0], help="MB of text per run"
     )
     parser.add_argument("--preset", choices=sorted(PRESETS), default="dedup-alt")
-    parser.add_argument("--max-rounds", type=int, default=16)
+    parser.add_argument("--max-rounds", type=int, default=20)
     parser.add_argument("--sample", default=None)
     parser.add_argument("--repeat", type=int, default=3, help="runs per size; the least CPU time counts")
     parser.add_argument("--one", type=float, default=None, help=argparse.SUPPRESS)

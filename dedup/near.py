@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import apache_beam as beam
 import numpy as np
 
-from dedup.components import ConnectedComponents
+from dedup.components import DEFAULT_ROUNDS, ConnectedComponents
 from dedup.exact import SmallestAndCount, keep_rank, stars_of
 from dedup.lsh import band_keys, optimal_bands, star_edges
 from dedup.minhash import MinHashParams, jaccard, signature_keys, signatures_of_keys, token_hashes
@@ -56,7 +56,7 @@ class NearDedupParams:
     verify: bool = False
     cluster_check: bool = False
     min_tokens: int = 10
-    max_rounds: int = 16
+    max_rounds: int = DEFAULT_ROUNDS
     batch_size: int = 256
     minhash: MinHashParams = field(init=False)
 

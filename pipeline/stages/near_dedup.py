@@ -13,6 +13,7 @@ from __future__ import annotations
 import apache_beam as beam
 from pydantic import Field, model_validator
 
+from dedup.components import DEFAULT_ROUNDS
 from dedup.near import KEPT, REMOVED, NearDedupParams, NearDuplicates
 from pipeline.stages.base import StageConfig, StageContext, StageSpec, ledger_row
 
@@ -31,7 +32,7 @@ class NearDedupConfig(StageConfig):
     cluster_check: bool = False
     min_tokens: int = Field(10, ge=0)
     max_rounds: int = Field(
-        16, ge=1, description="unrolled large/small-star rounds; the run fails if too few"
+        DEFAULT_ROUNDS, ge=1, description="unrolled large/small-star rounds; the run fails if too few"
     )
     batch_size: int = Field(256, ge=1)
 

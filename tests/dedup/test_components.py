@@ -9,7 +9,7 @@ import pytest
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.util import assert_that, equal_to
 
-from dedup.components import ConnectedComponents, NotConvergedError, components_in_memory
+from dedup.components import DEFAULT_ROUNDS, ConnectedComponents, NotConvergedError, components_in_memory
 
 
 def union_find_labels(edges: list[tuple[str, str]]) -> dict[str, str]:
@@ -71,7 +71,7 @@ def test_path_of_10000_nodes(shuffled: bool) -> None:
     edges = path(node_ids(10_000, random.Random(1) if shuffled else None))
     labels, rounds = components_in_memory(edges)
     assert labels == union_find_labels(edges)
-    assert len(set(labels.values())) == 1 and rounds <= 16  # the default max_rounds suffices
+    assert len(set(labels.values())) == 1 and rounds <= DEFAULT_ROUNDS  # the default suffices
 
 
 def test_star_of_100000_nodes() -> None:
