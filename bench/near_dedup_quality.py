@@ -21,7 +21,6 @@ Per configuration it prints:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import subprocess
 import sys
@@ -29,12 +28,11 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from dedup.minhash import MinHashParams, text_shingle_keys, token_hashes
-from pipeline.inputs import prepare
+from pipeline.sample import read_sample_docs
 from pipeline.stages.base import StageContext
 from pipeline.stages.near_dedup import NearDedupConfig, build
 
@@ -45,17 +43,6 @@ CONFIGS = {
     "dedup-alt + verify": {"ngram": 5, "threshold": 0.7, "verify": True},
     "stack-v1": {"ngram": 1, "threshold": 0.85, "verify": True},
 }
-
-
-def load_docs(sample: Path) -> list[dict]:
-    rows = [row for part in sorted(sample.glob("*.parquet")) for row in pq.read_table(part).to_pylist()]
-    docs, seen = [], set()
-    for doc in sorted((prepare(r) for r in rows), key=lambda d: d["id"]):
-        digest = hashlib.blake2b(doc["content"].encode("utf-8", "surrogatepass")).digest()
-        if digest not in seen:
-            seen.add(digest)
-            docs.append(doc)
-    return docs
 
 
 def true_similarities(
@@ -156,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
         if not (sample / "truth.json").exists():
             cmd = [sys.executable, "-m", "pipeline.sample", "--output", str(sample)]
             subprocess.run(cmd + ["--size-mb", str(args.size_mb), "--seed", str(args.seed)], check=True)
-    docs = load_docs(sample)
+    docs = read_sample_docs(sample)
     mb = sum(len(d["content"].encode("utf-8", "surrogatepass")) for d in docs) / 1e6
     print(f"{sample}: {len(docs)} documents after exact dedup, {mb:.1f} MB")
     runs = run_configs(docs)

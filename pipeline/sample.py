@@ -236,6 +236,23 @@ def _write_parts(output: Path, rows: list[dict]) -> list[Path]:
     return paths
 
 
+def read_sample_docs(sample_dir: Path) -> list[dict]:
+    """A sample's rows as the dedup stages see them: ids added, sorted by id, one copy per identical
+    content (what ``exact_dedup`` leaves)."""
+    from pipeline.inputs import prepare
+
+    rows = [
+        row for part in sorted(Path(sample_dir).glob("*.parquet")) for row in pq.read_table(part).to_pylist()
+    ]
+    docs, seen = [], set()
+    for doc in sorted((prepare(r) for r in rows), key=lambda d: d["id"]):
+        digest = hashlib.blake2b(doc["content"].encode("utf-8", "surrogatepass")).digest()
+        if digest not in seen:
+            seen.add(digest)
+            docs.append(doc)
+    return docs
+
+
 def build_sample(
     output_dir: str | os.PathLike,
     size_mb: float = 20,

@@ -6,14 +6,11 @@ import hashlib
 import json
 import threading
 from collections import defaultdict
-from pathlib import Path
 
 import apache_beam as beam
-import pyarrow.parquet as pq
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
-from pipeline.inputs import prepare
 from pipeline.stages.base import StageContext
 from pipeline.stages.near_dedup import NearDedupConfig, build
 
@@ -61,18 +58,6 @@ def run_stage(
         name: {part: _SINKS.pop(f"{token}/{name}/{part}", []) for part in ("kept", "removed")}
         for name in configs
     }
-
-
-def load_sample_docs(sample_dir: Path, truth: dict) -> list[dict]:
-    """Sample rows as the stage sees them after exact_dedup: ids added, one copy per identical content."""
-    rows = [row for part in sorted(sample_dir.glob("*.parquet")) for row in pq.read_table(part).to_pylist()]
-    docs, seen = [], set()
-    for row in sorted((prepare(r) for r in rows), key=lambda d: d["id"]):
-        digest = hashlib.blake2b(row["content"].encode("utf-8", "surrogatepass")).digest()
-        if digest not in seen:
-            seen.add(digest)
-            docs.append(row)
-    return docs
 
 
 def clusters_of(removed_rows: list[dict]) -> dict[str, set[str]]:

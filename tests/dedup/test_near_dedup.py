@@ -8,10 +8,11 @@ import random
 import pytest
 from pydantic import ValidationError
 
+from pipeline.sample import read_sample_docs
 from pipeline.sample_cases import jaccard, shingle_set
 from pipeline.stages import load_spec
 from pipeline.stages.near_dedup import NearDedupConfig
-from tests.dedup.near_eval import clusters_of, load_sample_docs, run_stage
+from tests.dedup.near_eval import clusters_of, run_stage
 
 SEGMENT_TOKENS = 60
 SMALL_ROUNDS = 3  # the planted graphs are pairs, triangles and 3-chains: converged well within 3 rounds
@@ -170,7 +171,7 @@ def test_config_defaults_and_validation() -> None:
 
 
 def test_on_the_sample_recall_and_precision(sample_dir, truth) -> None:
-    docs = load_sample_docs(sample_dir, truth)
+    docs = read_sample_docs(sample_dir)
     configs = {
         "off": NearDedupConfig(enabled=True, max_rounds=SMALL_ROUNDS),
         "on": NearDedupConfig(enabled=True, max_rounds=SMALL_ROUNDS, cluster_check=True),
