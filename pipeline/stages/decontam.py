@@ -17,6 +17,7 @@ from pydantic import Field
 
 from decontam.core import Decontaminator
 from decontam.loaders import MULTIPL_E_LANGS, load_benchmark_strings
+from decontam.prepared import is_prepared, read_prepared
 from decontam.strings import BENCHMARKS, HUMANEVAL_WHITELIST
 from pipeline.stages.base import JudgeDocs, StageConfig, StageContext, StageSpec, Verdict
 
@@ -28,7 +29,9 @@ Language = Literal["python", "java", "javascript"]
 
 class DecontamConfig(StageConfig):
     benchmarks: list[Benchmark] = Field(default_factory=lambda: list(BENCHMARKS))
-    source: str = "hub"  # "hub" or a local directory in the original formats; --benchmarks_dir overrides
+    # "hub", a local directory in the original formats, or a prepared strings file (.jsonl[.gz], local or
+    # remote: python -m pipeline.prepare_decontam); --benchmarks_dir overrides
+    source: str = "hub"
     mode: Literal["substring", "ngram"] = "substring"  # ngram = substring + shared word n-grams
     ngram_size: int = Field(13, ge=1)
     ngram_max_tasks: int = Field(10, ge=1)  # n-grams in more benchmark tasks than this are boilerplate
@@ -45,15 +48,21 @@ def resolve_source(cfg: DecontamConfig, ctx: StageContext) -> str:
     return ctx.benchmarks_dir or cfg.source
 
 
+def string_options(cfg: DecontamConfig) -> dict:
+    """What the set of strings is a function of (besides the source): recorded in prepared files."""
+    return {
+        "benchmarks": list(cfg.benchmarks),
+        "whitelist": list(cfg.whitelist),
+        "apps_solutions": cfg.apps_solutions,
+        "apps_split": cfg.apps_split,
+        "multipl_e_languages": list(cfg.multipl_e_languages),
+    }
+
+
 def load_strings(cfg: DecontamConfig, source: str) -> list:
-    return load_benchmark_strings(
-        cfg.benchmarks,
-        source,
-        whitelist=cfg.whitelist,
-        apps_solutions=cfg.apps_solutions,
-        apps_split=cfg.apps_split,
-        multipl_e_languages=cfg.multipl_e_languages,
-    )
+    if is_prepared(source):
+        return read_prepared(source, string_options(cfg))
+    return load_benchmark_strings(source=source, **string_options(cfg))
 
 
 def is_local(source: str) -> bool:
@@ -95,8 +104,9 @@ class DecontamJudge:
 
 
 def build(cfg: DecontamConfig, ctx: StageContext) -> JudgeDocs:
-    """A local benchmark folder is read here and its strings shipped with the stage, because remote
-    workers cannot open the launcher's paths; Hub and ``gs://`` sources are read on each worker."""
+    """A local benchmark folder or prepared file is read here and its strings shipped with the stage,
+    because remote workers cannot open the launcher's paths; Hub and ``gs://`` sources are read on
+    each worker (a prepared ``gs://`` file is a few MB; the Hub is GBs: prepare it for Dataflow)."""
     source = resolve_source(cfg, ctx)
     if is_local(source):
         return JudgeDocs("decontam", functools.partial(DecontamJudge, cfg, None, load_strings(cfg, source)))

@@ -1,0 +1,51 @@
+"""Extract the decontamination strings once, for a run's config, into one file workers can read.
+
+For Dataflow with Hub benchmarks: without it every worker downloads the
+benchmarks itself (GBs for APPS). Then point the run at the file:
+
+    python -m pipeline.prepare_decontam --preset santacoder --output gs://BUCKET/decontam/strings.jsonl.gz
+    # my.yaml:  stages: {decontam: {source: gs://BUCKET/decontam/strings.jsonl.gz}}
+    python -m pipeline.run --preset santacoder --config my.yaml ...
+
+The file records the options it was made with; a run whose config differs
+(benchmarks, whitelist, APPS split, ...) refuses it rather than matching a
+different set of strings.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from decontam.prepared import is_prepared, write_prepared
+from pipeline.config import resolve
+from pipeline.stages.decontam import DecontamConfig, load_strings, string_options
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", required=True, help="a .jsonl or .jsonl.gz path, local or gs://")
+    parser.add_argument("--preset", default="stack-base", help="the run's preset expression")
+    parser.add_argument("--config", default=None, help="the run's --config overlay")
+    parser.add_argument(
+        "--benchmarks_dir", default=None, help="original-format files instead of the config's source"
+    )
+    args = parser.parse_args(argv)
+    if not is_prepared(args.output):
+        parser.error("--output must end in .jsonl or .jsonl.gz")
+    cfg = resolve(args.preset, args.config).stages.get("decontam") or DecontamConfig()
+    source = args.benchmarks_dir or cfg.source
+    if is_prepared(source):
+        parser.error(f"the config's decontam source is already a prepared file ({source})")
+    strings = load_strings(cfg, source)
+    write_prepared(args.output, strings, string_options(cfg))
+    per_benchmark: dict[str, int] = {}
+    for item in strings:
+        per_benchmark[item.benchmark] = per_benchmark.get(item.benchmark, 0) + 1
+    counts = ", ".join(f"{name} {n}" for name, n in per_benchmark.items())
+    print(f"{len(strings)} strings from {source} ({counts}) -> {args.output}")
+    print(f"use it with:  stages: {{decontam: {{source: {args.output}}}}}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
