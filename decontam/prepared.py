@@ -1,7 +1,8 @@
 """Benchmark strings prepared once, read by every worker.
 
 Why: with the Hub as the source, every worker's ``setup`` downloads the
-benchmarks to extract a few MB of strings (APPS's test split alone is 1.3 GB).
+benchmarks to extract the strings (APPS's test split is 1.3 GB, mostly test cases we do
+not search for; its ~115k questions and solutions are a small part of it).
 A prepared file holds only the strings: JSON lines, gzip when the name ends in
 ``.gz``, on any filesystem Beam knows (local, ``gs://``, ``s3://``). Its first
 line records the options the strings were extracted with, and the number of

@@ -106,7 +106,7 @@ class DecontamJudge:
 def build(cfg: DecontamConfig, ctx: StageContext) -> JudgeDocs:
     """A local benchmark folder or prepared file is read here and its strings shipped with the stage,
     because remote workers cannot open the launcher's paths; Hub and ``gs://`` sources are read on
-    each worker (a prepared ``gs://`` file is a few MB; the Hub is GBs: prepare it for Dataflow)."""
+    each worker (a prepared ``gs://`` file holds only the strings; the Hub download is GBs: prepare it for Dataflow)."""
     source = resolve_source(cfg, ctx)
     if is_local(source):
         return JudgeDocs("decontam", functools.partial(DecontamJudge, cfg, None, load_strings(cfg, source)))
