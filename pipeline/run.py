@@ -50,6 +50,7 @@ def make_plan(argv: list[str]) -> Plan:
     curate = options.view_as(CurateOptions)
     only = [s.strip() for s in curate.stages.split(",") if s.strip()] if curate.stages else None
     config = resolve(curate.preset, curate.config, only_stages=only)
+    _advise_remote_decontam(options, config, curate.benchmarks_dir)
     files = list_inputs(curate.input)
     temp = options.view_as(beam.options.pipeline_options.GoogleCloudOptions).temp_location
     context = StageContext(
@@ -59,6 +60,24 @@ def make_plan(argv: list[str]) -> Plan:
         temp_dir=temp or join(curate.output, WORK_DIR, "tmp"),
     )
     return Plan(options, config, files, curate.output.rstrip("/"), context, list(argv))
+
+
+def _advise_remote_decontam(options: PipelineOptions, config: RunConfig, benchmarks_dir: str | None) -> None:
+    """On Dataflow, Hub benchmarks mean every worker downloads them (GBs): say how to avoid it."""
+    decontam = config.stages.get("decontam")
+    on_dataflow = "Dataflow" in str(options.view_as(StandardOptions).runner or "")
+    if (
+        on_dataflow
+        and decontam is not None
+        and decontam.enabled
+        and not benchmarks_dir
+        and decontam.source == "hub"
+    ):
+        log.warning(
+            "decontam: source is the Hub, so every Dataflow worker downloads the benchmarks in setup "
+            "(APPS's test split is 1.3 GB); prepare the strings once with python -m pipeline.prepare_decontam "
+            "and set stages.decontam.source to the file (docs/dataflow.md)"
+        )
 
 
 def _write_text(path: str, text: str) -> str:

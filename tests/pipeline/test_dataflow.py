@@ -148,3 +148,19 @@ def test_readme_shows_the_documented_command():
     pattern = r"<!-- dataflow-command: start -->\s*```bash\n(.*?)```"
     readme = (DOC.parents[1] / "README.md").read_text()
     assert re.search(pattern, readme, re.S).group(1) == re.search(pattern, DOC.read_text(), re.S).group(1)
+
+
+def test_hub_benchmarks_on_dataflow_point_to_prepared_strings(sample_dir, shared_dir, tmp_path, caplog):
+    from pipeline.run import make_plan
+
+    argv = _with(documented_command(), input=str(sample_dir), dry_run="True")
+    with caplog.at_level("WARNING", logger="stackcurate"):
+        make_plan(argv)
+    assert "pipeline.prepare_decontam" in caplog.text
+    caplog.clear()
+    overlay = tmp_path / "decontam.yaml"
+    overlay.write_text(f"stages:\n  decontam:\n    source: gs://{BUCKET}/decontam/strings.jsonl.gz\n")
+    with caplog.at_level("WARNING", logger="stackcurate"):
+        make_plan(_with(argv, config=str(overlay)))
+        make_plan(_with(argv, benchmarks_dir=str(shared_dir / "benchmarks")))
+    assert "prepare_decontam" not in caplog.text
