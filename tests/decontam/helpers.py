@@ -5,10 +5,15 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
+
 from pipeline.sample_sources import find_sources
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 BENCHMARKS = SHARED / "benchmarks"
+needs_shared = pytest.mark.skipif(
+    not BENCHMARKS.exists(), reason="../shared/benchmarks is not beside the checkout"
+)
 
 
 def real_code(per_language: int, seed: int = 0) -> list[tuple[str, str]]:

@@ -30,11 +30,9 @@ from decontam.strings import (
     humaneval_strings,
     mbpp_strings,
 )
-from tests.decontam.helpers import BENCHMARKS
+from tests.decontam.helpers import BENCHMARKS, needs_shared
 
-pytestmark = pytest.mark.skipif(
-    not BENCHMARKS.exists(), reason="../shared/benchmarks is not beside the checkout"
-)
+pytestmark = needs_shared
 
 APPS_SOLUTIONS = {"train/0001": 24, "train/0111": 1, "train/2287": 10, "train/2404": 58, "train/4184": 8}
 MULTIPL_E_RECORDS = {

@@ -20,11 +20,7 @@ from decontam.strings import (
     normalize_reference,
     original_span,
 )
-from tests.decontam.helpers import BENCHMARKS, real_code
-
-needs_shared = pytest.mark.skipif(
-    not BENCHMARKS.exists(), reason="../shared/benchmarks is not beside the checkout"
-)
+from tests.decontam.helpers import BENCHMARKS, needs_shared, real_code
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,9 @@ from decontam.prepared import read_prepared
 from pipeline import prepare_decontam
 from pipeline.stages.base import StageContext
 from pipeline.stages.decontam import DecontamConfig, DecontamJudge, build, string_options
-from tests.decontam.helpers import BENCHMARKS
+from tests.decontam.helpers import BENCHMARKS, needs_shared
 
-pytestmark = pytest.mark.skipif(
-    not BENCHMARKS.exists(), reason="../shared/benchmarks is not beside the checkout"
-)
+pytestmark = needs_shared
 
 
 @pytest.fixture(scope="module")

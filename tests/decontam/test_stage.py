@@ -14,11 +14,7 @@ from decontam.strings import HUMANEVAL_WHITELIST
 from pipeline.stages import load_spec
 from pipeline.stages.base import StageContext
 from pipeline.stages.decontam import DecontamConfig, DecontamJudge, resolve_source
-from tests.decontam.helpers import BENCHMARKS
-
-needs_shared = pytest.mark.skipif(
-    not BENCHMARKS.exists(), reason="../shared/benchmarks is not beside the checkout"
-)
+from tests.decontam.helpers import BENCHMARKS, needs_shared
 
 
 def test_config_defaults_and_registry():
