@@ -1,4 +1,4 @@
-"""Reading a pipeline output back for assertions."""
+"""Running a small pipeline and reading its output back for assertions."""
 
 from __future__ import annotations
 
@@ -43,3 +43,22 @@ def file_bytes(out: Path) -> dict[str, bytes]:
         for part in ("data", "removed", "modified")
         for p in sorted((out / part).rglob("*.parquet"))
     }
+
+
+def pipeline_args(inp: str, out, extra=()) -> list[str]:
+    """argv for a small in-process ``pipeline.run``: the basic stage only, no report, quiet."""
+    return [
+        "--input",
+        inp,
+        "--output",
+        str(out),
+        "--stages",
+        "basic",
+        "--no_report",
+        "--quiet",
+        "--direct_running_mode",
+        "in_memory",
+        "--direct_num_workers",
+        "1",
+        *extra,
+    ]

@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 
 from pipeline.ledger import parquet_files
 from pipeline.publish import publish
+from tests.pipeline.helpers import pipeline_args
 from tests.pipeline.ship_fixtures import make_fake_output
 from tests.pipeline.test_publish import REPO, ROOT, TOKEN, _offline_env, hub  # noqa: F401 (fixture)
 
@@ -21,16 +22,7 @@ def test_pipeline_reads_a_hub_dataset(tmp_path, hub):  # noqa: F811
     )
 
     out = tmp_path / "out"
-    argv = [
-        "--input",
-        f"hf://datasets/{REPO}/data/python",
-        "--output",
-        str(out),
-        "--stages",
-        "basic",
-        "--no_report",
-        "--quiet",
-    ]
+    argv = pipeline_args(f"hf://datasets/{REPO}/data/python", out)
     code = f"import json; from pipeline.run import run; print(json.dumps(run({argv!r})['input']))"
     env = _offline_env(hub.endpoint, tmp_path / "hf_home")
     done = subprocess.run(

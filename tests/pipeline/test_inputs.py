@@ -9,6 +9,7 @@ import pytest
 from pipeline.ids import doc_id, line_stats, normalize_lang
 from pipeline.inputs import InputError, input_schema, list_inputs, prepare
 from pipeline.run import run
+from tests.pipeline.helpers import pipeline_args
 
 ROW = {"content": "def f():\n    return 1\n", "max_stars_repo_name": "o/r", "max_stars_repo_path": "a/f.py"}
 
@@ -68,34 +69,16 @@ def test_bad_json_line_names_file_and_line(tmp_path):
         input_schema([str(path)])
 
 
-def _pipeline_args(inp: str, out, extra=()):
-    return [
-        "--input",
-        inp,
-        "--output",
-        str(out),
-        "--stages",
-        "basic",
-        "--no_report",
-        "--quiet",
-        "--direct_running_mode",
-        "in_memory",
-        "--direct_num_workers",
-        "1",
-        *extra,
-    ]
-
-
 def test_jsonl_gz_and_fsspec_urls_read_the_same(tmp_path):
     rows = [dict(ROW, max_stars_repo_path=f"f{i}.py", content=f"x = {i}\n") for i in range(5)]
     local = tmp_path / "in"
     local.mkdir()
     with gzip.open(local / "part.jsonl.gz", "wt") as handle:
         handle.writelines(json.dumps(r) + "\n" for r in rows)
-    stats = run(_pipeline_args(str(local), tmp_path / "out1"))
+    stats = run(pipeline_args(str(local), tmp_path / "out1"))
     memfs = fsspec.filesystem("memory")
     memfs.pipe("/stack/part.jsonl.gz", (local / "part.jsonl.gz").read_bytes())
-    stats2 = run(_pipeline_args("memory://stack", tmp_path / "out2"))
+    stats2 = run(pipeline_args("memory://stack", tmp_path / "out2"))
     assert stats["output"]["docs"] == stats2["output"]["docs"] == 5
     assert stats["input"]["ids_digest"] == stats2["input"]["ids_digest"]
     a = (tmp_path / "out1/data/python/train-00000-of-00001.parquet").read_bytes()
@@ -106,7 +89,7 @@ def test_jsonl_gz_and_fsspec_urls_read_the_same(tmp_path):
 def test_unknown_columns_are_carried_through(tmp_path):
     rows = [dict(ROW, max_stars_repo_path=f"f{i}.py", content=f"y = {i}\n", extra_col=i) for i in range(3)]
     pq.write_table(pa.Table.from_pylist(rows), tmp_path / "in.parquet")
-    run(_pipeline_args(str(tmp_path / "in.parquet"), tmp_path / "out"))
+    run(pipeline_args(str(tmp_path / "in.parquet"), tmp_path / "out"))
     table = pq.read_table(tmp_path / "out/data/python/train-00000-of-00001.parquet")
     assert sorted(table.column("extra_col").to_pylist()) == [0, 1, 2]
     assert {"id", "lang", "avg_line_length"} <= set(table.column_names)
