@@ -2,10 +2,10 @@
 
 Why not ``datasketch``: it hashes every shingle with SHA-1 in a Python loop
 (``bulk``) or runs numpy per shingle (``update``). Here each *token* is hashed
-once in one compiled pass over the UTF-8 bytes, n-grams are combined with a
-few whole-array uint64 operations into 64-bit shingle keys, and every
-permutation is applied to every key in one compiled, SIMD-vectorised loop
-(numba), with no intermediate (num_perm x shingles) array. Signatures depend
+once in one compiled pass over the UTF-8 bytes, n-grams are combined into
+64-bit shingle keys in another, and every permutation is applied to every key
+in one compiled, SIMD-vectorised loop (numba), with no intermediate
+(num_perm x shingles) array. Signatures depend
 only on (text, ngram, num_perm, seed): the same on every worker, run and platform.
 
 The hashing, spelled out (``reference_signature`` does exactly this with
@@ -135,6 +135,17 @@ def token_hashes(text: str, seed: int) -> np.ndarray:
     return _token_hash_kernel(data, WORD_BYTE, np.uint64(seed & MASK64))
 
 
+@_jit
+def _shingle_kernel(hashes: np.ndarray, ngram: int) -> np.ndarray:
+    out = np.empty(max(hashes.shape[0] - ngram + 1, 0), dtype=np.uint64)
+    for i in range(out.shape[0]):
+        h = hashes[i]
+        for j in range(i + 1, i + ngram):
+            h = h * np.uint64(NGRAM_MULTIPLIER) + hashes[j]
+        out[i] = _fmix64(h) | np.uint64(1)
+    return out
+
+
 def shingle_keys(hashes: np.ndarray, ngram: int, distinct: bool = True) -> np.ndarray:
     """Odd 64-bit keys of the n-grams of a token-hash array (empty when too few tokens).
 
@@ -142,20 +153,7 @@ def shingle_keys(hashes: np.ndarray, ngram: int, distinct: bool = True) -> np.nd
     signature does not need it (the minimum over a multiset is the minimum
     over its set); see ``signature_keys`` for when it pays.
     """
-    count = len(hashes) - ngram + 1
-    if count <= 0:
-        return np.empty(0, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        combined = hashes[:count].copy()
-        for offset in range(1, ngram):
-            combined *= np.uint64(NGRAM_MULTIPLIER)
-            combined += hashes[offset : offset + count]
-        combined ^= combined >> np.uint64(33)
-        combined *= np.uint64(FMIX_C1)
-        combined ^= combined >> np.uint64(33)
-        combined *= np.uint64(FMIX_C2)
-        combined ^= combined >> np.uint64(33)
-        keys = combined | np.uint64(1)
+    keys = _shingle_kernel(hashes, ngram)
     return np.unique(keys) if distinct else keys
 
 
