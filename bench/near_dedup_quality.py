@@ -31,7 +31,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from dedup.minhash import MinHashParams, text_shingle_keys, token_hashes
+from dedup.minhash import MinHashParams, shingle_keys, token_hashes
 from pipeline.sample import read_sample_docs
 from pipeline.stages.base import StageContext
 from pipeline.stages.near_dedup import NearDedupConfig, build
@@ -49,11 +49,12 @@ def true_similarities(
     docs: list[dict], ngram: int, min_tokens: int, floor: float
 ) -> dict[tuple[str, str], float]:
     """(a, b) with a < b -> exact Jaccard, for every pair at or above ``floor`` (MinHashed documents only)."""
-    params = MinHashParams(ngram=ngram)
+    seed = MinHashParams().seed
     ids, key_sets = [], []
     for doc in docs:
-        if len(token_hashes(doc["content"], params.seed)) >= min_tokens:
-            keys = text_shingle_keys(doc["content"], params)
+        hashes = token_hashes(doc["content"], seed)
+        if len(hashes) >= min_tokens:
+            keys = shingle_keys(hashes, ngram)
             if len(keys):
                 ids.append(doc["id"])
                 key_sets.append(keys)

@@ -15,6 +15,7 @@ different set of strings.
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 
 from decontam.prepared import is_prepared, write_prepared
 from pipeline.config import resolve
@@ -38,10 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"the config's decontam source is already a prepared file ({source})")
     strings = load_strings(cfg, source)
     write_prepared(args.output, strings, string_options(cfg))
-    per_benchmark: dict[str, int] = {}
-    for item in strings:
-        per_benchmark[item.benchmark] = per_benchmark.get(item.benchmark, 0) + 1
-    counts = ", ".join(f"{name} {n}" for name, n in per_benchmark.items())
+    counts = ", ".join(f"{name} {n}" for name, n in Counter(s.benchmark for s in strings).items())
     print(f"{len(strings)} strings from {source} ({counts}) -> {args.output}")
     print(f"use it with:  stages: {{decontam: {{source: {args.output}}}}}")
     return 0
