@@ -239,7 +239,7 @@ def _write_parts(output: Path, rows: list[dict]) -> list[Path]:
 def read_sample_docs(sample_dir: Path) -> list[dict]:
     """A sample's rows as the dedup stages see them: ids added, sorted by id, one copy per identical
     content (what ``exact_dedup`` leaves)."""
-    from pipeline.inputs import prepare
+    from pipeline.inputs import prepare  # here: pipeline.inputs imports Beam, which the builder does not need
 
     rows = [
         row for part in sorted(Path(sample_dir).glob("*.parquet")) for row in pq.read_table(part).to_pylist()
