@@ -28,6 +28,7 @@ from filters.comments import LEXERS, UnparseableError, comment_chars, comment_ra
 from filters.fertility import CharTokenRatio
 from filters.stars import keep_stars, stars_count
 from pipeline.sample_sources import find_sources
+from tokenizer.load import load_tokenizer
 
 TOLERANCE = 0.005
 
@@ -167,8 +168,7 @@ def bench_filters(docs: list[dict], tokenizer_path: str | None) -> None:
         )
     if tokenizer_path is None:
         tokenizer_path = _train_bench_tokenizer(docs)
-    ratio = CharTokenRatio(tokenizer_path, batch_size=64)
-    ratio.setup()
+    ratio = CharTokenRatio(load_tokenizer(tokenizer_path), batch_size=64)
     texts = [d["content"] for d in docs]
     start = time.process_time()
     ratio.scores(texts)

@@ -13,41 +13,11 @@ post-processor adds are included, no truncation, no padding.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
-from pathlib import Path
+from typing import Any
 
 DEFAULT_CUTOFFS = {"python": 2.5, "java": 2.9, "javascript": 2.6}
-
-
-def load_tokenizer(spec: str):
-    """A ``tokenizers.Tokenizer`` from a ``tokenizer.json``, a directory holding one, or a Hub id.
-
-    A string that exists on disk, or that looks like a local path (starts with
-    ``/``, ``.`` or ``~``, or ends with ``.json``) but does not exist, is never
-    sent to the Hub: it fails with a clear ``FileNotFoundError`` instead.
-    """
-    from tokenizers import Tokenizer
-
-    if not spec:
-        raise ValueError("no tokenizer given: set stages.fertility.tokenizer or pass --tokenizer")
-    path = Path(os.path.expanduser(spec))
-    if path.is_dir():
-        path = path / "tokenizer.json"
-        if not path.is_file():
-            raise FileNotFoundError(f"tokenizer directory {spec!r} holds no tokenizer.json")
-    if path.is_file():
-        tokenizer = Tokenizer.from_file(str(path))
-    elif spec.startswith(("/", ".", "~")) or spec.endswith(".json"):
-        raise FileNotFoundError(f"tokenizer file {spec!r} does not exist")
-    else:
-        tokenizer = Tokenizer.from_pretrained(spec)
-    tokenizer.no_truncation()
-    tokenizer.no_padding()
-    return tokenizer
-
-
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -57,19 +27,18 @@ def _valid_utf8(text: str) -> str:
 
 
 class CharTokenRatio:
-    """Counts tokens in batches with ``encode_batch``; the tokenizer is loaded in ``setup`` (once per worker)."""
+    """Counts tokens in batches with ``encode_batch``.
 
-    def __init__(self, tokenizer: str, batch_size: int = 256):
-        self.tokenizer_spec = tokenizer
+    ``tokenizer`` is a loaded ``tokenizers.Tokenizer`` with truncation and padding
+    off (``tokenizer.load.load_tokenizer`` gives one). ``encode_batch`` does not
+    change the tokenizer, so one instance may be used from several threads.
+    """
+
+    def __init__(self, tokenizer: Any, batch_size: int = 256):
+        self._tokenizer = tokenizer
         self.batch_size = batch_size
-        self._tokenizer = None
-
-    def setup(self) -> None:
-        if self._tokenizer is None:
-            self._tokenizer = load_tokenizer(self.tokenizer_spec)
 
     def token_counts(self, texts: Sequence[str]) -> list[int]:
-        self.setup()
         counts: list[int] = []
         for start in range(0, len(texts), self.batch_size):
             batch = list(texts[start : start + self.batch_size])

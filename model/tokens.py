@@ -13,6 +13,8 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
+from tokenizer.load import load_tokenizer
+
 EOD = "<|endoftext|>"
 FIM_PREFIX = "<fim-prefix>"
 FIM_MIDDLE = "<fim-middle>"
@@ -63,26 +65,9 @@ class TextCodec:
         return self.tokenizer.decode([int(i) for i in ids], skip_special_tokens=False)
 
 
-def tokenizer_file(path: str | Path) -> Path | None:
-    """``path`` itself when it is a tokenizer JSON file, ``path/tokenizer.json`` for a directory."""
-    path = Path(path)
-    if path.is_file():
-        return path
-    if (path / "tokenizer.json").is_file():
-        return path / "tokenizer.json"
-    return None
-
-
-def load_codec(path_or_id: str | Path) -> TextCodec:
-    """A local tokenizer (file or directory) or a Hub id such as ``bigcode/gpt_bigcode-santacoder``."""
-    local = tokenizer_file(path_or_id)
-    if local is not None:
-        return TextCodec(Tokenizer.from_file(str(local)))
-    if Path(path_or_id).exists():
-        raise FileNotFoundError(f"{path_or_id}: no tokenizer.json there")
-    from transformers import AutoTokenizer
-
-    return TextCodec(AutoTokenizer.from_pretrained(str(path_or_id)).backend_tokenizer)
+def load_codec(spec: str | Path) -> TextCodec:
+    """A tokenizer from any spec ``tokenizer.load`` accepts: a local file or folder, a URL or a Hub id."""
+    return TextCodec(load_tokenizer(spec))
 
 
 def save_codec(codec: TextCodec, directory: str | Path) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
 from tokenizer.corpus import DEFAULT_BATCH_ROWS, count_rows, iter_texts, resolve_parquet_files
+from tokenizer.load import load_tokenizer  # noqa: F401 - the one loader, re-exported for tokenizer.tokenize
 
 log = logging.getLogger(__name__)
 
@@ -136,15 +137,6 @@ def save_tokenizer(
     (out / "tokenizer_config.json").write_text(json.dumps(config, indent=2) + "\n")
     (out / "special_tokens_map.json").write_text(json.dumps(special_map, indent=2) + "\n")
     return out
-
-
-def load_tokenizer(path: str | Path) -> Tokenizer:
-    """A saved tokenizer from its directory or its ``tokenizer.json``."""
-    path = Path(path)
-    file = path / "tokenizer.json" if path.is_dir() else path
-    if not file.is_file():
-        raise FileNotFoundError(f"no tokenizer.json at {path}")
-    return Tokenizer.from_file(str(file))
 
 
 def train_from_parquet(

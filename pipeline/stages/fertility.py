@@ -1,9 +1,12 @@
 """Stage ``fertility``: drop files whose characters per token are below their language's cutoff.
 
 The tokenizer is ``stages.fertility.tokenizer`` (a ``tokenizer.json``, a
-directory holding one, or a Hub id) or else ``--tokenizer``; it is loaded
-once per worker in ``setup`` and documents are encoded in batches with
-``encode_batch``. Every document gets ``num_tokens`` (int64) and
+folder holding one, local or ``gs://`` / ``s3://`` / ``hf://``, or a Hub id)
+or else ``--tokenizer``. A local one is read when the graph is built and
+travels with the stage as its JSON (``tokenizer.load``), so no worker needs
+the launching machine's path; it is loaded once per worker process
+(``JudgeDocs``) and documents are encoded in batches with ``encode_batch``,
+which is safe from several threads. Every document gets ``num_tokens`` (int64) and
 ``char_token_ratio`` (float64) columns; the ledger ``detail`` holds both with
 the cutoff. Languages without a cutoff are kept (their scores are still set).
 """
@@ -17,25 +20,32 @@ from pydantic import Field
 
 from filters.fertility import DEFAULT_CUTOFFS, CharTokenRatio, keep_fertility
 from pipeline.stages.base import JudgeDocs, StageConfig, StageContext, StageSpec, Verdict
+from tokenizer.load import TokenizerRef, tokenizer_ref
 
 NAME = "fertility"
 
 
 class FertilityConfig(StageConfig):
-    tokenizer: str | None = Field(None, description="tokenizer.json, a directory with one, or a Hub id")
+    tokenizer: str | None = Field(
+        None, description="tokenizer.json or a folder holding one (local, gs://, s3://, hf://), or a Hub id"
+    )
     cutoffs: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_CUTOFFS))
     batch_size: int = Field(256, gt=0, description="documents per encode_batch call")
 
 
 class FertilityJudge:
-    def __init__(self, tokenizer: str, cutoffs: dict[str, float], batch_size: int = 256):
+    def __init__(self, tokenizer: TokenizerRef, cutoffs: dict[str, float], batch_size: int = 256):
         self.cutoffs = {lang.lower(): value for lang, value in cutoffs.items()}
-        self.ratio = CharTokenRatio(tokenizer, batch_size=batch_size)
+        self.tokenizer = tokenizer
+        self.batch_size = batch_size
+        self.ratio: CharTokenRatio | None = None
 
     def setup(self) -> None:
-        self.ratio.setup()
+        if self.ratio is None:
+            self.ratio = CharTokenRatio(self.tokenizer.load(), batch_size=self.batch_size)
 
     def judge(self, docs: Sequence[dict]) -> list[Verdict]:
+        self.setup()
         texts = [doc.get("content") or "" for doc in docs]
         verdicts = []
         for doc, (num_tokens, ratio) in zip(docs, self.ratio.scores(texts), strict=True):
@@ -55,7 +65,7 @@ def resolve_tokenizer(config: FertilityConfig, ctx: StageContext) -> str:
     if not tokenizer:
         raise ValueError(
             "stage fertility is enabled but no tokenizer is given: set stages.fertility.tokenizer "
-            "(a tokenizer.json, a directory holding one, or a Hub id) or pass --tokenizer"
+            "(a tokenizer.json, a folder holding one, a gs:// / s3:// / hf:// URL or a Hub id) or pass --tokenizer"
         )
     return tokenizer
 
@@ -63,7 +73,7 @@ def resolve_tokenizer(config: FertilityConfig, ctx: StageContext) -> str:
 def build(config: FertilityConfig, ctx: StageContext) -> JudgeDocs:
     make_judge = functools.partial(
         FertilityJudge,
-        tokenizer=resolve_tokenizer(config, ctx),
+        tokenizer=tokenizer_ref(resolve_tokenizer(config, ctx)),
         cutoffs=config.cutoffs,
         batch_size=config.batch_size,
     )

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from filters.fertility import DEFAULT_CUTOFFS, CharTokenRatio, keep_fertility, load_tokenizer
+from filters.fertility import DEFAULT_CUTOFFS, CharTokenRatio, keep_fertility
 from tests.stage_runner import run_stage
+from tokenizer.load import load_tokenizer
 
 
 def _stdlib_code() -> list[str]:
@@ -66,12 +67,12 @@ def test_load_errors_are_clear_and_offline(tmp_path: Path) -> None:
 
 def test_unseen_bytes_are_one_token_each(tokenizer_path: Path) -> None:
     # "☃" is 3 UTF-8 bytes never seen in training: no merge applies, so 2 snowmen are 6 tokens.
-    ratio = CharTokenRatio(str(tokenizer_path))
+    ratio = CharTokenRatio(load_tokenizer(tokenizer_path))
     assert ratio.scores(["☃☃", ""]) == [(6, 2 / 6), (0, None)]
 
 
 def test_lone_surrogate_is_counted_as_a_replacement_character(tokenizer_path: Path) -> None:
-    ratio = CharTokenRatio(str(tokenizer_path))
+    ratio = CharTokenRatio(load_tokenizer(tokenizer_path))
     counts = ratio.token_counts(["x = '\ud800'", "x = '\ufffd'", "x = 1"])
     assert counts[0] == counts[1]  # the batch holding the surrogate is retried with U+FFFD in its place
 
@@ -80,7 +81,7 @@ def test_batches_match_single_encodes_without_truncation(tokenizer_path: Path, c
     tokenizer = load_tokenizer(str(tokenizer_path))
     texts = corpus[:7]
     expected = [len(tokenizer.encode(text).ids) for text in texts]
-    ratio = CharTokenRatio(str(tokenizer_path), batch_size=3)
+    ratio = CharTokenRatio(load_tokenizer(tokenizer_path), batch_size=3)
     assert ratio.token_counts(texts) == expected
     assert max(expected) > 16  # the saved truncation (16) is off
     assert [r for _, r in ratio.scores(texts)] == [len(t) / n for t, n in zip(texts, expected, strict=True)]
@@ -111,7 +112,7 @@ def test_stage_through_beam(tokenizer_path: Path, corpus: list[str], tmp_path: P
     from pipeline.stages.fertility import SPEC, FertilityConfig
 
     assert SPEC.columns == {"char_token_ratio": "float64", "num_tokens": "int64"}
-    ratio = CharTokenRatio(str(tokenizer_path))
+    ratio = CharTokenRatio(load_tokenizer(tokenizer_path))
     code = corpus[0]
     garbage = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(300))  # CJK noise: ~1/3 char per token
     (code_tokens, code_ratio), (garbage_tokens, garbage_ratio) = ratio.scores([code, garbage])
