@@ -14,9 +14,9 @@ from pathlib import Path
 
 import yaml
 
+from pipeline import store
 from pipeline.ledger import iter_column, load_stats, parquet_files
 
-PLACEHOLDER_REPO = "ORG/NAME"
 LICENSE_LINK = "https://huggingface.co/datasets/bigcode/the-stack#licensing-information"
 BENCHMARK_NAMES = {
     "humaneval": "HumanEval (docstrings and canonical solutions)",
@@ -27,29 +27,28 @@ BENCHMARK_NAMES = {
 TOP_LICENSES = 25
 
 
-def languages(out_dir: Path) -> list[str]:
+def languages(out_dir: str | Path) -> list[str]:
     """Language folders under data/ that hold at least one shard."""
-    data = out_dir / "data"
-    return sorted(p.name for p in data.glob("*") if p.is_dir() and parquet_files(p)) if data.is_dir() else []
+    return store.subfolders(store.join(out_dir, "data"), ".parquet")
 
 
 def ledger_details(
-    out_dir: Path, stage: str, folder: str = "removed", column: str = "detail"
+    out_dir: str | Path, stage: str, folder: str = "removed", column: str = "detail"
 ) -> list[tuple[str, dict]]:
     """(lang, parsed JSON) of every ledger row of a stage; small columns only."""
     rows = []
-    for batch in iter_column(parquet_files(out_dir / folder / stage), ["lang", column]):
+    for batch in iter_column(parquet_files(store.join(out_dir, folder, stage)), ["lang", column]):
         for lang, text in zip(batch.get("lang", []), batch.get(column, []), strict=False):
             rows.append((lang or "unknown", json.loads(text) if text else {}))
     return rows
 
 
-def benchmark_matches(out_dir: Path) -> Counter[tuple[str, str]]:
+def benchmark_matches(out_dir: str | Path) -> Counter[tuple[str, str]]:
     """(benchmark, lang) -> number of files removed by decontamination."""
     return Counter((d.get("benchmark", "unknown"), lang) for lang, d in ledger_details(out_dir, "decontam"))
 
 
-def pii_counts(out_dir: Path) -> Counter[tuple[str, str]]:
+def pii_counts(out_dir: str | Path) -> Counter[tuple[str, str]]:
     """(entity type, lang) -> number of values redacted."""
     counts: Counter[tuple[str, str]] = Counter()
     for lang, row in ledger_details(out_dir, "pii", folder="modified", column="counts"):
@@ -58,10 +57,10 @@ def pii_counts(out_dir: Path) -> Counter[tuple[str, str]]:
     return counts
 
 
-def license_counts(out_dir: Path) -> Counter[str]:
+def license_counts(out_dir: str | Path) -> Counter[str]:
     """Files per source licence (a file with several licences counts for each), over all kept data."""
     counts: Counter[str] = Counter()
-    for batch in iter_column(parquet_files(out_dir / "data"), ["max_stars_repo_licenses"]):
+    for batch in iter_column(parquet_files(store.join(out_dir, "data")), ["max_stars_repo_licenses"]):
         for licenses in batch.get("max_stars_repo_licenses", []):
             counts.update(licenses if isinstance(licenses, list) else [licenses or "unknown"])
     return counts
@@ -76,7 +75,7 @@ def size_category(n: int) -> str:
 def source_datasets(stats: dict) -> list[str]:
     """Hub dataset ids the input came from (``hf://datasets/ORG/NAME/...``)."""
     found = []
-    for path in stats.get("input", {}).get("paths", []):
+    for path in stats.get("input", {}).get("locations", []):
         if str(path).startswith("hf://datasets/"):
             parts = str(path)[len("hf://datasets/") :].split("/")
             if len(parts) >= 2:
@@ -140,9 +139,9 @@ def stage_table(stats: dict) -> list[str]:
 
 def render_card(out_dir: str | Path, repo_id: str | None = None, include_ledger: bool = False) -> str:
     """The card's text (YAML header + Markdown body)."""
-    out = Path(out_dir)
+    out = str(out_dir).rstrip("/")
     stats = load_stats(out)
-    repo = repo_id or PLACEHOLDER_REPO
+    repo = repo_id or out.rsplit("/", 1)[-1]
     langs = languages(out)
     last = stats["stages"][-1]["langs"] if stats.get("stages") else {}
     kept_docs = sum(int(r.get("docs_out", 0)) for r in last.values())
@@ -156,7 +155,7 @@ def render_card(out_dir: str | Path, repo_id: str | None = None, include_ledger:
         "(`removed/<stage>/`) saying why" + (", included in this repo." if include_ledger else "."),
         "",
         f"- input: {stats.get('input', {}).get('docs', 0):,} files, {stats.get('input', {}).get('bytes', 0) / 1e6:,.1f} MB "
-        f"from {', '.join(f'`{p}`' for p in stats.get('input', {}).get('paths', [])) or 'unknown'}",
+        f"of code, {input_origin(stats.get('input', {}))}",
         f"- kept: {kept_docs:,} files, {kept_bytes / 1e6:,.1f} MB",
         "- per language: "
         + ", ".join(f"{lang} {int(last.get(lang, {}).get('docs_out', 0)):,} files" for lang in langs),
@@ -201,7 +200,7 @@ def render_card(out_dir: str | Path, repo_id: str | None = None, include_ledger:
     return f"---\n{header}---\n\n" + "\n".join(body)
 
 
-def _decontam_section(out: Path, config: dict) -> list[str]:
+def _decontam_section(out: str, config: dict) -> list[str]:
     decontam = config.get("stages", {}).get("decontam", {})
     if not decontam.get("enabled", False):
         return ["## Decontamination", "", "Not run for this output.", ""]
@@ -216,7 +215,7 @@ def _decontam_section(out: Path, config: dict) -> list[str]:
     return lines + [""]
 
 
-def _pii_section(out: Path) -> list[str]:
+def _pii_section(out: str) -> list[str]:
     counts = pii_counts(out)
     if not counts:
         return []
@@ -226,7 +225,7 @@ def _pii_section(out: Path) -> list[str]:
     return lines + [""]
 
 
-def _license_section(out: Path) -> list[str]:
+def _license_section(out: str) -> list[str]:
     counts = license_counts(out)
     lines = [
         "## Licences of the sources",
@@ -245,8 +244,14 @@ def _license_section(out: Path) -> list[str]:
     return lines + [""]
 
 
-def write_card(out_dir: str | Path, repo_id: str | None = None, include_ledger: bool = False) -> Path:
-    """Write ``OUT/README.md`` and return its path."""
-    path = Path(out_dir) / "README.md"
-    path.write_text(render_card(out_dir, repo_id=repo_id, include_ledger=include_ledger), encoding="utf-8")
+def input_origin(recorded: dict) -> str:
+    """Where the input came from, as a card may say it: locations, file count and size, no local paths."""
+    where = ", ".join(f"`{p}`" for p in recorded.get("locations", [])) or "unknown"
+    return f"read from {where} ({recorded.get('files', 0):,} files, {recorded.get('file_bytes', 0) / 1e9:,.2f} GB)"
+
+
+def write_card(out_dir: str | Path, repo_id: str | None = None, include_ledger: bool = False) -> str:
+    """Write ``OUT/README.md`` (any filesystem) and return its path."""
+    path = store.join(out_dir, "README.md")
+    store.write_text(path, render_card(out_dir, repo_id=repo_id, include_ledger=include_ledger))
     return path

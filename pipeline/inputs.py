@@ -71,16 +71,22 @@ def _is_input_file(path: str) -> bool:
 
 
 def list_inputs(spec: str) -> list[str]:
-    """Expand a comma-separated list of files, directories and globs into sorted input files."""
-    files: list[str] = []
+    """Expand a comma-separated list of files, folders (or object-store prefixes) and globs into sorted input files."""
+    return sorted(list_input_sizes(spec))
+
+
+def list_input_sizes(spec: str) -> dict[str, int]:
+    """Input file -> size in bytes, for :func:`list_inputs` and the run's input summary."""
+    files: dict[str, int] = {}
     for part in [p.strip() for p in spec.split(",") if p.strip()]:
-        files.extend(_expand(part))
+        files.update(_expand(part))
     if not files:
         raise InputError(f"--input {spec!r}: no parquet or jsonl files found")
-    return sorted(set(files))
+    return dict(sorted(files.items()))
 
 
-def _expand(pattern: str) -> list[str]:
+def _expand(pattern: str) -> dict[str, int]:
+    """A file, a folder or prefix (every input file below it), or a glob -> {file: size}."""
     has_glob = any(c in pattern for c in "*?[")
     if _uses_fsspec(pattern):
         import fsspec
@@ -89,13 +95,38 @@ def _expand(pattern: str) -> list[str]:
         protocol = pattern.split("://", 1)[0]
         if not has_glob and fs.isdir(paths[0]):
             paths = [p for p in fs.find(paths[0]) if _is_input_file(p)]
-        return [f"{protocol}://{p}" if "://" not in p else p for p in paths]
-    if not has_glob and FileSystems.exists(pattern) and not _is_input_file(pattern):
-        pattern = posixpath.join(pattern.rstrip("/"), "**")
-    elif not has_glob and not FileSystems.exists(pattern):
-        raise InputError(f"--input: {pattern} does not exist")
-    matches = FileSystems.match([pattern])[0].metadata_list
-    return [m.path for m in matches if _is_input_file(m.path)]
+        return {(f"{protocol}://{p}" if "://" not in p else p): int(fs.size(p) or 0) for p in paths}
+    if has_glob:
+        matches = FileSystems.match([pattern])[0].metadata_list
+    elif _is_input_file(pattern):
+        matches = FileSystems.match([pattern])[0].metadata_list if FileSystems.exists(pattern) else []
+        if not matches:
+            raise InputError(f"--input: {pattern} does not exist")
+    else:
+        # A folder, or on an object store a key prefix (object stores have no directories to test for).
+        matches = FileSystems.match([posixpath.join(pattern.rstrip("/"), "**")])[0].metadata_list
+        if not matches and not FileSystems.exists(pattern):
+            raise InputError(f"--input: {pattern} does not exist (no file, folder or prefix of that name)")
+    return {m.path: m.size_in_bytes for m in matches if _is_input_file(m.path)}
+
+
+def describe_inputs(spec: str, sizes: dict[str, int]) -> dict:
+    """What a published card and stats.json may say about the input: schemes, the locations given
+    (object-store URLs as given, local ones by their last name only), file count and bytes."""
+    locations = []
+    for part in [p.strip() for p in spec.split(",") if p.strip()]:
+        if "://" in part and not part.startswith("file://"):
+            locations.append(part)
+        else:
+            local = part.removeprefix("file://").rstrip("/")
+            locations.append(f"local:{posixpath.basename(local) or local}")
+    schemes = sorted({p.split("://", 1)[0] if "://" in p else "file" for p in sizes})
+    return {
+        "schemes": schemes,
+        "locations": locations,
+        "files": len(sizes),
+        "file_bytes": sum(sizes.values()),
+    }
 
 
 def _parquet_schema(path: str) -> pa.Schema:

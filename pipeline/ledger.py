@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from pipeline import store
+
 DIGEST_MODULUS = 1 << 128
 STATS_FILE = "stats.json"
 
@@ -45,28 +47,28 @@ def combine_digests(digests: Iterable[str]) -> str:
 
 
 def load_stats(out_dir: str | Path) -> dict:
-    """``OUT/stats.json``, or FileNotFoundError naming the file."""
-    path = Path(out_dir) / STATS_FILE
-    if not path.is_file():
+    """``OUT/stats.json`` (local or object store), or FileNotFoundError naming the file."""
+    path = store.join(out_dir, STATS_FILE)
+    if not store.exists(path):
         raise FileNotFoundError(f"{path} is missing: not a finished pipeline output")
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+    return json.loads(store.read_text(path))
 
 
-def parquet_files(folder: Path) -> list[Path]:
+def parquet_files(folder: str | Path) -> list[str]:
     """Parquet files under ``folder`` (recursively), sorted so every reader sees the same order."""
-    return sorted(folder.rglob("*.parquet")) if folder.is_dir() else []
+    return store.list_files(folder, ".parquet")
 
 
 def iter_column(
-    files: Iterable[Path], columns: list[str], batch_size: int = 65536
+    files: Iterable[str | Path], columns: list[str], batch_size: int = 65536
 ) -> Iterator[dict[str, list]]:
     """Batches of the named columns only, one record batch at a time (bounded memory)."""
     for path in files:
-        parquet = pq.ParquetFile(path)
-        present = [c for c in columns if c in parquet.schema_arrow.names]
-        for batch in parquet.iter_batches(batch_size=batch_size, columns=present):
-            yield {name: batch.column(name).to_pylist() for name in present}
+        with store.open_read(path) as handle:
+            parquet = pq.ParquetFile(handle)
+            present = [c for c in columns if c in parquet.schema_arrow.names]
+            for batch in parquet.iter_batches(batch_size=batch_size, columns=present):
+                yield {name: batch.column(name).to_pylist() for name in present}
 
 
 def _stage_problems(stats: dict) -> list[str]:
@@ -103,7 +105,7 @@ def _stage_problems(stats: dict) -> list[str]:
     return problems
 
 
-def _file_problems(out_dir: Path, stats: dict) -> list[str]:
+def _file_problems(out_dir: str, stats: dict) -> list[str]:
     """Row counts on disk match stats, and data ∪ removed ids match the input's count and digest."""
     problems: list[str] = []
     stages = stats.get("stages", [])
@@ -114,9 +116,10 @@ def _file_problems(out_dir: Path, stats: dict) -> list[str]:
         lang: int(row.get("docs_out", 0)) for lang, row in (stages[-1]["langs"] if stages else {}).items()
     }
     data_counts: Counter[str] = Counter()
-    for lang_dir in sorted(p for p in (out_dir / "data").glob("*") if p.is_dir()):
-        for batch in iter_column(parquet_files(lang_dir), ["id"]):
-            data_counts[lang_dir.name] += len(batch["id"])
+    data = store.join(out_dir, "data")
+    for lang in store.subfolders(data, ".parquet"):
+        for batch in iter_column(parquet_files(store.join(data, lang)), ["id"]):
+            data_counts[lang] += len(batch["id"])
             count += len(batch["id"])
             total += sum(id_hash(i) for i in batch["id"])
     for lang in sorted(set(last_out) | set(data_counts)):
@@ -133,7 +136,9 @@ def _file_problems(out_dir: Path, stats: dict) -> list[str]:
                 if int(removed.get("docs", 0)):
                     expected[(lang, reason)] += int(removed["docs"])
         found: Counter[tuple[str, str]] = Counter()
-        for batch in iter_column(parquet_files(out_dir / "removed" / name), ["id", "lang", "reason"]):
+        for batch in iter_column(
+            parquet_files(store.join(out_dir, "removed", name)), ["id", "lang", "reason"]
+        ):
             found.update(zip(batch["lang"], batch["reason"], strict=True))
             count += len(batch["id"])
             total += sum(id_hash(i) for i in batch["id"])
@@ -143,9 +148,7 @@ def _file_problems(out_dir: Path, stats: dict) -> list[str]:
                     f"removed/{name} {key[0]}/{key[1]}: {found.get(key, 0)} ledger rows, stats say {expected.get(key, 0)}"
                 )
     known = {stage.get("name") for stage in stages}
-    for stray in sorted(
-        p.name for p in (out_dir / "removed").glob("*") if p.is_dir() and p.name not in known
-    ):
+    for stray in [n for n in store.subfolders(store.join(out_dir, "removed")) if n not in known]:
         problems.append(f"removed/{stray}: ledger of a stage that is not in stats.json")
 
     recorded = stats.get("input", {})
@@ -164,11 +167,11 @@ def _file_problems(out_dir: Path, stats: dict) -> list[str]:
 
 def check_ledger(out_dir: str | Path) -> list[str]:
     """Every way ``out_dir`` breaks the ledger invariant, as readable sentences; empty when it holds."""
-    out = Path(out_dir)
+    out = str(out_dir)
     try:
         stats = load_stats(out)
     except (FileNotFoundError, json.JSONDecodeError) as err:
         return [str(err)]
     if not stats.get("stages"):
-        return [f"{out / STATS_FILE} has no stages"]
+        return [f"{store.join(out, STATS_FILE)} has no stages"]
     return _stage_problems(stats) + _file_problems(out, stats)

@@ -28,10 +28,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline import store
 from pipeline.card import write_card
 from pipeline.ledger import STATS_FILE, check_ledger
 
@@ -50,9 +53,11 @@ class PublishRefused(RuntimeError):
 
 
 @dataclass(frozen=True)
-class LocalFile:
+class OutputFile:
+    """A file of the output (local or on an object store) and where it goes in the repo."""
+
     path_in_repo: str
-    local_path: Path
+    source: str
     size: int
 
 
@@ -65,22 +70,23 @@ class PublishResult:
     deleted: list[str] = field(default_factory=list)
 
 
-def shard_files(out_dir: Path, include_ledger: bool) -> list[LocalFile]:
+def shard_files(out_dir: str | Path, include_ledger: bool) -> list[OutputFile]:
     """The parquet shards to upload, in a stable order: data first, then the ledger when asked."""
+    out = str(out_dir).rstrip("/")
     folders = ["data"] + (["removed", "modified"] if include_ledger else [])
     files = []
     for folder in folders:
-        for path in sorted((out_dir / folder).rglob("*.parquet")):
-            files.append(LocalFile(path.relative_to(out_dir).as_posix(), path, path.stat().st_size))
+        for path, size in sorted(store.file_sizes(store.join(out, folder), ".parquet").items()):
+            files.append(OutputFile(store.relative(path, out), path, size))
     return files
 
 
 def commit_batches(
-    files: list[LocalFile], files_per_commit: int, bytes_per_commit: int
-) -> list[list[LocalFile]]:
+    files: list[OutputFile], files_per_commit: int, bytes_per_commit: int
+) -> list[list[OutputFile]]:
     """Greedy batches of at most ``files_per_commit`` files and ``bytes_per_commit`` bytes (one big file alone)."""
-    batches: list[list[LocalFile]] = []
-    current: list[LocalFile] = []
+    batches: list[list[OutputFile]] = []
+    current: list[OutputFile] = []
     current_bytes = 0
     for item in files:
         if current and (len(current) >= files_per_commit or current_bytes + item.size > bytes_per_commit):
@@ -93,33 +99,41 @@ def commit_batches(
     return batches
 
 
-def _sha256(path: Path) -> str:
+def _sha256(path: str) -> str:
+    """Streamed, so a shard on an object store is hashed without a local copy."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with store.open_read(path) as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
 
 
-def _git_blob_id(path: Path) -> str:
-    data = path.read_bytes()
+def _git_blob_id(path: str) -> str:
+    data = store.read_bytes(path)
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
-def already_uploaded(local: LocalFile, remote) -> bool:
-    """Whether the remote file (a ``RepoFile``) has exactly the local content."""
+def already_uploaded(local: OutputFile, remote) -> bool:
+    """Whether the remote file (a ``RepoFile``) has exactly the output file's content."""
     if remote is None or remote.size != local.size:
         return False
     if remote.lfs is not None:
-        return remote.lfs.sha256 == _sha256(local.local_path)
-    return remote.blob_id == _git_blob_id(local.local_path)
+        return remote.lfs.sha256 == _sha256(local.source)
+    return remote.blob_id == _git_blob_id(local.source)
 
 
-def refuse_unfit(out_dir: Path) -> None:
+def _local_copy(item: OutputFile, scratch: Path) -> str:
+    """A path the Hub client can upload from: the file itself, or a copy of a remote one in ``scratch``."""
+    if not store.is_remote(item.source):
+        return item.source
+    return str(store.download(item.source, scratch / item.path_in_repo))
+
+
+def refuse_unfit(out_dir: str) -> None:
     """PublishRefused unless stats.json exists and the ledger invariant holds."""
-    if not (out_dir / STATS_FILE).is_file():
+    if not store.exists(store.join(out_dir, STATS_FILE)):
         raise PublishRefused(
-            f"{out_dir / STATS_FILE} is missing: {out_dir} is not a finished pipeline output"
+            f"{store.join(out_dir, STATS_FILE)} is missing: {out_dir} is not a finished pipeline output"
         )
     problems = check_ledger(out_dir)
     if problems:
@@ -136,7 +150,7 @@ def refuse_token_in_files(token: str | None, files: list[Path]) -> None:
         return
     needle = token.encode()
     for path in files:
-        if path.is_file() and needle in path.read_bytes():
+        if Path(path).is_file() and needle in Path(path).read_bytes():
             raise PublishRefused(f"{path} contains the Hub token; refusing to upload it")
 
 
@@ -151,14 +165,43 @@ def publish(
     files_per_commit: int = FILES_PER_COMMIT,
     bytes_per_commit: int = BYTES_PER_COMMIT,
 ) -> PublishResult:
-    """Create (or reuse) the dataset repo ``repo_id`` and upload the output; resumable by re-running."""
+    """Create (or reuse) the dataset repo ``repo_id`` and upload the output (local or on an object
+    store); resumable by re-running."""
+    out = str(out_dir).rstrip("/")
+    refuse_unfit(out)
+    with tempfile.TemporaryDirectory(prefix="stackcurate-publish-") as scratch:
+        return _publish(
+            out,
+            repo_id,
+            private,
+            revision,
+            include_ledger,
+            token,
+            Path(scratch),
+            files_per_commit,
+            bytes_per_commit,
+        )
+
+
+def _publish(
+    out: str,
+    repo_id: str,
+    private: bool,
+    revision: str | None,
+    include_ledger: bool,
+    token: str | None,
+    scratch: Path,
+    files_per_commit: int,
+    bytes_per_commit: int,
+) -> PublishResult:
+    """``publish`` with a scratch folder: remote side files and one commit's remote shards are copied
+    there before upload, and each batch's copies are removed after its commit."""
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, get_token
     from huggingface_hub.hf_api import RepoFile
 
-    out = Path(out_dir)
-    refuse_unfit(out)
     card = write_card(out, repo_id=repo_id, include_ledger=include_ledger)
-    side_files = [out / name for name in SIDE_FILES if (out / name).is_file()]
+    side = [store.join(out, name) for name in SIDE_FILES if store.exists(store.join(out, name))]
+    side_files = [Path(_local_copy(OutputFile(store.relative(p, out), p, 0), scratch / "side")) for p in side]
     refuse_token_in_files(token or get_token(), side_files)
 
     api = HfApi(token=token)
@@ -188,13 +231,15 @@ def publish(
         megabytes = sum(item.size for item in batch) / 1e6
         message = f"Upload {len(batch)} shards ({megabytes:.1f} MB), batch {number}/{len(batches)}"
         logger.info("%s", message)
+        batch_dir = scratch / f"batch-{number}"
         info = api.create_commit(
             repo_id,
-            [CommitOperationAdd(item.path_in_repo, str(item.local_path)) for item in batch],
+            [CommitOperationAdd(item.path_in_repo, _local_copy(item, batch_dir)) for item in batch],
             commit_message=message,
             repo_type=REPO_TYPE,
             revision=revision,
         )
+        shutil.rmtree(batch_dir, ignore_errors=True)
         result.commits.append(info.oid)
         result.uploaded += [item.path_in_repo for item in batch]
 

@@ -22,7 +22,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from pipeline.card import benchmark_matches, languages, ledger_details, pii_counts, stage_table  # noqa: E402
+from pipeline import store  # noqa: E402
+from pipeline.card import benchmark_matches, input_origin, languages, ledger_details, pii_counts, stage_table  # noqa: E402
 from pipeline.ledger import iter_column, load_stats, parquet_files  # noqa: E402
 
 MAX_ROWS_PER_LANG = 50_000
@@ -64,11 +65,13 @@ def thresholds(config: dict, column: str, lang: str | None = None) -> list[tuple
     return lines
 
 
-def sample_scores(out_dir: Path, columns: list[str], max_rows_per_lang: int = MAX_ROWS_PER_LANG) -> dict:
+def sample_scores(
+    out_dir: str | Path, columns: list[str], max_rows_per_lang: int = MAX_ROWS_PER_LANG
+) -> dict:
     """{lang: {column: [values]}}: an evenly spread sample, reading only the requested columns."""
     samples: dict[str, dict[str, list]] = {}
     for lang in languages(out_dir):
-        files = parquet_files(out_dir / "data" / lang)
+        files = parquet_files(store.join(out_dir, "data", lang))
         per_file = math.ceil(max_rows_per_lang / max(len(files), 1))
         values: dict[str, list] = defaultdict(list)
         for path in files:
@@ -125,14 +128,14 @@ def waterfall_figure(stats: dict) -> str:
     return _svg(fig)
 
 
-def removed_scores(out_dir: Path, column: str, stage: str) -> list[float]:
+def removed_scores(out_dir: str | Path, column: str, stage: str) -> list[float]:
     """Scores the ledger recorded for documents a stage removed.
 
     Filters write either ``detail[column]`` (comments: ``comment_ratio``) or, when the reason names the
     score, ``detail["value"]`` (basic: reason ``max_line_length``, detail ``{"value", "threshold"}``).
     """
     values = []
-    for batch in iter_column(parquet_files(out_dir / "removed" / stage), ["reason", "detail"]):
+    for batch in iter_column(parquet_files(store.join(out_dir, "removed", stage)), ["reason", "detail"]):
         for reason, text in zip(batch.get("reason", []), batch.get("detail", []), strict=False):
             detail = json.loads(text) if text else {}
             value = detail.get(column, detail.get("value") if reason == column else None)
@@ -141,7 +144,7 @@ def removed_scores(out_dir: Path, column: str, stage: str) -> list[float]:
     return values
 
 
-def histogram_figure(out_dir: Path, stats: dict, samples: dict) -> str | None:
+def histogram_figure(out_dir: str | Path, stats: dict, samples: dict) -> str | None:
     """One histogram per score column present: kept documents per language, removed ones in grey, thresholds."""
     present = [c for c in SCORES if any(samples[lang].get(c) for lang in samples)]
     if not present:
@@ -211,7 +214,7 @@ def _bar_figure(counts: Counter, title: str, ylabel: str, log: bool = False) -> 
     return _svg(fig)
 
 
-def cluster_sizes(out_dir: Path) -> Counter[tuple[int, str]]:
+def cluster_sizes(out_dir: str | Path) -> Counter[tuple[int, str]]:
     """(cluster size, lang) -> number of near-duplicate clusters, from the near_dedup ledger."""
     clusters: dict[tuple[str, str], int] = {}
     for lang, detail in ledger_details(out_dir, "near_dedup"):
@@ -264,7 +267,7 @@ figure{margin:.5em 0}svg{max-width:100%;height:auto}.muted{color:#777}
 
 def render_report(out_dir: str | Path, max_rows_per_lang: int = MAX_ROWS_PER_LANG) -> str:
     """The report's HTML text."""
-    out = Path(out_dir)
+    out = str(out_dir).rstrip("/")
     stats = load_stats(out)
     samples = sample_scores(out, list(SCORES), max_rows_per_lang)
     sampled = sum(len(next(iter(v.values()), [])) for v in samples.values())
@@ -288,7 +291,8 @@ def render_report(out_dir: str | Path, max_rows_per_lang: int = MAX_ROWS_PER_LAN
         '<meta name=viewport content="width=device-width,initial-scale=1"><link rel=icon href="data:,">',
         f"<title>stackcurate report: {html.escape(str(stats.get('preset', '')))}</title><style>{CSS}</style></head><body>",
         f"<h1>stackcurate run report <span class=muted>({html.escape(str(stats.get('preset', 'custom')))})</span></h1>",
-        f"<p>Input {inp.get('docs', 0):,} files, {inp.get('bytes', 0) / 1e6:,.1f} MB; kept {kept_docs:,} files, "
+        f"<p>Input {inp.get('docs', 0):,} files, {inp.get('bytes', 0) / 1e6:,.1f} MB, "
+        f"{html.escape(input_origin(inp))}; kept {kept_docs:,} files, "
         f"{kept_bytes / 1e6:,.1f} MB. Runner {html.escape(str(stats.get('runner', '?')))}, "
         f"wall time {float(stats.get('wall_time_s', 0)):,.1f} s.</p>",
         section("Waterfall: documents and bytes per stage and language", waterfall_figure(stats)),
@@ -317,11 +321,9 @@ def render_report(out_dir: str | Path, max_rows_per_lang: int = MAX_ROWS_PER_LAN
     return "\n".join(parts)
 
 
-def write_report(out_dir: str | Path, max_rows_per_lang: int = MAX_ROWS_PER_LANG) -> Path:
-    """Write ``OUT/report.html`` and return its path."""
+def write_report(out_dir: str | Path, max_rows_per_lang: int = MAX_ROWS_PER_LANG) -> str:
+    """Write ``OUT/report.html`` (any filesystem) and return its path."""
     # Text stays text (smaller, selectable); a fixed hash salt gives stable element ids (same output, same bytes).
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "stackcurate"}):
         text = render_report(out_dir, max_rows_per_lang)
-    path = Path(out_dir) / "report.html"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return store.write_text(store.join(out_dir, "report.html"), text)

@@ -7,7 +7,6 @@ runner) the same graph runs at scale.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
@@ -15,13 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from pipeline import finish as finish_mod
 from pipeline import stats as stats_mod
+from pipeline import store
 from pipeline.config import RunConfig, resolve
-from pipeline.inputs import ReadStack, input_schema, list_inputs
+from pipeline.inputs import ReadStack, describe_inputs, input_schema, list_input_sizes
 from pipeline.options import CurateOptions, parse
 from pipeline.outputs import LEDGER_SCHEMA, MODIFIED_SCHEMA, WriteSharded, data_schema, join
 from pipeline.progress import CountProgress, progress_enabled, shared_progress
@@ -29,8 +29,7 @@ from pipeline.stages import load_spec
 from pipeline.stages.base import KEPT, MODIFIED, REMOVED, StageContext, content_bytes
 
 log = logging.getLogger("stackcurate")
-WORK_DIR = "_work"
-OUTPUT_PARTS = ("data", "removed", "modified", WORK_DIR, "stats.json", "report.html", "README.md")
+WORK_DIR = finish_mod.WORK_DIR
 
 
 @dataclass
@@ -43,15 +42,22 @@ class Plan:
     output: str
     context: StageContext
     argv: list[str] = field(default_factory=list)
+    input_summary: dict[str, Any] = field(default_factory=dict)
+    parts_root: str = ""  # where data/, removed/, modified/ are written: output, or its staging folder
+
+    def __post_init__(self) -> None:
+        self.parts_root = self.parts_root or self.output
 
 
 def make_plan(argv: list[str]) -> Plan:
     options = parse(argv)
+    store.configure(options)  # object-store options (S3 endpoint, keys) before the first listing
     curate = options.view_as(CurateOptions)
     only = [s.strip() for s in curate.stages.split(",") if s.strip()] if curate.stages else None
     config = resolve(curate.preset, curate.config, only_stages=only)
     _advise_remote_decontam(options, config, curate.benchmarks_dir)
-    files = list_inputs(curate.input)
+    sizes = list_input_sizes(curate.input)
+    files = list(sizes)
     temp = options.view_as(beam.options.pipeline_options.GoogleCloudOptions).temp_location
     context = StageContext(
         benchmarks_dir=curate.benchmarks_dir,
@@ -59,7 +65,15 @@ def make_plan(argv: list[str]) -> Plan:
         tokenizer=curate.tokenizer,
         temp_dir=temp or join(curate.output, WORK_DIR, "tmp"),
     )
-    return Plan(options, config, files, curate.output.rstrip("/"), context, list(argv))
+    return Plan(
+        options,
+        config,
+        files,
+        curate.output.rstrip("/"),
+        context,
+        list(argv),
+        describe_inputs(curate.input, sizes),
+    )
 
 
 def _advise_remote_decontam(options: PipelineOptions, config: RunConfig, benchmarks_dir: str | None) -> None:
@@ -81,22 +95,7 @@ def _advise_remote_decontam(options: PipelineOptions, config: RunConfig, benchma
 
 
 def _write_text(path: str, text: str) -> str:
-    with FileSystems.create(path) as handle:
-        handle.write(text.encode())
-    return path
-
-
-def _read_text(path: str) -> str:
-    with FileSystems.open(path, compression_type="uncompressed") as handle:
-        return handle.read().decode()
-
-
-def clean_output(output: str) -> None:
-    """Remove what an earlier run wrote here (only our own files and folders)."""
-    for part in OUTPUT_PARTS:
-        path = join(output, part)
-        if FileSystems.exists(path):
-            FileSystems.delete([path])
+    return store.write_text(path, text)
 
 
 def build(p: beam.Pipeline, plan: Plan) -> None:
@@ -131,7 +130,7 @@ def build(p: beam.Pipeline, plan: Plan) -> None:
 
     target = int(plan.config.output.shard_target_mb * 1e6)
     _ = docs | "WriteData" >> WriteSharded(
-        join(plan.output, "data"),
+        join(plan.parts_root, "data"),
         data_schema(schema, columns),
         lambda d: d["lang"],
         content_bytes,
@@ -145,7 +144,7 @@ def build(p: beam.Pipeline, plan: Plan) -> None:
     ):
         if rows:
             writer = WriteSharded(
-                join(plan.output, folder),
+                join(plan.parts_root, folder),
                 schema_,
                 lambda r: r["stage"],
                 lambda r: 1,
@@ -163,11 +162,13 @@ def build(p: beam.Pipeline, plan: Plan) -> None:
         )
 
 
-def _cpu_seconds(result: Any, stages: list[str]) -> dict[str, float]:
+def _cpu_seconds(result: Any, stages: list[str]) -> dict[str, float] | None:
+    """CPU seconds per stage from the job's counters; None where the runner reports no metrics."""
     try:
         found = result.metrics().query(MetricsFilter().with_name("cpu_us"))["counters"]
-    except Exception:  # noqa: BLE001 - some runners report no metrics; stats then omit cpu time
-        return {}
+    except NotImplementedError:  # e.g. a portable runner without a metrics service
+        log.warning("this runner reports no metrics: stats.json has no CPU seconds per stage")
+        return None
     cpu: dict[str, float] = {}
     for counter in found:
         namespace = counter.key.metric.namespace
@@ -177,38 +178,18 @@ def _cpu_seconds(result: Any, stages: list[str]) -> dict[str, float]:
     return cpu
 
 
-def finish(plan: Plan, result: Any, wall: float) -> dict[str, Any]:
-    """Turn the run's counts into ``stats.json`` and remove the work folder."""
-    work = join(plan.output, WORK_DIR)
-    counts = json.loads(_read_text(join(work, "counts.json"))) if plan.config.enabled else []
-    digest = _read_text(join(work, "digest.txt"))
-    stages = stats_mod.assemble(counts, plan.config.enabled)
-    cpu = _cpu_seconds(result, plan.config.enabled)
-    for stage in stages:
-        stage["cpu_s"] = round(cpu.get(stage["name"], 0.0), 3)
-    first = stages[0]["langs"].values() if stages else []
-    stats = {
-        "stages": stages,
-        "input": {
-            "paths": plan.files,
-            "docs": sum(e["docs_in"] for e in first),
-            "bytes": sum(e["bytes_in"] for e in first),
-            "ids_digest": digest,
-        },
-        "output": {
-            "docs": sum(e["docs_out"] for e in stages[-1]["langs"].values()) if stages else 0,
-            "bytes": sum(e["bytes_out"] for e in stages[-1]["langs"].values()) if stages else 0,
-        },
+def plan_record(plan: Plan) -> dict[str, Any]:
+    """What ``pipeline.finish`` needs to write stats.json without the launcher (``_work/plan.json``)."""
+    return {
+        "output": plan.output,
+        "enabled": plan.config.enabled,
         "preset": plan.config.preset,
         "config": plan.config.to_dict(),
         "versions": stats_mod.versions(),
         "runner": str(plan.options.view_as(StandardOptions).runner or "FnApiRunner (local)"),
-        "argv": plan.argv,
-        "wall_time_s": round(wall, 2),
+        "argv": finish_mod.public_argv(plan.argv),
+        "input": plan.input_summary,
     }
-    _write_text(join(plan.output, "stats.json"), json.dumps(stats, indent=2, sort_keys=False) + "\n")
-    FileSystems.delete([work])
-    return stats
 
 
 def _runner(plan: Plan) -> Any:
@@ -220,23 +201,35 @@ def _runner(plan: Plan) -> Any:
 
 
 def run(argv: list[str]) -> dict[str, Any]:
-    """Run the pipeline and return the stats (also written to ``OUT/stats.json``)."""
+    """Run the pipeline and return the stats (also written to ``OUT/stats.json``).
+
+    The parts are written in place, or next to an earlier finished output that they replace only
+    once complete (``pipeline.finish``); so an interrupted re-run never destroys a good output.
+    """
     plan = make_plan(argv)
-    clean_output(plan.output)
+    curate = plan.options.view_as(CurateOptions)
+    if curate.tokenize_output and not curate.tokenizer:
+        raise SystemExit("pipeline.run: --tokenize_output needs --tokenizer")
+    plan.parts_root = finish_mod.start(plan.output, plan_record(plan))
+    if plan.parts_root != plan.output:
+        log.warning("%s holds a finished output: it is replaced when this run completes", plan.output)
     start = time.time()
     pipeline = beam.Pipeline(runner=_runner(plan), options=plan.options)
     build(pipeline, plan)
     result = pipeline.run()
     result.wait_until_finish()
     shared_progress().close()
-    stats = finish(plan, result, time.time() - start)
-    curate = plan.options.view_as(CurateOptions)
+    stats = finish_mod.finish(
+        plan.output,
+        cpu=_cpu_seconds(result, plan.config.enabled),
+        wall=time.time() - start,
+        extras=not curate.no_report,
+        repo_id=curate.publish_repo,
+    )
     if curate.tokenize_output:
         stats["tokenized"] = tokenize_data(
             plan.output, curate.tokenizer, curate.tokenize_output, curate.tokenize_per_lang
         )
-    if not curate.no_report:
-        _write_extras(plan.output)
     if curate.publish_repo:
         from pipeline.publish import publish
 
@@ -244,29 +237,34 @@ def run(argv: list[str]) -> dict[str, Any]:
     return stats
 
 
-def tokenize_data(output: str, tokenizer: str | None, prefix: str, per_lang: bool) -> dict[str, Any]:
-    """Megatron-format shards of the kept documents (``tokenizer.tokenize``), in file then row order."""
-    if not tokenizer:
-        raise SystemExit("pipeline.run: --tokenize_output needs --tokenizer")
+def tokenize_data(output: str, tokenizer: str, prefix: str, per_lang: bool) -> dict[str, Any]:
+    """Megatron-format shards of the kept documents (``tokenizer.tokenize``), in file then row order.
+
+    The output and the shard prefix may be on an object store: remote data files are copied to a
+    scratch folder one at a time and the shards are written there, then uploaded.
+    """
+    import tempfile
+    from pathlib import Path
+
     from tokenizer.tokenize import tokenize_to_indexed
 
-    files = sorted(
-        m.path for m in FileSystems.match([join(output, "data", "*", "*.parquet")])[0].metadata_list
-    )
-    return tokenize_to_indexed(files, tokenizer, prefix, per_lang=per_lang)
-
-
-def _write_extras(output: str) -> None:
-    """The human report and the Hub dataset card (local outputs only)."""
-    if "://" in output:
-        return
-    try:
-        from pipeline.card import write_card
-        from pipeline.report import write_report
-    except ImportError:  # the report and card modules are optional extras of the spine
-        return
-    write_card(output)
-    write_report(output)
+    files = store.list_files(join(output, "data"), ".parquet")
+    with tempfile.TemporaryDirectory(prefix="stackcurate-tokenize-") as scratch:
+        local_files = [
+            store.download(f, Path(scratch, "data", store.relative(f, join(output, "data"))))
+            if store.is_remote(f)
+            else Path(f)
+            for f in files
+        ]
+        local_prefix = str(Path(scratch, "shards", "tokens")) if store.is_remote(prefix) else prefix
+        stats = tokenize_to_indexed(local_files, tokenizer, local_prefix, per_lang=per_lang)
+        if store.is_remote(prefix):
+            for entry in stats.values():
+                remote = prefix + entry["prefix"][len(local_prefix) :]
+                for suffix in (".bin", ".idx"):
+                    store.upload(Path(entry["prefix"] + suffix), remote + suffix)
+                entry["prefix"] = remote
+    return stats
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -275,26 +273,23 @@ def main(argv: list[str] | None = None) -> int:
         logging.ERROR
     )  # worker start-up chatter, not the user's business
     argv = list(sys.argv[1:] if argv is None else argv)
-    from pipeline.publish import PublishRefused
-
-    try:
-        stats = run(argv)
-    except PublishRefused as exc:
-        print(f"pipeline.run: publishing refused: {exc}", file=sys.stderr)
-        return 2
-    if "--quiet" not in argv:
+    curate = parse(argv).view_as(CurateOptions)  # usage errors before any work (--help exits here)
+    stats = run(argv)
+    if not curate.quiet:
         print(stats_mod.summary_table(stats["stages"]))
         out = stats["output"]
         print(
             f"\n{stats['input']['docs']} docs in, {out['docs']} kept ({out['bytes'] / 1e6:.1f} MB) "
             f"in {stats['wall_time_s']:.1f}s"
         )
-        output = parse(argv).view_as(CurateOptions).output.rstrip("/")
+        output = curate.output.rstrip("/")
         print(f"output: {output}/data  ledger: {output}/removed  stats: {output}/stats.json")
-        if "--no_report" not in argv:
+        if not curate.no_report:
             print(f"report: {output}/report.html")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from pipeline.cli import run_cli
+
+    run_cli(main, "pipeline.run")

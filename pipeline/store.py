@@ -1,0 +1,157 @@
+"""Files of an output folder, read and written through Beam's ``FileSystems``.
+
+Object stores have no directories: a "folder" is a key prefix, listed with a
+``**`` match, and a file exists once it is written. Everything that reads or
+writes an output part (stats, report, card, publish, tokenize, ledger check)
+goes through here, so the same code works on a local disk, ``gs://`` and
+``s3://``. The filesystems must have their options (endpoints, credentials)
+before the first call: :func:`configure`.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
+
+COPY_CHUNK = 16 * 1024 * 1024
+
+
+def configure(options: PipelineOptions) -> None:
+    """Give Beam's filesystems their options (S3 endpoint and keys, GCS project) before any use."""
+    FileSystems.set_options(options)
+
+
+def is_remote(path: str | Path) -> bool:
+    text = str(path)
+    return "://" in text and not text.startswith("file://")
+
+
+def join(root: str | Path, *parts: str) -> str:
+    """``root/part/...`` for local paths and URLs alike."""
+    root = str(root)
+    if is_remote(root):
+        return "/".join([root.rstrip("/"), *(p.strip("/") for p in parts)])
+    return posixpath.join(root, *parts)
+
+
+def exists(path: str | Path) -> bool:
+    return FileSystems.exists(str(path))
+
+
+def read_bytes(path: str | Path) -> bytes:
+    with FileSystems.open(str(path), compression_type="uncompressed") as handle:
+        return handle.read()
+
+
+def read_text(path: str | Path) -> str:
+    return read_bytes(path).decode("utf-8")
+
+
+def write_bytes(path: str | Path, data: bytes) -> str:
+    """Write one file; on a local disk its folders are made first (object stores need none)."""
+    path = str(path)
+    if not is_remote(path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with FileSystems.create(path) as handle:
+        handle.write(data)
+    return path
+
+
+def write_text(path: str | Path, text: str) -> str:
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def open_read(path: str | Path) -> io.IOBase:
+    """A seekable binary handle (pyarrow's ParquetFile reads footers through it)."""
+    return FileSystems.open(str(path), compression_type="uncompressed")
+
+
+def list_files(folder: str | Path, suffix: str = "") -> list[str]:
+    """Every file under ``folder`` (recursively) ending in ``suffix``, sorted: every reader sees one order."""
+    pattern = join(folder, "**")
+    found = FileSystems.match([pattern])[0].metadata_list
+    return sorted(m.path for m in found if m.path.endswith(suffix))
+
+
+def file_sizes(folder: str | Path, suffix: str = "") -> dict[str, int]:
+    """path -> bytes of every file under ``folder`` ending in ``suffix``."""
+    found = FileSystems.match([join(folder, "**")])[0].metadata_list
+    return {m.path: m.size_in_bytes for m in found if m.path.endswith(suffix)}
+
+
+def relative(path: str, folder: str | Path) -> str:
+    """``path`` relative to ``folder`` (both as listed by :func:`list_files`)."""
+    base = str(folder).rstrip("/") + "/"
+    if not path.startswith(base):
+        raise ValueError(f"{path} is not under {folder}")
+    return path[len(base) :]
+
+
+def subfolders(folder: str | Path, suffix: str = "") -> list[str]:
+    """Names of the immediate sub-folders of ``folder`` that hold at least one file ending in ``suffix``."""
+    parts = [relative(p, folder).split("/", 1) for p in list_files(folder, suffix)]
+    return sorted({part[0] for part in parts if len(part) == 2})
+
+
+def delete_tree(folder: str | Path) -> None:
+    """Remove a folder (local) or every key under a prefix (object stores); nothing there is fine."""
+    folder = str(folder)
+    if not is_remote(folder):
+        if Path(folder).is_dir():
+            shutil.rmtree(folder)
+        elif Path(folder).exists():
+            Path(folder).unlink()
+        return
+    files = list_files(folder)
+    if files:
+        FileSystems.delete(files)
+
+
+def delete_files(paths: Iterable[str]) -> None:
+    paths = [p for p in paths if exists(p)]
+    if paths:
+        FileSystems.delete(paths)
+
+
+def move_tree(source: str | Path, target: str | Path) -> None:
+    """Move every file under ``source`` to the same place under ``target`` (a rename on a local disk,
+    a server-side copy and delete on object stores)."""
+    source, target = str(source), str(target)
+    if not is_remote(source):
+        if Path(source).exists():
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            Path(source).rename(target)
+        return
+    files = list_files(source)
+    if files:
+        FileSystems.rename(files, [join(target, relative(p, source)) for p in files])
+
+
+def copy_tree(source: str | Path, target: str | Path) -> None:
+    """Copy every file under ``source`` to the same place under ``target`` (server-side on object stores)."""
+    files = list_files(source)
+    if files:
+        FileSystems.copy(files, [join(target, relative(p, str(source))) for p in files])
+
+
+def download(path: str, local: Path) -> Path:
+    """Copy one file to a local path in bounded chunks."""
+    local.parent.mkdir(parents=True, exist_ok=True)
+    with open_read(path) as source, open(local, "wb") as sink:
+        shutil.copyfileobj(source, sink, COPY_CHUNK)
+    return local
+
+
+def upload(local: Path, path: str) -> str:
+    """Copy one local file to ``path`` (any filesystem) in bounded chunks."""
+    if not is_remote(path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(local, "rb") as source, FileSystems.create(path) as sink:
+        shutil.copyfileobj(source, sink, COPY_CHUNK)
+    return path
