@@ -192,7 +192,7 @@ def render_card(out_dir: str | Path, repo_id: str | None = None, include_ledger:
         yaml.safe_dump(config, sort_keys=False).rstrip(),
         "```",
         "",
-        f"Runner `{stats.get('runner', 'unknown')}`, wall time {float(stats.get('wall_time_s', 0)):,.0f} s. Versions: "
+        f"Runner `{stats.get('runner', 'unknown')}`, {wall_time(stats)}. Versions: "
         + ", ".join(f"{k} {v}" for k, v in sorted(stats.get("versions", {}).items())),
         "",
     ]
@@ -242,6 +242,12 @@ def _license_section(out: str) -> list[str]:
     if rest:
         lines.append(f"| (other) | {rest:,} |")
     return lines + [""]
+
+
+def wall_time(stats: dict) -> str:
+    """The run's wall time, or that it was not recorded (finished by ``pipeline.finish``)."""
+    wall = stats.get("wall_time_s")
+    return f"wall time {float(wall):,.1f} s" if wall is not None else "wall time not recorded"
 
 
 def input_origin(recorded: dict) -> str:

@@ -23,7 +23,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from pipeline import store  # noqa: E402
-from pipeline.card import benchmark_matches, input_origin, languages, ledger_details, pii_counts, stage_table  # noqa: E402
+from pipeline.card import (
+    benchmark_matches,
+    input_origin,
+    languages,
+    ledger_details,
+    pii_counts,
+    stage_table,
+    wall_time,
+)  # noqa: E402
 from pipeline.ledger import iter_column, load_stats, parquet_files  # noqa: E402
 
 MAX_ROWS_PER_LANG = 50_000
@@ -294,7 +302,7 @@ def render_report(out_dir: str | Path, max_rows_per_lang: int = MAX_ROWS_PER_LAN
         f"<p>Input {inp.get('docs', 0):,} files, {inp.get('bytes', 0) / 1e6:,.1f} MB, "
         f"{html.escape(input_origin(inp))}; kept {kept_docs:,} files, "
         f"{kept_bytes / 1e6:,.1f} MB. Runner {html.escape(str(stats.get('runner', '?')))}, "
-        f"wall time {float(stats.get('wall_time_s', 0)):,.1f} s.</p>",
+        f"{wall_time(stats)}.</p>",
         section("Waterfall: documents and bytes per stage and language", waterfall_figure(stats)),
         "<h2>Removed per stage and language</h2>",
         _markdown_table_to_html(stage_table(stats)),
