@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import apache_beam as beam
+from apache_beam.utils.shared import Shared
 from pydantic import BaseModel, ConfigDict
 
 KEPT = "kept"
@@ -70,7 +71,12 @@ class Verdict:
 
 
 class Judge(Protocol):
-    """A per-document core. ``setup`` runs once per worker."""
+    """A per-document core.
+
+    ``setup`` runs once per worker process; ``judge`` is then called from every
+    thread of that process at once, so it must be thread-safe (state that is
+    not, such as tree-sitter parsers, goes per thread or behind a lock).
+    """
 
     def setup(self) -> None: ...
 
@@ -117,16 +123,36 @@ def modified_row(doc: dict, stage: str, counts: dict[str, int]) -> dict:
     }
 
 
+class _Held:
+    """One worker process's judge. ``Shared`` keeps only a weak reference, so the judge sits in a plain object."""
+
+    def __init__(self, judge: Judge):
+        self.judge = judge
+
+
 class _JudgeFn(beam.DoFn):
+    """Runners make one DoFn instance per thread (Dataflow: per thread of each SDK process); the judge
+    behind them is built once per process through ``Shared`` and called from all those threads."""
+
     def __init__(self, stage: str, make_judge: Callable[[], Judge]):
         self._stage = stage
         self._make_judge = make_judge
+        # The key is made here, at graph construction, so every unpickled copy of this DoFn shares it.
+        self._shared = Shared()
         self._counters: dict[str, Any] = {}
 
+    def _build(self) -> _Held:
+        judge = self._make_judge()
+        judge.setup()
+        return _Held(judge)
+
     def setup(self) -> None:
-        self._judge = self._make_judge()
-        self._judge.setup()
+        self._held = self._shared.acquire(self._build)  # this strong reference keeps it alive
+        self._judge = self._held.judge
         self._cpu_us = beam.metrics.Metrics.counter(self._stage, "cpu_us")
+
+    def teardown(self) -> None:
+        self._held = self._judge = None
 
     def _count(self, name: str) -> None:
         counter = self._counters.get(name)
@@ -162,8 +188,10 @@ class _JudgeFn(beam.DoFn):
 class JudgeDocs(beam.PTransform):
     """Beam wrapper for a per-document judge: batches, judges, splits kept / removed / modified.
 
-    ``make_judge`` must be picklable (a class or ``functools.partial``); it is
-    called once per worker in ``DoFn.setup``, where heavy state is built.
+    ``make_judge`` must be picklable (a class or ``functools.partial``) and small: it
+    is pickled into the job and unpickled in every worker thread. It is called, and
+    the judge's ``setup`` run, once per worker process (``apache_beam.utils.shared``),
+    where heavy state is built; the judge then serves all threads of the process.
     """
 
     def __init__(self, stage: str, make_judge: Callable[[], Judge], batch_size: int = 64):
@@ -180,6 +208,40 @@ class JudgeDocs(beam.PTransform):
             >> beam.ParDo(_JudgeFn(self._stage, self._make_judge)).with_outputs(REMOVED, MODIFIED, main=KEPT)
         )
         return {KEPT: outputs[KEPT], REMOVED: outputs[REMOVED], MODIFIED: outputs[MODIFIED]}
+
+
+_LOCAL_RUNNERS = frozenset(
+    {"DirectRunner", "FnApiRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner", "PrismRunner"}
+)
+
+
+def workers_run_here(pipeline: beam.Pipeline) -> bool:
+    """Whether the runner's workers read this machine's files: local runners, and Flink / Spark on a local
+    master with workers in this process or on this host (LOOPBACK, PROCESS, EXTERNAL on localhost).
+
+    Stages that can only point workers at a path (the score model) check this at graph construction.
+    """
+    from apache_beam.options.pipeline_options import (
+        FlinkRunnerOptions,
+        PortableOptions,
+        SparkRunnerOptions,
+        StandardOptions,
+    )
+
+    options = pipeline.options
+    name = str(options.view_as(StandardOptions).runner or type(pipeline.runner).__name__).rsplit(".", 1)[-1]
+    if name in _LOCAL_RUNNERS:
+        return True
+    portable = options.view_as(PortableOptions)
+    master_here = (
+        name == "FlinkRunner" and options.view_as(FlinkRunnerOptions).flink_master in ("[auto]", "[local]")
+    ) or (name == "SparkRunner" and options.view_as(SparkRunnerOptions).spark_master_url.startswith("local"))
+    env = (portable.environment_type or "LOOPBACK").upper()
+    config = portable.environment_config or ""
+    on_host = env in ("LOOPBACK", "PROCESS") or (
+        env == "EXTERNAL" and config.startswith(("localhost:", "127.0.0.1:"))
+    )
+    return master_here and on_host
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,19 @@
 """Beam wrapper of benchmark decontamination (``decontam``): drop files containing benchmark text.
 
 The benchmark strings are loaded and compiled into one automaton once per
-worker (``setup``); each document is then one pass. The ledger reason is the
+worker process (``setup``, through ``JudgeDocs``); each document is then one
+pass, and the automaton is only read, so all threads of a process share it. The ledger reason is the
 benchmark name, so ``stats.json`` counts removals per benchmark; ``detail``
 names the task, the field and where in the file the string starts.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import json
 import logging
+import zlib
 from collections.abc import Sequence
 from typing import Literal
 
@@ -18,7 +22,7 @@ from pydantic import Field
 from decontam.core import Decontaminator
 from decontam.loaders import MULTIPL_E_LANGS, load_benchmark_strings
 from decontam.prepared import is_prepared, read_prepared
-from decontam.strings import BENCHMARKS, HUMANEVAL_WHITELIST
+from decontam.strings import BENCHMARKS, HUMANEVAL_WHITELIST, BenchmarkString
 from pipeline.stages.base import JudgeDocs, StageConfig, StageContext, StageSpec, Verdict
 
 log = logging.getLogger(__name__)
@@ -69,16 +73,32 @@ def is_local(source: str) -> bool:
     return source != "hub" and "://" not in source
 
 
+def pack_strings(strings: list[BenchmarkString]) -> bytes:
+    """zlib of the strings' JSON: what a stage ships instead of a path (a DoFn is unpickled in every
+    worker thread, so it should hold a few compressed MB, not every string as Python objects)."""
+    rows = [dataclasses.astuple(item) for item in strings]
+    return zlib.compress(json.dumps(rows, ensure_ascii=False).encode(), 6)
+
+
+def unpack_strings(packed: bytes) -> list[BenchmarkString]:
+    return [BenchmarkString(*row) for row in json.loads(zlib.decompress(packed))]
+
+
 class DecontamJudge:
-    def __init__(self, cfg: DecontamConfig, source: str | None, strings: list | None = None):
+    """``source`` is read in ``setup`` (Hub, remote prepared file, or a local folder / file for direct
+    use); ``packed`` (from :func:`pack_strings`) is what a stage built from a local source carries."""
+
+    def __init__(self, cfg: DecontamConfig, source: str | None, packed: bytes | None = None):
         self.cfg = cfg
         self.source = source
-        self.strings = strings
+        self.packed = packed
         self.finder: Decontaminator | None = None
 
     def setup(self) -> None:
+        if self.finder is not None:
+            return
         cfg = self.cfg
-        strings = self.strings if self.strings is not None else load_strings(cfg, self.source)
+        strings = unpack_strings(self.packed) if self.packed is not None else load_strings(cfg, self.source)
         self.finder = Decontaminator(
             strings,
             mode=cfg.mode,
@@ -90,8 +110,7 @@ class DecontamJudge:
         log.info("decontam: %s", self.finder.substrings.stats())
 
     def judge(self, docs: Sequence[dict]) -> list[Verdict]:
-        if self.finder is None:
-            self.setup()
+        self.setup()
         verdicts = []
         for doc in docs:
             content = doc.get("content")
@@ -105,11 +124,13 @@ class DecontamJudge:
 
 def build(cfg: DecontamConfig, ctx: StageContext) -> JudgeDocs:
     """A local benchmark folder or prepared file is read here and its strings shipped with the stage,
-    because remote workers cannot open the launcher's paths; Hub and ``gs://`` sources are read on
-    each worker (a prepared ``gs://`` file holds only the strings; the Hub download is GBs: prepare it for Dataflow)."""
+    compressed, because remote workers cannot open the launcher's paths; Hub and ``gs://`` / ``s3://``
+    sources are read once per worker process (a prepared file holds only the strings; the Hub download
+    is GBs: prepare it for Dataflow)."""
     source = resolve_source(cfg, ctx)
     if is_local(source):
-        return JudgeDocs("decontam", functools.partial(DecontamJudge, cfg, None, load_strings(cfg, source)))
+        packed = pack_strings(load_strings(cfg, source))
+        return JudgeDocs("decontam", functools.partial(DecontamJudge, cfg, None, packed))
     return JudgeDocs("decontam", functools.partial(DecontamJudge, cfg, source))
 
 
