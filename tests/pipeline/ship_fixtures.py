@@ -180,7 +180,10 @@ def make_fake_output(out_dir: str | Path, docs_per_lang: int = 120, seed: int = 
     stats = {
         "stages": stage_stats,
         "input": {
-            "paths": ["hf://datasets/bigcode/the-stack-dedup/data/python/*.parquet"],
+            "locations": ["hf://datasets/bigcode/the-stack-dedup/data/python/*.parquet"],
+            "schemes": ["hf"],
+            "files": 4,
+            "file_bytes": 123_456_789,
             "docs": len(all_ids),
             "bytes": input_bytes,
             "ids_digest": ids_digest(all_ids),

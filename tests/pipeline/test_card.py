@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import yaml
@@ -23,8 +24,8 @@ def test_header_has_one_config_per_language_and_licence_metadata(tmp_path):
     out = tmp_path / "out"
     make_fake_output(out, docs_per_lang=60)
     path = write_card(out, repo_id="curators/stack-py")
-    assert path == out / "README.md"
-    header, body = _split(path.read_text())
+    assert Path(path) == out / "README.md"
+    header, body = _split(Path(path).read_text())
     assert header["configs"] == [
         {
             "config_name": "java",
@@ -47,7 +48,8 @@ def test_header_has_one_config_per_language_and_licence_metadata(tmp_path):
         "config_name": "removed",
         "data_files": [{"split": "train", "path": "removed/*/*.parquet"}],
     }
-    assert 'load_dataset("ORG/NAME", "java"' in render_card(out)  # before publishing, a placeholder
+    unpublished = render_card(out)  # before publishing: named after the output folder
+    assert 'load_dataset("out", "java"' in unpublished and "\n# out\n" in unpublished
 
 
 def test_body_numbers_match_stats_ledger_and_data(tmp_path):

@@ -31,7 +31,8 @@ def test_pipeline_reads_a_hub_dataset(tmp_path, hub):  # noqa: F811
     assert done.returncode == 0, done.stderr[-3000:]
     assert TOKEN not in done.stdout + done.stderr
     info = json.loads(done.stdout.strip().splitlines()[-1])
-    assert info["paths"] and all(p.startswith(f"hf://datasets/{REPO}/data/python/") for p in info["paths"])
+    assert info["locations"] == [f"hf://datasets/{REPO}/data/python"] and info["schemes"] == ["hf"]
+    assert info["files"] == len(parquet_files(published / "data" / "python"))
     assert info["docs"] == len(local_ids)
     kept = pq.read_table(parquet_files(out / "data"), columns=["id"])["id"].to_pylist()
     removed = pq.read_table(parquet_files(out / "removed"), columns=["id"])["id"].to_pylist()

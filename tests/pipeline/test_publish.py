@@ -179,7 +179,7 @@ def test_fewer_shards_deletes_stale_ones_and_ledger_only_when_asked(tmp_path, hu
         f"data/{lang}/train-0000{i}-of-00002.parquet" for lang in LANGS for i in range(2)
     }
     ledger = {n for n in files if n.startswith(("removed/", "modified/"))}
-    assert ledger == {p.relative_to(out2).as_posix() for p in parquet_files(out2 / "removed")} | {
+    assert ledger == {Path(p).relative_to(out2).as_posix() for p in parquet_files(out2 / "removed")} | {
         "modified/pii/part-00000-of-00001.parquet"
     }
     assert "config_name: removed" in hub.repo(REPO).commits[-1].files["README.md"].data.decode()

@@ -50,7 +50,7 @@ def report(tmp_path_factory) -> tuple[Path, dict, str]:
     out = tmp_path_factory.mktemp("report") / "out"
     stats = make_fake_output(out, docs_per_lang=200)
     path = write_report(out)
-    return out, stats, path.read_text()
+    return out, stats, Path(path).read_text()
 
 
 def test_report_is_self_contained(report):
