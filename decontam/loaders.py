@@ -21,6 +21,8 @@ import gzip
 import json
 import logging
 import re
+import shutil
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,6 +178,26 @@ def hub_multipl_e(ids: HubIds, languages: Sequence[str]) -> list[BenchmarkString
 # ---------------------------------------------------------------- entry point
 
 
+def _local_root(source: str) -> Path:
+    """A benchmarks folder on an object store (``gs://``, ``s3://``: a key prefix) is copied to a
+    temporary folder once per process (the result is cached below); a local one is used as it is."""
+    if "://" not in source or source.startswith("file://"):
+        return Path(source.removeprefix("file://"))
+    from apache_beam.io.filesystems import FileSystems
+
+    base = source.rstrip("/") + "/"
+    found = FileSystems.match([base + "**"])[0].metadata_list
+    if not found:
+        raise FileNotFoundError(f"benchmarks directory not found: {source} (no file under that prefix)")
+    target = Path(tempfile.mkdtemp(prefix="stackcurate-benchmarks-"))
+    for meta in found:
+        local = target / meta.path[len(base) :]
+        local.parent.mkdir(parents=True, exist_ok=True)
+        with FileSystems.open(meta.path, compression_type="uncompressed") as src, open(local, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+    return target
+
+
 def load_benchmark_strings(
     benchmarks: Sequence[str] = BENCHMARKS,
     source: str = "hub",
@@ -188,7 +210,7 @@ def load_benchmark_strings(
 ) -> list[BenchmarkString]:
     """Every string to search for, in a stable order (benchmark order, then file order).
 
-    ``source`` is ``"hub"`` or a local directory. Results are cached per process.
+    ``source`` is ``"hub"``, a local directory or one on an object store. Results are cached per process.
     """
     return list(
         _load_cached(
@@ -220,7 +242,7 @@ def _load_cached(
     if bad_langs:
         raise ValueError(f"unknown MultiPL-E language(s) {bad_langs}; known: {', '.join(MULTIPL_E_LANGS)}")
     hub = source == "hub"
-    root = Path(source)
+    root = Path(source) if hub else _local_root(source)
     if not hub and not root.is_dir():
         raise FileNotFoundError(f"benchmarks directory not found: {source}")
     out: list[BenchmarkString] = []

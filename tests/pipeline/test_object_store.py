@@ -194,3 +194,15 @@ def test_rerun_into_the_same_prefix_replaces_the_output_and_leaves_nothing_behin
     from pipeline.ledger import check_ledger
 
     assert check_ledger(f"s3://{BUCKET}/out") == []
+
+
+def test_a_benchmarks_folder_on_s3_gives_the_same_strings(s3, shared_dir):
+    endpoint, client = s3
+    root = shared_dir / "benchmarks"
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        client.upload_file(str(path), BUCKET, f"benchmarks/{path.relative_to(root).as_posix()}")
+    _configure(endpoint)
+    from decontam.loaders import load_benchmark_strings
+
+    remote = load_benchmark_strings(source=f"s3://{BUCKET}/benchmarks")
+    assert remote and remote == load_benchmark_strings(source=str(root))
