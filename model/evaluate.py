@@ -20,7 +20,6 @@ SantaCoder paper's infilling benchmark.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from collections import defaultdict
@@ -31,6 +30,7 @@ import torch
 
 from model.score import token_losses
 from model.tokens import TextCodec
+from pipeline.cli import CliParser, run_cli
 
 LN2 = math.log(2)
 MULTIPL_E_LANGS = ("java", "js")
@@ -238,21 +238,27 @@ def read_documents(path: str | Path) -> list[dict]:
     return docs
 
 
+def build_parser() -> CliParser:
+    parser = CliParser(
+        prog="python -m model.evaluate",
+        description="Evaluate a reference model (bits per byte, benchmarks, FIM).",
+    )
+    parser.add_argument("--model", required=True, help="model directory or Hub id")
+    parser.add_argument("--tokenizer", default=None, help="tokenizer (default: the model directory)")
+    parser.add_argument("--heldout", required=True, help="parquet file or directory of held-out documents")
+    parser.add_argument("--benchmarks_dir", default=None, help="local benchmark files (default: the Hub)")
+    parser.add_argument("--max_tasks", type=int, default=None, help="tasks per benchmark (default: all)")
+    parser.add_argument("--fim_lines", type=int, default=200, help="HumanEval solution lines for FIM")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    parser.add_argument("--output", default=None, help="write the metrics as JSON here")
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> dict:
     from model.configs import load_model
     from model.tokens import load_codec
 
-    parser = argparse.ArgumentParser(
-        description="Evaluate a reference model (bits per byte, benchmarks, FIM)."
-    )
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--tokenizer", default=None, help="default: the model directory")
-    parser.add_argument("--heldout", required=True, help="parquet file or directory of held-out documents")
-    parser.add_argument("--benchmarks_dir", default=None, help="local benchmark files; default: the Hub")
-    parser.add_argument("--max-tasks", type=int, default=None)
-    parser.add_argument("--fim-lines", type=int, default=200)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--output", default=None, help="write the metrics as JSON here")
+    parser = build_parser()
     args = parser.parse_args(argv)
     model = load_model(args.model, args.device)
     codec = load_codec(args.tokenizer or args.model)
@@ -272,4 +278,4 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main, "model.evaluate")

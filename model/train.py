@@ -8,13 +8,12 @@ and resumable: checkpoints hold the model (``save_pretrained``) plus optimizer,
 scheduler and RNG state; the data position is the step itself (see
 ``model.data``).
 
-    python -m model.train --data PREFIX --tokenizer DIR --config tiny --tokens N \\
-        --seq-len L --batch-size B --output DIR --seed S [--resume]
+    python -m model.train --data PREFIX --tokenizer DIR --config tiny --tokens 20M \\
+        --seq_len L --batch_size B --output DIR --seed S [--resume]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import shutil
@@ -29,10 +28,11 @@ import torch.nn.functional as F
 from tqdm import tqdm
 from transformers import GPTBigCodeForCausalLM
 
-from model.configs import build_model, model_config, resolve_device
+from model.configs import NAMED_CONFIGS, build_model, model_config, resolve_device
 from model.data import PackedSamples, training_batch
 from model.fim import FIM_RATE, FIM_SPM_RATE
 from model.tokens import TextCodec, load_codec, save_codec
+from pipeline.cli import CliParser, parse_count, run_cli
 
 STATE_FILE = "trainer_state.pt"
 LOG_FILE = "train_log.json"
@@ -230,24 +230,31 @@ def load_documents(prefixes: Sequence[str]) -> list[np.ndarray]:
     return docs
 
 
-def main(argv: Sequence[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def build_parser() -> CliParser:
+    parser = CliParser(prog="python -m model.train", description=__doc__)
     parser.add_argument("--data", nargs="+", required=True, help="indexed dataset prefix(es)")
-    parser.add_argument("--tokenizer", required=True)
-    parser.add_argument("--output", required=True)
-    parser.add_argument("--config", default="tiny")
-    parser.add_argument("--tokens", type=int, required=True, help="token budget")
-    parser.add_argument("--seq-len", type=int, default=256)
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--lr", type=float, default=2e-4)
-    parser.add_argument("--fim-rate", type=float, default=FIM_RATE)
-    parser.add_argument("--fim-spm-rate", type=float, default=FIM_SPM_RATE)
-    parser.add_argument("--save-every", type=int, default=0)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--tokenizer", required=True, help="tokenizer directory or tokenizer.json")
+    parser.add_argument("--output", required=True, help="model directory (checkpoints, config, tokenizer)")
+    parser.add_argument("--config", default="tiny", choices=list(NAMED_CONFIGS), help="model size")
+    parser.add_argument(
+        "--tokens", type=parse_count, required=True, help="token budget, e.g. 100000000, 100M or 1.5B"
+    )
+    parser.add_argument("--seq_len", type=int, default=256, help="sequence length in tokens")
+    parser.add_argument("--batch_size", type=int, default=8, help="sequences per step")
+    parser.add_argument("--seed", type=int, default=0, help="seed of weights, data order and FIM")
+    parser.add_argument("--lr", type=float, default=2e-4, help="peak learning rate")
+    parser.add_argument("--fim_rate", type=float, default=FIM_RATE, help="share of documents made FIM")
+    parser.add_argument("--fim_spm_rate", type=float, default=FIM_SPM_RATE, help="share of FIM in SPM order")
+    parser.add_argument(
+        "--save_every", type=int, default=0, help="steps between checkpoints (0: only at the end)"
+    )
+    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --output")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    parser = build_parser()
     args = parser.parse_args(argv)
     settings = TrainSettings(
         config=args.config,
@@ -270,4 +277,4 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main, "model.train")

@@ -17,7 +17,7 @@ better. This runs the SantaCoder ablation recipe on a sample:
    ``ablation.png`` and ``ablation.json``.
 
     python -m pipeline.ablate --input SAMPLE --variants base,+stars,+comments,+dedup-alt,+fertility \\
-        --size tiny --seeds 3 --tokens 2000000 --output DIR
+        --size tiny --seeds 3 --tokens 2M --output DIR
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
+from pipeline.cli import CliParser, parse_count, run_cli
+
 log = logging.getLogger("stackcurate.ablate")
 
 BASE_PRESET = "stack-base"
@@ -42,6 +44,8 @@ VARIANT_STAGE = {
     "+dedup-alt": "near_dedup",
     "+fertility": "fertility",
 }
+# model.configs.NAMED_CONFIGS, named here so that --help does not import torch (a test keeps them equal).
+MODEL_SIZES = ("tiny", "small", "santacoder-1b")
 HEADLINE_METRICS = ("bpb/all", "humaneval/loss", "mbpp/loss", "fim/exact_match")
 
 
@@ -327,42 +331,68 @@ def ablate(args: argparse.Namespace) -> dict:
     return report | {"markdown": markdown}
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def build_parser() -> CliParser:
+    parser = CliParser(prog="python -m pipeline.ablate", description=__doc__)
     parser.add_argument("--input", required=True, help="a Stack-format sample (parquet file or directory)")
-    parser.add_argument("--output", required=True)
-    parser.add_argument("--variants", default="base,+stars,+comments,+dedup-alt,+fertility")
-    parser.add_argument("--size", default="tiny", help="model config: tiny, small, santacoder-1b")
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--tokens", type=int, default=2_000_000, help="training tokens per model")
-    parser.add_argument("--seq-len", type=int, default=256)
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--output", required=True, help="folder for the variants, models and ablation.md")
+    parser.add_argument(
+        "--variants",
+        default="base,+stars,+comments,+dedup-alt,+fertility",
+        help=f"comma-separated variants of {BASE_PRESET}; known: base, {', '.join(VARIANT_STAGE)}",
+    )
+    parser.add_argument("--size", default="tiny", choices=MODEL_SIZES, help="model config")
+    parser.add_argument("--seeds", type=int, default=3, help="models per variant")
+    parser.add_argument(
+        "--tokens",
+        type=parse_count,
+        default=2_000_000,
+        help="training tokens per model, e.g. 2000000, 2M or 1.5B",
+    )
+    parser.add_argument("--seq_len", type=int, default=256, help="training sequence length in tokens")
+    parser.add_argument("--batch_size", type=int, default=8, help="sequences per training step")
+    parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
     parser.add_argument(
         "--tokenizer", default=None, help="shared tokenizer; default: trained on the base output"
     )
-    parser.add_argument("--vocab-size", type=int, default=8192, help="when training the shared tokenizer")
-    parser.add_argument("--heldout-fraction", type=float, default=0.1)
-    parser.add_argument("--benchmarks_dir", default=None)
-    parser.add_argument("--optout_list", default=None)
-    parser.add_argument("--pipeline-config", default=None, help="YAML overlaid on every variant's preset")
-    parser.add_argument("--pipeline-args", default=None, help="extra pipeline.run / Beam options, one string")
-    parser.add_argument("--max-doc-tokens", type=int, default=1024, help="held-out files are cut here")
-    parser.add_argument("--max-tasks", type=int, default=None, help="benchmark tasks per benchmark")
-    parser.add_argument("--fim-lines", type=int, default=200, help="HumanEval solution lines for FIM")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--progress", action="store_true")
-    return parser.parse_args(argv)
+    parser.add_argument("--vocab_size", type=int, default=8192, help="when training the shared tokenizer")
+    parser.add_argument(
+        "--heldout_fraction", type=float, default=0.1, help="share of repositories held out for evaluation"
+    )
+    parser.add_argument("--benchmarks_dir", default=None, help="local benchmark files (default: the Hub)")
+    parser.add_argument("--optout_list", default=None, help="opt-out list for every variant's pipeline run")
+    parser.add_argument("--pipeline_config", default=None, help="YAML overlaid on every variant's preset")
+    parser.add_argument("--pipeline_args", default=None, help="extra pipeline.run / Beam options, one string")
+    parser.add_argument(
+        "--max_doc_tokens", type=parse_count, default=1024, help="held-out files are cut here (tokens)"
+    )
+    parser.add_argument(
+        "--max_tasks", type=int, default=None, help="benchmark tasks per benchmark (default: all)"
+    )
+    parser.add_argument("--fim_lines", type=int, default=200, help="HumanEval solution lines for FIM")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    parser.add_argument("--progress", action="store_true", help="show the training progress bars")
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse and check what can be checked before hours of work: each variant and --pipeline_config resolve."""
+    from pipeline.config import resolve
+
+    args = build_parser().parse_args(argv)
+    for variant in [v.strip() for v in args.variants.split(",") if v.strip()]:
+        if variant != "base" and not variant.startswith("+"):
+            raise SystemExit(f"pipeline.ablate: --variants: {variant!r}: use base or +NAME (e.g. +stars)")
+        resolve(preset_of(variant), args.pipeline_config)
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
+    args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    report = ablate(parse_args(argv))
+    report = ablate(args)
     print(report["markdown"])
     return report
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main, "pipeline.ablate")

@@ -14,22 +14,29 @@ different set of strings.
 
 from __future__ import annotations
 
-import argparse
 from collections import Counter
 
 from decontam.prepared import is_prepared, write_prepared
+from pipeline.cli import CliParser, run_cli
 from pipeline.config import resolve
 from pipeline.stages.decontam import DecontamConfig, load_strings, string_options
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser() -> CliParser:
+    parser = CliParser(prog="python -m pipeline.prepare_decontam", description=__doc__)
     parser.add_argument("--output", required=True, help="a .jsonl or .jsonl.gz path, local or gs://")
-    parser.add_argument("--preset", default="stack-base", help="the run's preset expression")
+    parser.add_argument(
+        "--preset", default="stack-base", help="the run's preset expression (as pipeline.run --preset)"
+    )
     parser.add_argument("--config", default=None, help="the run's --config overlay")
     parser.add_argument(
         "--benchmarks_dir", default=None, help="original-format files instead of the config's source"
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if not is_prepared(args.output):
         parser.error("--output must end in .jsonl or .jsonl.gz")
@@ -46,4 +53,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_cli(main, "pipeline.prepare_decontam")

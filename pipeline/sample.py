@@ -20,7 +20,6 @@ cannot hold: undecodable text, binary, empty, null repo, oversized),
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import hashlib
 import json
@@ -37,6 +36,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from pipeline import sample_cases as cases
+from pipeline.cli import CliParser, run_cli
 from pipeline.ids import line_stats
 from pipeline.sample_sources import LANG_EXTS, Pool, Screen, find_sources
 
@@ -360,23 +360,30 @@ def build_sample(
     return output
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+def build_parser() -> CliParser:
+    parser = CliParser(
         prog="python -m pipeline.sample",
         description="Build a Stack-v1.1-format sample (parquet + bad.jsonl + truth.json) from real code on this "
         f"machine with labelled planted cases. NOTE: {SYNTHETIC_NOTE}.",
     )
     parser.add_argument("--output", required=True, help="output directory")
-    parser.add_argument("--size-mb", type=float, default=20, help="content size in MB (default 20)")
+    parser.add_argument("--size_mb", type=float, default=20, help="content size in MB")
     parser.add_argument(
         "--seed", type=int, default=0, help="seed for file choice, planted cases and metadata"
     )
-    parser.add_argument("--java-dir", help="Java sources (directory or src.zip) instead of the JDK's src.zip")
-    parser.add_argument("--js-dir", help="JavaScript sources instead of Node.js's bundled npm")
-    parser.add_argument("--benchmarks-dir", help="benchmark data (default ../shared/benchmarks when present)")
+    parser.add_argument("--java_dir", help="Java sources (directory or src.zip) instead of the JDK's src.zip")
+    parser.add_argument("--js_dir", help="JavaScript sources instead of Node.js's bundled npm")
     parser.add_argument(
-        "--optout-list", help="opt-out list (default ../shared/optout/optouts.jsonl when present)"
+        "--benchmarks_dir", help="benchmark data (default: ../shared/benchmarks when present)"
     )
+    parser.add_argument(
+        "--optout_list", help="opt-out list (default: ../shared/optout/optouts.jsonl when present)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     out = build_sample(
         args.output,
@@ -395,9 +402,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     print("  planted: " + ", ".join(f"{k}={v}" for k, v in info["planted"].items()))
     for lang in info["missing_languages"]:
-        print(f"  no {lang} sources found: pass --{'java' if lang == 'Java' else 'js'}-dir", file=sys.stderr)
+        print(f"  no {lang} sources found: pass --{'java' if lang == 'Java' else 'js'}_dir", file=sys.stderr)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_cli(main, "pipeline.sample")

@@ -11,7 +11,6 @@ points; no special tokens added).
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 from collections import defaultdict
@@ -21,6 +20,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from tokenizers import Tokenizer
 
+from pipeline.cli import CliParser, parse_count, run_cli
 from tokenizer.corpus import DEFAULT_BATCH_ROWS, iter_text_batches, resolve_parquet_files
 from tokenizer.train import load_tokenizer
 
@@ -106,14 +106,21 @@ def format_report(report: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def build_parser() -> CliParser:
+    parser = CliParser(prog="python -m tokenizer.fertility", description=__doc__.split("\n\n")[0])
     parser.add_argument("--input", nargs="+", required=True, help="held-out parquet files, dirs or globs")
     parser.add_argument("--tokenizer", required=True, help="the trained tokenizer (dir or tokenizer.json)")
     parser.add_argument("--compare", help="a comparison tokenizer, e.g. GPT-2 (dir or tokenizer.json)")
     parser.add_argument("--exclude", nargs="*", default=[], help="training sample parquet: skip its ids")
-    parser.add_argument("--max-rows-per-lang", type=int, default=None)
+    parser.add_argument(
+        "--max_rows_per_lang", type=parse_count, default=None, help="rows read per language (default: all)"
+    )
     parser.add_argument("--output", help="JSON path (default: fertility.json in the tokenizer directory)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     tokenizers = {"trained": load_any_tokenizer(args.tokenizer)}
@@ -140,4 +147,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main, "tokenizer.fertility")

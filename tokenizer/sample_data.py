@@ -15,7 +15,6 @@ Usage: ``python -m tokenizer.sample_data --input OUT/data --output DIR --rows-pe
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import logging
@@ -27,6 +26,7 @@ import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.cli import BEAM_HELP, BeamHelpAction, CliParser, parse_beam_command, parse_count, run_cli
 from tokenizer.corpus import fallback_id, normalize_lang, resolve_parquet_files
 
 log = logging.getLogger(__name__)
@@ -146,18 +146,30 @@ def run_sample(
     return summary
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def build_parser() -> CliParser:
+    parser = CliParser(prog="python -m tokenizer.sample_data", description=__doc__.split("\n\n")[0])
     parser.add_argument("--input", nargs="+", required=True, help="curated data/ dir, parquet files or globs")
     parser.add_argument("--output", required=True, help="directory for sample-*.parquet")
-    parser.add_argument("--rows-per-lang", type=int, default=DEFAULT_ROWS_PER_LANG)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--num-shards", type=int, default=1, help="output parquet files (0: runner decides)")
-    args, beam_args = parser.parse_known_args(argv)
+    parser.add_argument(
+        "--rows_per_lang",
+        type=parse_count,
+        default=DEFAULT_ROWS_PER_LANG,
+        help="rows kept per language, e.g. 200000 or 200k",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the row choice")
+    parser.add_argument("--num_shards", type=int, default=1, help="output parquet files (0: runner decides)")
+    parser.epilog = BEAM_HELP.format(prog=parser.prog)
+    parser.add_argument("--help_beam", action=BeamHelpAction)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
+    args, beam_args = parse_beam_command(parser, argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     summary = run_sample(args.input, args.output, args.rows_per_lang, args.seed, args.num_shards, beam_args)
     print(json.dumps(summary, indent=2))
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main, "tokenizer.sample_data")

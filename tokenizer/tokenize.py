@@ -16,7 +16,6 @@ the shards in file order, which gives exactly the bytes of the sequential path.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 import logging
@@ -28,6 +27,7 @@ import numpy as np
 from tokenizers import Tokenizer
 from tqdm import tqdm
 
+from pipeline.cli import BEAM_HELP, BeamHelpAction, CliParser, parse_beam_command, run_cli
 from tokenizer.corpus import DEFAULT_BATCH_ROWS, count_rows, iter_text_batches, resolve_parquet_files
 from tokenizer.indexed import IndexedDatasetWriter, merge_indexed
 from tokenizer.train import EOD_TOKEN, load_tokenizer
@@ -172,17 +172,24 @@ def tokenize_with_beam(
     return parts
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def build_parser() -> CliParser:
+    parser = CliParser(prog="python -m tokenizer.tokenize", description=__doc__.split("\n\n")[0])
     parser.add_argument("--input", nargs="+", required=True, help="curated data/ dir, parquet files or globs")
     parser.add_argument("--tokenizer", required=True, help="tokenizer directory or tokenizer.json")
     parser.add_argument("--output", required=True, help="output prefix (PREFIX.bin / PREFIX.idx)")
-    parser.add_argument("--per-lang", action="store_true", help="one dataset per language: PREFIX_<lang>")
-    parser.add_argument("--batch-rows", type=int, default=DEFAULT_BATCH_ROWS)
+    parser.add_argument("--per_lang", action="store_true", help="one dataset per language: PREFIX_<lang>")
+    parser.add_argument("--batch_rows", type=int, default=DEFAULT_BATCH_ROWS, help="rows per parquet read")
     parser.add_argument(
         "--beam", action="store_true", help="parallel: one shard per file with Beam, then merge"
     )
-    args, beam_args = parser.parse_known_args(argv)
+    parser.epilog = "With --beam, a" + BEAM_HELP.format(prog=parser.prog)[1:]
+    parser.add_argument("--help_beam", action=BeamHelpAction)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
+    args, beam_args = parse_beam_command(parser, argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.beam:
         if args.per_lang:
@@ -194,7 +201,7 @@ def main(argv: list[str] | None = None) -> None:
         stats = {MERGED: {"prefix": args.output, "documents": len(merged), "tokens": int(merged.sizes.sum())}}
     else:
         if beam_args:
-            parser.error(f"unknown arguments {beam_args}")
+            parser.error(f"Beam options need --beam: {' '.join(beam_args)}")
         stats = tokenize_to_indexed(
             args.input,
             args.tokenizer,
@@ -208,4 +215,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main, "tokenizer.tokenize")

@@ -15,7 +15,6 @@ short, which is logged as a warning and recorded in ``tokenizer_config.json``).
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
+from pipeline.cli import CliParser, run_cli
 from tokenizer.corpus import DEFAULT_BATCH_ROWS, count_rows, iter_texts, resolve_parquet_files
 from tokenizer.load import load_tokenizer  # noqa: F401 - the one loader, re-exported for tokenizer.tokenize
 
@@ -173,14 +173,19 @@ def train_from_parquet(
     return summary
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def build_parser() -> CliParser:
+    parser = CliParser(prog="python -m tokenizer.train", description=__doc__.split("\n\n")[0])
     parser.add_argument("--input", nargs="+", required=True, help="parquet files, directories or globs")
     parser.add_argument("--output", required=True, help="directory for tokenizer.json and config files")
-    parser.add_argument("--vocab-size", type=int, default=DEFAULT_VOCAB_SIZE, help="base vocabulary size")
-    parser.add_argument("--batch-rows", type=int, default=DEFAULT_BATCH_ROWS, help="rows per parquet read")
-    parser.add_argument("--min-frequency", type=int, default=0, help="minimum pair count for a merge")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    parser.add_argument("--vocab_size", type=int, default=DEFAULT_VOCAB_SIZE, help="base vocabulary size")
+    parser.add_argument("--batch_rows", type=int, default=DEFAULT_BATCH_ROWS, help="rows per parquet read")
+    parser.add_argument("--min_frequency", type=int, default=0, help="minimum pair count for a merge")
+    parser.add_argument("--no_progress", action="store_true", help="hide the progress bars")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     summary = train_from_parquet(
@@ -190,4 +195,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main, "tokenizer.train")
