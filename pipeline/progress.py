@@ -1,45 +1,60 @@
-"""Terminal progress for long local runs: documents and MB seen per stage, and the rate.
+"""Progress of local runs on stderr: one short line per active stage, with an ETA from the input size.
 
-Why its own tiny module and not Beam metrics: local runners only report
-metrics at the end, and a multi-hour DirectRunner / FnApiRunner run on a
-laptop should say how far it got. :class:`CountProgress` is a pass-through
-step the pipeline puts before each stage; every worker *process* shares one
-:class:`StageProgress` that prints one line to stderr at most every
-``interval_s`` seconds. It is off when stderr is not a terminal (CI logs,
-Dataflow workers), unless forced with ``force=True`` or
-``STACKCURATE_PROGRESS=1`` (``=0`` switches it off everywhere).
-:func:`progress_bar` gives the sample builder and tokenizer training the same
-on/off rule around ``tqdm``.
+Why its own module and not Beam metrics: local runners only report metrics at
+the end, and a multi-hour FnApiRunner run on a laptop should say how far it
+got. :class:`CountProgress` is a pass-through step the pipeline puts before
+each stage (and on each stage's removed output); every worker *process*
+shares one :class:`StageProgress`. Every ``interval_s`` (10 s on a terminal,
+30 s in a log) it prints a line for each stage that moved since the last one::
+
+    [0:01:05] basic        12.3k docs    45.6 MB   3.4 MB/s  ETA 0:02:10
+
+The rate is over the last interval, not the whole run. The ETA needs the
+number of input documents, which :meth:`StageProgress.expect` counts in the
+background (parquet footers, jsonl lines); a later stage expects the input
+minus what earlier stages removed so far, pro rata. It is on by default for
+local runs; ``STACKCURATE_PROGRESS=0`` switches it off (``=1`` forces it on).
+:func:`progress_bar` gives other commands the same on/off rule around ``tqdm``.
 """
 
 from __future__ import annotations
 
+import gzip
+import itertools
+import logging
 import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any, TypeVar
 
 import apache_beam as beam
 
 ENV_SWITCH = "STACKCURATE_PROGRESS"
-DEFAULT_INTERVAL_S = 5.0
+TERMINAL_INTERVAL_S = 10.0
+LOG_INTERVAL_S = 30.0
 T = TypeVar("T")
+log = logging.getLogger("stackcurate")
 
 
-def progress_enabled(stream: IO[str] | None = None, force: bool | None = None) -> bool:
-    """``force`` wins, then ``STACKCURATE_PROGRESS`` (1/0), then whether ``stream`` is a terminal."""
-    if force is not None:
-        return force
-    switch = os.environ.get(ENV_SWITCH, "").strip().lower()
-    if switch in ("1", "true", "yes", "on"):
-        return True
-    if switch in ("0", "false", "no", "off"):
-        return False
+def _isatty(stream: IO[str] | None) -> bool:
     stream = stream if stream is not None else sys.stderr
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
+
+
+def progress_enabled(stream: IO[str] | None = None, force: bool | None = None) -> bool:
+    """``force`` wins, then ``STACKCURATE_PROGRESS`` (1/0); on by default (terminal or log)."""
+    if force is not None:
+        return force
+    switch = os.environ.get(ENV_SWITCH, "").strip().lower()
+    return switch not in ("0", "false", "no", "off")
+
+
+def default_interval(stream: IO[str] | None = None) -> float:
+    """Seconds between reports: often enough to watch on a terminal, sparse enough for a log file."""
+    return TERMINAL_INTERVAL_S if _isatty(stream) else LOG_INTERVAL_S
 
 
 def _human(n: float) -> str:
@@ -49,60 +64,139 @@ def _human(n: float) -> str:
     return f"{n:.0f}"
 
 
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def count_input_docs(files: Sequence[str]) -> int:
+    """Documents in the input: parquet footers' row counts, non-blank jsonl lines."""
+    import pyarrow.parquet as pq
+
+    from pipeline.inputs import open_binary
+
+    total = 0
+    for path in files:
+        with open_binary(path) as raw:
+            if path.endswith(".parquet"):
+                total += pq.ParquetFile(raw).metadata.num_rows
+                continue
+            stream = gzip.GzipFile(fileobj=raw) if path.endswith(".gz") else raw
+            total += sum(1 for line in stream if line.strip())
+    return total
+
+
 class StageProgress:
-    """Thread-safe counters per stage that print a one-line summary at most every ``interval_s``."""
+    """Thread-safe per-stage counters that print a short line per moving stage at most every ``interval_s``."""
 
     def __init__(
         self,
         stream: IO[str] | None = None,
-        interval_s: float = DEFAULT_INTERVAL_S,
+        interval_s: float | None = None,
         enabled: bool | None = None,
         clock: Callable[[], float] = time.monotonic,
     ):
         self._stream = stream
-        self.interval_s = interval_s
+        self.interval_s = default_interval(stream) if interval_s is None else interval_s
         self.enabled = progress_enabled(stream, enabled)
         self._clock = clock
         self._lock = threading.Lock()
-        self._start = clock()
-        self._last_print = self._start
+        self.reset()
+
+    def reset(self, order: Sequence[str] = (), total_docs: int | None = None) -> None:
+        """Start a new run: forget the counts; ``order`` is the stages' pipeline order."""
+        self._start = self._last_print = self._clock()
+        self.order = list(order)
+        self.total_docs = total_docs
         self.docs: dict[str, int] = {}
         self.bytes: dict[str, int] = {}
-        self._first_seen: dict[str, float] = {}
+        self.removed: dict[str, int] = {}
+        self._reported: dict[
+            str, tuple[float, int, int]
+        ] = {}  # stage -> (time, docs, bytes) at its last line
 
-    def add(self, stage: str, docs: int = 1, nbytes: int = 0) -> None:
-        """Count documents and bytes for a stage; print if the interval has passed."""
-        if not self.enabled:
+    def expect(self, order: Sequence[str], files: Sequence[str]) -> None:
+        """A new run of these stages over these files; the documents are counted in the background."""
+        self.reset(order)
+        if self.enabled and files:
+            threading.Thread(
+                target=self._count, args=(list(files),), daemon=True, name="progress-count"
+            ).start()
+
+    def _count(self, files: list[str]) -> None:
+        try:
+            total = count_input_docs(files)
+        except Exception as exc:  # noqa: BLE001 - only the ETA is lost; the run reports bad input itself
+            log.debug("progress: cannot count the input documents (%s); no ETA", exc)
             return
         with self._lock:
-            now = self._clock()
-            self._first_seen.setdefault(stage, now)
-            self.docs[stage] = self.docs.get(stage, 0) + docs
-            self.bytes[stage] = self.bytes.get(stage, 0) + nbytes
-            if now - self._last_print >= self.interval_s:
-                self._last_print = now
-                self._write(self.line(now))
+            self.total_docs = total
 
-    def line(self, now: float | None = None) -> str:
-        """``[progress 0:01:05] validate 12.3k docs 45.6 MB (1.2k docs/s, 3.4 MB/s) | basic ...``"""
+    def add(self, stage: str, docs: int = 1, nbytes: int = 0) -> None:
+        """Count documents and content bytes reaching ``stage``; report if the interval has passed."""
+        if self.enabled:
+            with self._lock:
+                self.docs[stage] = self.docs.get(stage, 0) + docs
+                self.bytes[stage] = self.bytes.get(stage, 0) + nbytes
+                self._reported.setdefault(
+                    stage, (self._last_print, 0, 0)
+                )  # a new stage: since the last report
+                self._maybe_report()
+
+    def add_removed(self, stage: str, docs: int = 1) -> None:
+        """Count documents ``stage`` removed (they never reach the next stage: the ETA must know)."""
+        if self.enabled:
+            with self._lock:
+                self.removed[stage] = self.removed.get(stage, 0) + docs
+                self._maybe_report()
+
+    def _maybe_report(self) -> None:
+        now = self._clock()
+        if now - self._last_print >= self.interval_s:
+            self._last_print = now
+            for line in self.lines(now):
+                self._write(line)
+
+    def expected_docs(self, stage: str) -> float | None:
+        """Documents ``stage`` will see: the input, less what earlier stages removed, pro rata so far."""
+        if self.total_docs is None or stage not in self.order:
+            return None
+        expected = float(self.total_docs)
+        for previous, current in itertools.pairwise(self.order):
+            if previous == stage:
+                break
+            kept, removed = self.docs.get(current, 0), self.removed.get(previous, 0)
+            if kept + removed:
+                expected *= kept / (kept + removed)
+        return expected
+
+    def lines(self, now: float | None = None) -> list[str]:
+        """One line per stage that moved since its last line; remembers what it reported."""
         now = self._clock() if now is None else now
-        elapsed = int(now - self._start)
-        parts = []
-        for stage, docs in self.docs.items():
-            seconds = max(now - self._first_seen[stage], 1e-9)
-            megabytes = self.bytes[stage] / 1e6
-            parts.append(
-                f"{stage} {_human(docs)} docs {megabytes:,.1f} MB "
-                f"({_human(docs / seconds)} docs/s, {megabytes / seconds:,.1f} MB/s)"
+        out = []
+        for stage in sorted(
+            self.docs, key=lambda s: self.order.index(s) if s in self.order else len(self.order)
+        ):
+            then, docs_then, bytes_then = self._reported[stage]
+            docs, nbytes = self.docs[stage], self.bytes[stage]
+            if docs == docs_then:
+                continue
+            seconds = max(now - then, 1e-9)
+            line = (
+                f"[{_clock(now - self._start)}] {stage:<11} {_human(docs):>6} docs {nbytes / 1e6:>9,.1f} MB "
+                f"{(nbytes - bytes_then) / 1e6 / seconds:>6.1f} MB/s"
             )
-        clock = f"{elapsed // 3600}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}"
-        return f"[progress {clock}] " + (" | ".join(parts) or "waiting for data")
+            expected, rate = self.expected_docs(stage), (docs - docs_then) / seconds
+            if expected is not None and docs_then:  # a stage's first interval includes its setup: no ETA yet
+                line += f"  ETA {_clock(max(expected - docs, 0) / rate)}"
+            out.append(line)
+            self._reported[stage] = (now, docs, nbytes)
+        return out
 
     def close(self) -> None:
-        """Print the final totals (if anything was counted)."""
-        if self.enabled and self.docs:
-            with self._lock:
-                self._write(self.line())
+        """The run is over: stop counting until the next :meth:`expect`."""
+        with self._lock:
+            self.reset()
 
     def _write(self, text: str) -> None:
         stream = self._stream if self._stream is not None else sys.stderr
@@ -113,8 +207,8 @@ _shared: StageProgress | None = None
 _shared_lock = threading.Lock()
 
 
-def shared_progress(force: bool | None = None, interval_s: float = DEFAULT_INTERVAL_S) -> StageProgress:
-    """The one reporter of this process (all stages of a local run print on one line)."""
+def shared_progress(force: bool | None = None, interval_s: float | None = None) -> StageProgress:
+    """The one reporter of this process (all stages of a local run report through it)."""
     global _shared
     with _shared_lock:
         if _shared is None:
@@ -135,31 +229,45 @@ def _doc_bytes(doc: Any) -> int:
 
 
 class _CountFn(beam.DoFn):
-    def __init__(self, stage: str, force: bool | None, interval_s: float):
+    def __init__(self, stage: str, removed: bool, force: bool | None, interval_s: float | None):
         self._stage = stage
+        self._removed = removed
         self._force = force
         self._interval_s = interval_s
 
     def setup(self) -> None:
         self._progress = shared_progress(self._force, self._interval_s)
 
-    def process(self, doc: Any) -> Iterator[Any]:
+    def process(self, element: Any) -> Iterator[Any]:
         if self._progress.enabled:
-            self._progress.add(self._stage, 1, _doc_bytes(doc))
-        yield doc
+            if self._removed:
+                self._progress.add_removed(self._stage)
+            else:
+                self._progress.add(self._stage, 1, _doc_bytes(element))
+        yield element
 
 
 class CountProgress(beam.PTransform):
-    """Pass-through step that counts documents and content bytes reaching ``stage``."""
+    """Pass-through step that counts documents and content bytes reaching ``stage``
+    (or, with ``removed=True``, the ledger rows of documents it removed)."""
 
-    def __init__(self, stage: str, force: bool | None = None, interval_s: float = DEFAULT_INTERVAL_S):
-        super().__init__(label=f"Progress_{stage}")
+    def __init__(
+        self,
+        stage: str,
+        force: bool | None = None,
+        interval_s: float | None = None,
+        removed: bool = False,
+    ):
+        super().__init__(label=f"Progress{'Removed' if removed else ''}_{stage}")
         self._stage = stage
+        self._removed = removed
         self._force = force
         self._interval_s = interval_s
 
     def expand(self, docs: beam.PCollection) -> beam.PCollection:
-        return docs | "Count" >> beam.ParDo(_CountFn(self._stage, self._force, self._interval_s))
+        return docs | "Count" >> beam.ParDo(
+            _CountFn(self._stage, self._removed, self._force, self._interval_s)
+        )
 
 
 def progress_bar(
@@ -169,7 +277,7 @@ def progress_bar(
     unit: str = "it",
     force: bool | None = None,
 ) -> Iterable[T]:
-    """``tqdm`` on stderr under the same on/off rule as the stage progress."""
+    """``tqdm`` on stderr under the same on/off rule; in a log file it updates every 30 s, not 10 times a second."""
     from tqdm.auto import tqdm
 
     return tqdm(
@@ -179,4 +287,5 @@ def progress_bar(
         unit=unit,
         file=sys.stderr,
         disable=not progress_enabled(force=force),
+        mininterval=0.1 if _isatty(sys.stderr) else LOG_INTERVAL_S,
     )
