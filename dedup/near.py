@@ -74,8 +74,15 @@ class NearDedupParams:
             raise ValueError(f"bands x rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
 
 
-class _Sketch(beam.DoFn):
-    """Batch of documents -> (band key, id) per band; side outputs: shingle sets and stars."""
+Item = tuple[str, object, int, object]  # (id, content, stars, tag): what the sketch needs of a document
+
+
+class Sketch(beam.DoFn):
+    """A list of items -> (band key, id) per band; side outputs: shingle sets and (id, (stars, tag)).
+
+    ``tag`` is carried to the verdicts untouched: ``None`` for dict documents (joined back by id),
+    the document's position in its input batch for the batch pipeline.
+    """
 
     def __init__(self, params: NearDedupParams):
         self._params = params
@@ -85,29 +92,28 @@ class _Sketch(beam.DoFn):
         self._sketched = beam.metrics.Metrics.counter(METRICS_NAMESPACE, "docs_sketched")
         self._cpu_us = beam.metrics.Metrics.counter(METRICS_NAMESPACE, "cpu_us")
 
-    def process(self, batch: list[dict]) -> Iterator:
+    def process(self, items: list[Item]) -> Iterator:
         # Signatures are the stage's main cost: timed (as every stage's core is) for stats.json.
         start = time.process_time()
-        outputs = list(self._sketch(batch))
+        outputs = list(self._sketch(items))
         self._cpu_us.inc(int((time.process_time() - start) * 1e6))
         return outputs
 
-    def _sketch(self, batch: list[dict]) -> Iterator:
+    def _sketch(self, items: list[Item]) -> Iterator:
         p = self._params
         ids, key_sets = [], []
-        for doc in batch:
-            content = doc.get("content")
+        for doc_id, content, stars, tag in items:
             hashes = token_hashes(content, p.seed) if isinstance(content, str) else np.empty(0, np.uint64)
             keys = signature_keys(hashes, p.minhash) if len(hashes) >= p.min_tokens else hashes[:0]
             if len(keys) == 0:
                 self._short.inc()
                 continue
-            ids.append(doc["id"])
+            ids.append(doc_id)
             key_sets.append(keys)
-            yield beam.pvalue.TaggedOutput(_STARS, (doc["id"], stars_of(doc)))
+            yield beam.pvalue.TaggedOutput(_STARS, (doc_id, (stars, tag)))
             if p.verify or p.cluster_check:
                 distinct = keys if p.ngram == 1 else np.unique(keys)
-                yield beam.pvalue.TaggedOutput(_SHINGLES, (doc["id"], distinct.tobytes()))
+                yield beam.pvalue.TaggedOutput(_SHINGLES, (doc_id, distinct.tobytes()))
         if not ids:
             return
         self._sketched.inc(len(ids))
@@ -162,13 +168,13 @@ class PairJaccard(beam.PTransform):
         )
 
 
-def _removals(grouped: tuple[str, dict]) -> Iterator[tuple[str, dict]]:
-    """(root, {members: [id], best: [((−stars, kept_id), size)]}) -> (id, detail) for every non-kept member."""
+def _removals(grouped: tuple[str, dict]) -> Iterator[tuple[str, object, dict]]:
+    """(root, {members: [(id, tag)], best: [((-stars, kept_id), size)]}) -> (id, tag, detail) per non-kept member."""
     _, joined = grouped
     ((_, kept_id), size) = next(iter(joined["best"]))
-    for member in joined["members"]:
+    for member, tag in joined["members"]:
         if member != kept_id:
-            yield member, {"duplicate_of": kept_id, "cluster_size": size}
+            yield member, tag, {"duplicate_of": kept_id, "cluster_size": size}
 
 
 def _split(grouped: tuple[str, dict]) -> Iterator:
@@ -183,24 +189,22 @@ def _split(grouped: tuple[str, dict]) -> Iterator:
         yield beam.pvalue.TaggedOutput(REMOVED, (docs[0], removal))
 
 
-class NearDuplicates(beam.PTransform):
-    """Documents -> {"kept": unchanged documents, "removed": (document, detail) pairs}.
+class NearVerdicts(beam.PTransform):
+    """Lists of items (:class:`Sketch`) -> (id, tag, detail) for every document to remove.
 
     ``detail`` holds ``duplicate_of``, ``cluster_size``, ``threshold``,
-    ``ngram`` and, with ``cluster_check``, ``jaccard_to_kept``.
+    ``ngram`` and, with ``cluster_check``, ``jaccard_to_kept``. Only ids, band
+    keys, ranks (and with ``verify`` / ``cluster_check`` shingle sets) are
+    shuffled, never documents.
     """
 
     def __init__(self, params: NearDedupParams, label: str | None = None):
         super().__init__(label)
         self._params = params
 
-    def expand(self, docs: beam.PCollection) -> dict[str, beam.PCollection]:
+    def expand(self, items: beam.PCollection) -> beam.PCollection:
         p = self._params
-        sketched = (
-            docs
-            | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=p.batch_size)
-            | "Sketch" >> beam.ParDo(_Sketch(p)).with_outputs(_SHINGLES, _STARS, main="bands")
-        )
+        sketched = items | "Sketch" >> beam.ParDo(Sketch(p)).with_outputs(_SHINGLES, _STARS, main="bands")
         edges = (
             sketched["bands"]
             | "GroupBuckets" >> beam.GroupByKey()
@@ -227,40 +231,68 @@ class NearDuplicates(beam.PTransform):
             | "BestMember" >> beam.CombinePerKey(SmallestAndCount())
         )
         removals = (
-            {"members": members | "MemberIds" >> beam.Map(lambda t: (t[0], t[1][0])), "best": best}
+            {"members": members | "MemberIds" >> beam.Map(lambda t: (t[0], (t[1][0], t[1][2]))), "best": best}
             | "JoinBest" >> beam.CoGroupByKey()
             | "Removals" >> beam.FlatMap(_removals)
         )
         if p.cluster_check:
             removals = (
                 removals
-                | "ByKept" >> beam.Map(lambda t: (t[1]["duplicate_of"], t[0], t[1]))
+                | "ByKept" >> beam.Map(lambda t: (t[2]["duplicate_of"], t[0], (t[1], t[2])))
                 | "KeptJaccard" >> PairJaccard(sketched[_SHINGLES])
                 | "ClusterCheck" >> beam.FlatMap(_cluster_checked, threshold=p.threshold)
             )
-        removals = removals | "Detail" >> beam.Map(
-            lambda t: (t[0], {**t[1], "threshold": p.threshold, "ngram": p.ngram})
+        return removals | "Detail" >> beam.Map(
+            lambda t: (t[0], t[1], {**t[2], "threshold": p.threshold, "ngram": p.ngram})
+        )
+
+
+class NearDuplicates(beam.PTransform):
+    """Documents (dicts) -> {"kept": unchanged documents, "removed": (document, detail) pairs}.
+
+    The verdicts come from :class:`NearVerdicts`; the documents meet them in one join by id.
+    """
+
+    def __init__(self, params: NearDedupParams, label: str | None = None):
+        super().__init__(label)
+        self._params = params
+
+    def expand(self, docs: beam.PCollection) -> dict[str, beam.PCollection]:
+        p = self._params
+        removals = (
+            docs
+            | "Items" >> beam.Map(lambda d: (d["id"], d.get("content"), stars_of(d), None))
+            | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=p.batch_size)
+            | "Verdicts" >> NearVerdicts(p)
+            | "ById" >> beam.Map(lambda t: (t[0], t[2]))
         )
         split = (
-            {"doc": docs | "ById" >> beam.Map(lambda d: (d["id"], d)), "removal": removals}
+            {"doc": docs | "DocsById" >> beam.Map(lambda d: (d["id"], d)), "removal": removals}
             | "JoinDocs" >> beam.CoGroupByKey()
             | "Split" >> beam.FlatMap(_split).with_outputs(REMOVED, main=KEPT)
         )
         return {KEPT: split[KEPT], REMOVED: split[REMOVED]}
 
 
-def _member_by_root(grouped: tuple[str, dict]) -> Iterable[tuple[str, tuple[str, int]]]:
+def _member_by_root(grouped: tuple[str, dict]) -> Iterable[tuple[str, tuple[str, int, object]]]:
+    """(id, {root: [root], stars: [(stars, tag)]}) -> (root, (id, stars, tag)) for clustered documents."""
     node, joined = grouped
     roots = list(joined["root"])
     if not roots:
         return []
-    return [(roots[0], (node, next(iter(joined[_STARS]), 0)))]
+    found = list(joined[_STARS])
+    if len(found) != 1:
+        raise RuntimeError(f"near_dedup: {len(found)} documents with id {node}; ids must be unique")
+    stars, tag = found[0]
+    return [(roots[0], (node, stars, tag))]
 
 
-def _cluster_checked(pair: tuple[str, str, dict, float], threshold: float) -> Iterator[tuple[str, dict]]:
+def _cluster_checked(
+    pair: tuple[str, str, tuple, float], threshold: float
+) -> Iterator[tuple[str, object, dict]]:
     """Keep the removal only when the member is itself similar to the kept document."""
-    _, member, detail, similarity = pair
+    _, member, (tag, detail), similarity = pair
     if similarity >= threshold:
-        yield member, {**detail, "jaccard_to_kept": round(similarity, 4)}
+        yield member, tag, {**detail, "jaccard_to_kept": round(similarity, 4)}
     else:
         beam.metrics.Metrics.counter(METRICS_NAMESPACE, "spared_by_cluster_check").inc()

@@ -1,9 +1,19 @@
-"""Deterministic sharded parquet output: the same rows give the same bytes on any runner.
+"""Deterministic sharded parquet output: the same input and config give the same bytes on any runner.
 
-Rows are grouped by (group, shard) where the shard comes from the id's hash
-and the shard count from the group's total size, then sorted by id inside the
-shard before writing. Nothing depends on bundle boundaries or worker count.
-Empty shards are still written, so ``-of-NNNNN`` names are always complete.
+Data (:class:`WriteData`): the kept documents are never shuffled. Each
+language's shards are contiguous runs of input units (row groups, jsonl
+files) in input order, cut so that each shard holds about
+``shard_target_mb`` of kept content: N = ceil(kept bytes / target), the same
+count as before, computed in the graph from small per-unit sizes. The
+writer of a shard receives only the deltas of its units (row positions,
+added columns), re-reads the units in order and streams row groups with
+``pyarrow.parquet.ParquetWriter`` onto the ``FileSystems`` handle, so it
+never holds a whole shard. Rows keep their input order.
+
+Ledger rows (:class:`WriteSharded`, small records) are grouped by (stage,
+shard): the shard from the id's hash, the count from the row count, sorted
+by id inside the shard. Empty shards are still written, so ``-of-NNNNN``
+names are always complete.
 """
 
 from __future__ import annotations
@@ -12,12 +22,17 @@ import io
 import json
 import math
 import posixpath
-from collections.abc import Callable, Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from apache_beam.io.filesystems import FileSystems
+from apache_beam.io.filesystems import CompressionTypes, FileSystems
+
+from pipeline.batches import ROW, Piece, Unit, apply_delta, content_sizes, delta_of, read_unit
 
 LEDGER_SCHEMA = pa.schema(
     [
@@ -127,6 +142,171 @@ class WriteSharded(beam.PTransform):
             | "WithMarkers" >> beam.Flatten()
             | "Group" >> beam.GroupByKey()
             | "Write" >> beam.Map(write, counts=beam.pvalue.AsDict(shard_counts))
+        )
+
+
+ROW_GROUP_ROWS = 20_000
+ROW_GROUP_BYTES = 32_000_000
+WriteRecord = tuple[
+    tuple[str, Unit], tuple[int, bytes, bytes | None, int]
+]  # (lang, unit), (index, rows, carried, bytes)
+
+
+def write_records(piece: Piece, schema: pa.Schema) -> Iterator[WriteRecord]:
+    """What the data writer needs of a piece, per language: its delta and its content bytes."""
+    batch = piece.batch
+    langs = batch.column("lang")
+    sizes = content_sizes(batch)
+    for lang in sorted(set(langs.to_pylist())):
+        mask = pc.equal(langs, lang)
+        rows, carried = delta_of(batch.filter(mask), schema)
+        weight = int(sizes[mask.to_numpy(zero_copy_only=False)].sum())
+        yield (lang, piece.unit), (piece.index, rows, carried, weight)
+
+
+def shard_plan(totals: list[tuple[tuple[str, Unit], int]], target: int) -> dict[str, tuple[int, dict]]:
+    """lang -> (shard count, unit -> shard): contiguous runs of units in input order, about ``target``
+    content bytes each, ceil(total / target) of them (a unit is never split, so a shard may be empty)."""
+    by_lang: dict[str, list[tuple[Unit, int]]] = defaultdict(list)
+    for (lang, unit), weight in totals:
+        by_lang[lang].append((unit, weight))
+    plan = {}
+    for lang, units in sorted(by_lang.items()):
+        units.sort()
+        total = sum(w for _, w in units)
+        count = max(1, math.ceil(total / target))
+        shards, before = {}, 0
+        for unit, weight in units:
+            shards[unit] = min(count - 1, before * count // total) if total else 0
+            before += weight
+        plan[lang] = (count, shards)
+    return plan
+
+
+class ShardWriter:
+    """One parquet file, streamed: row groups of at most ROW_GROUP_ROWS rows / ROW_GROUP_BYTES content."""
+
+    def __init__(self, path: str, schema: pa.Schema):
+        self._schema = schema
+        self._handle = FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED)
+        self._writer = pq.ParquetWriter(self._handle, schema, compression="zstd", use_dictionary=True)
+        self._held: list[pa.RecordBatch] = []
+        self._rows = self._bytes = 0
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        names = batch.schema.names
+        columns = []
+        for field in self._schema:
+            column = batch.column(field.name) if field.name in names else pa.nulls(batch.num_rows, field.type)
+            columns.append(column if column.type == field.type else column.cast(field.type))
+        self._held.append(pa.RecordBatch.from_arrays(columns, schema=self._schema))
+        self._rows += batch.num_rows
+        self._bytes += int(content_sizes(batch).sum())
+        if self._rows >= ROW_GROUP_ROWS or self._bytes >= ROW_GROUP_BYTES:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._held:
+            table = pa.Table.from_batches(self._held, schema=self._schema)
+            self._writer.write_table(table, row_group_size=max(1, table.num_rows))
+        self._held, self._rows, self._bytes = [], 0, 0
+
+    def close(self) -> None:
+        self._flush()
+        self._writer.close()
+        self._handle.close()
+
+
+class _WriteShard(beam.DoFn):
+    """((lang, shard), deltas of its units) -> the shard file, from the units re-read in order."""
+
+    def __init__(self, root: str, input_schema: pa.Schema, schema: pa.Schema, prefix: str):
+        self._root = root
+        self._input_schema = input_schema
+        self._schema = schema
+        self._prefix = prefix
+
+    def process(self, item: tuple[tuple[str, int], Iterable[Any]], plan: dict) -> Iterator[str]:
+        (lang, shard), values = item
+        wanted: dict[Unit, dict[int, list]] = defaultdict(lambda: defaultdict(list))
+        for value in values:
+            if value is not None:
+                unit, index, rows, carried = value
+                wanted[unit][index].append((rows, carried))
+        path = join(self._root, lang, f"{self._prefix}-{shard:05d}-of-{plan[lang][0]:05d}.parquet")
+        writer = ShardWriter(path, self._schema)
+        for unit in sorted(wanted):
+            deltas = wanted[unit]
+            for index, batch in enumerate(read_unit(unit, self._input_schema)):
+                if index in deltas:
+                    writer.write(_applied(batch, deltas[index]))
+        writer.close()
+        yield path
+
+
+def _applied(batch: pa.RecordBatch, deltas: list[tuple[bytes, bytes | None]]) -> pa.RecordBatch:
+    """A re-read batch with its deltas applied (several only when rows came back one by one: in row order)."""
+    if len(deltas) == 1:
+        return apply_delta(batch, *deltas[0])
+    merged = pa.concat_batches([apply_delta(batch, *delta) for delta in deltas])
+    return merged.take(pc.sort_indices(merged.column(ROW)))
+
+
+def _assign(record: WriteRecord, plan: dict) -> tuple[tuple[str, int], tuple]:
+    """A write record keyed by its output shard: ((lang, shard), (unit, index, rows, carried))."""
+    (lang, unit), (index, rows, carried, _) = record
+    return (lang, plan[lang][1][unit]), (unit, index, rows, carried)
+
+
+class WriteData(beam.PTransform):
+    """Kept documents -> ``root/<lang>/<prefix>-00000-of-000NN.parquet`` without shuffling them.
+
+    The input is pieces, or with ``records=True`` write records already (:func:`write_records`).
+    """
+
+    def __init__(
+        self,
+        root: str,
+        input_schema: pa.Schema,
+        schema: pa.Schema,
+        target_bytes: int,
+        prefix: str = "train",
+        records: bool = False,
+    ):
+        super().__init__()
+        self._root = root
+        self._input_schema = input_schema
+        self._schema = schema
+        self._target = max(1, int(target_bytes))
+        self._prefix = prefix
+        self._records = records
+
+    def expand(self, pieces: beam.PCollection) -> beam.PCollection:
+        records = pieces
+        if not self._records:
+            records = pieces | "Parts" >> beam.FlatMap(write_records, self._input_schema)
+        plan = (
+            records
+            | "Weigh" >> beam.MapTuple(lambda key, value: (key, value[3]))
+            | "Total" >> beam.CombinePerKey(sum)
+            | "AllUnits" >> beam.combiners.ToList()
+            | "Plan" >> beam.Map(shard_plan, self._target)
+        )
+        keyed = records | "Assign" >> beam.Map(_assign, plan=beam.pvalue.AsSingleton(plan))
+        markers = plan | "Markers" >> beam.FlatMap(
+            lambda plan: [
+                ((lang, shard), None) for lang, (count, _) in plan.items() for shard in range(count)
+            ]
+        )
+        return (
+            (keyed, markers)
+            | "Together" >> beam.Flatten()
+            | "ByShard" >> beam.GroupByKey()
+            | "Write"
+            >> beam.ParDo(
+                _WriteShard(self._root, self._input_schema, self._schema, self._prefix),
+                plan=beam.pvalue.AsSingleton(plan),
+            )
         )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import apache_beam as beam
@@ -77,6 +77,48 @@ def modified_count_key(stage: str):
         return (stage, row.get("lang") or "unknown", "modified", ""), (1, 0)
 
     return key
+
+
+CountKey = tuple[str, str, str, str]
+
+
+def batch_counts(
+    stage: str, kind: str, langs: Sequence[str], sizes: Sequence[int], reasons: Sequence[str] | None = None
+) -> list[tuple[CountKey, tuple[int, int]]]:
+    """One batch's (stage, lang, kind, reason) -> (docs, bytes) pairs, summed in the batch: counting
+    costs one small record per key and batch, not one per document."""
+    totals: dict[CountKey, tuple[int, int]] = {}
+    for row, lang in enumerate(langs):
+        key = (stage, lang or "unknown", kind, reasons[row] if reasons is not None else "")
+        docs, size = totals.get(key, (0, 0))
+        totals[key] = (docs + 1, size + int(sizes[row]))
+    return list(totals.items())
+
+
+def ids_digest_part(ids: Iterable[str]) -> int:
+    """One batch's share of the input's ``ids_digest`` (summed over batches by :class:`DigestParts`)."""
+    return sum(id_hash(doc_id) for doc_id in ids) % DIGEST_MODULUS
+
+
+class _SumDigest(beam.CombineFn):
+    def create_accumulator(self) -> int:
+        return 0
+
+    def add_input(self, acc: int, part: int) -> int:
+        return (acc + part) % DIGEST_MODULUS
+
+    def merge_accumulators(self, accs: Iterable[int]) -> int:
+        return sum(accs) % DIGEST_MODULUS
+
+    def extract_output(self, acc: int) -> str:
+        return f"{acc:032x}"
+
+
+class DigestParts(beam.PTransform):
+    """Per-batch digest parts -> one string: the order-independent digest of all input ids."""
+
+    def expand(self, parts: beam.PCollection) -> beam.PCollection:
+        return parts | beam.CombineGlobally(_SumDigest())
 
 
 class _DigestFn(beam.CombineFn):

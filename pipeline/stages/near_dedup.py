@@ -4,8 +4,9 @@ Defaults are SantaCoder's ``dedup-alt`` (word 5-grams, 256 perms, 0.7 -> 25
 bands x 10 rows, no verification); ``stack-base`` sets the ``stack-v1``
 recipe (unigrams, 0.85 -> 13 x 19, ``verify: true``). Documents with fewer
 than ``min_tokens`` tokens are not MinHashed and always kept untouched. The
-core and the Beam transforms live in ``dedup/``; this module only maps config
-to parameters and removals to ledger rows.
+core and the Beam transforms live in ``dedup/``; this module maps config to
+parameters, documents to sketch items (dicts, or the rows of a batch with
+their positions) and removals to ledger rows or verdict records.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ import apache_beam as beam
 from pydantic import Field, model_validator
 
 from dedup.components import DEFAULT_ROUNDS
-from dedup.near import KEPT, REMOVED, NearDedupParams, NearDuplicates
+from dedup.near import KEPT, REMOVED, Item, NearDedupParams, NearDuplicates, NearVerdicts
+from pipeline.batches import Piece, column_values, content_sizes
+from pipeline.judging import report_progress
+from pipeline.rejoin import positions, verdict_record
 from pipeline.stages.base import StageConfig, StageContext, StageSpec, ledger_row
 
 STAGE = "near_dedup"
@@ -65,6 +69,36 @@ class NearDedupStage(beam.PTransform):
 
 def build(config: NearDedupConfig, ctx: StageContext) -> beam.PTransform:
     return NearDedupStage(config)
+
+
+def piece_items(piece: Piece, progress: bool) -> list[Item]:
+    """The sketch's view of a batch: (id, content, stars, position) per row; null stars count as 0."""
+    batch = piece.batch
+    report_progress(progress, STAGE, batch.num_rows, int(content_sizes(batch).sum()) if progress else 0)
+    stars = [int(s) if s is not None else 0 for s in column_values(batch, "max_stars_count")]
+    contents = batch.column("content").to_pylist()
+    return list(zip(batch.column("id").to_pylist(), contents, stars, positions(piece), strict=True))
+
+
+class NearBatchVerdicts(beam.PTransform):
+    """Pieces -> verdict records ``pipeline.rejoin`` applies after re-reading the documents."""
+
+    def __init__(self, config: NearDedupConfig, progress: bool = False):
+        super().__init__()
+        self._params = config.params()
+        self._progress = progress
+
+    def expand(self, pieces: beam.PCollection) -> beam.PCollection:
+        return (
+            pieces
+            | "Items" >> beam.Map(piece_items, self._progress)
+            | "NearVerdicts" >> NearVerdicts(self._params)
+            | "Records" >> beam.MapTuple(lambda _, position, detail: verdict_record(position, REASON, detail))
+        )
+
+
+def batch_verdicts(config: NearDedupConfig, ctx: StageContext, progress: bool) -> beam.PTransform:
+    return NearBatchVerdicts(config, progress)
 
 
 SPEC = StageSpec(name=STAGE, config=NearDedupConfig, build=build, columns={})

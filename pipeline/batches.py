@@ -1,0 +1,314 @@
+"""Documents as bounded Arrow record batches: reading units, preparing columns, dicts for the cores, deltas.
+
+Why: a document that travels as a Python dict through every transform costs
+more than the stages' decisions about it. Here the input is cut into *units*
+(one parquet row group, or one jsonl file), each unit is read as batches of at
+most ``MAX_ROWS`` rows and ``MAX_BYTES`` content bytes, and the same unit
+always yields the same batches, so a batch is named by ``(unit, index)`` and a
+row by its position in it. That is what lets the pipeline move only small
+records between steps: a step that needs the documents again (after a
+grouping stage, or to write them) re-reads its unit and applies a *delta*
+(the surviving row positions and the columns stages added), instead of
+receiving the documents through a shuffle.
+
+Internal columns (never written): ``__sc_row`` (the row's position in the
+batch as read) and, when present, ``__sc_raw`` (content that is not UTF-8
+text: tagged bytes, see :func:`_tag_raw`) and ``__sc_changed`` (a stage
+replaced the content).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pipeline.ids import doc_id, line_stats, normalize_lang
+from pipeline.inputs import (
+    REQUIRED_COLUMNS,
+    InputError,
+    _jsonl_lines,
+    _parse_json_line,
+    make_encodable,
+    open_binary,
+    prepare,
+)
+
+ROW = "__sc_row"
+RAW = "__sc_raw"
+CHANGED = "__sc_changed"
+INTERNAL = (ROW, RAW, CHANGED)
+READ_ROWS = 128  # parquet rows decoded per step; batches are assembled from these
+MAX_ROWS = 1024
+MAX_BYTES = 8_000_000
+STATS = ("avg_line_length", "max_line_length", "alphanum_fraction")
+
+Unit = tuple[str, int]  # (path, parquet row group); -1 for a jsonl file
+
+
+@dataclass
+class Piece:
+    """One batch of documents in flight: the surviving rows of batch ``index`` of ``unit``."""
+
+    unit: Unit
+    index: int
+    batch: pa.RecordBatch
+
+
+def list_units(path: str) -> list[Unit]:
+    """The units of one input file: its row groups (parquet), or the whole file (jsonl)."""
+    if not path.endswith(".parquet"):
+        return [(path, -1)]
+    try:
+        with open_binary(path) as handle:
+            groups = pq.ParquetFile(handle).num_row_groups
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{path}: not a readable parquet file: {exc}") from exc
+    return [(path, group) for group in range(groups)]
+
+
+def read_unit(unit: Unit, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    """The prepared batches of a unit, always the same ones: ids, ``lang`` and line statistics set,
+    columns cast to ``schema`` (the run's input schema) and ``__sc_row`` added."""
+    path, group = unit
+    raw = _jsonl_batches(path, schema) if group < 0 else _parquet_batches(path, group, schema)
+    for batch in raw:
+        yield batch.append_column(ROW, pa.array(np.arange(batch.num_rows, dtype=np.int32)))
+
+
+def _sizes_of(content: pa.Array) -> np.ndarray:
+    """UTF-8 bytes per row of a content column (null: 0)."""
+    if not (pa.types.is_string(content.type) or pa.types.is_binary(content.type)):
+        return np.zeros(len(content), dtype=np.int64)
+    return pc.binary_length(content).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _byte_slices(batch: pa.RecordBatch) -> Iterator[pa.RecordBatch]:
+    """Slices of ``batch`` of at most MAX_BYTES content bytes each (a single larger row stays whole)."""
+    sizes = _sizes_of(batch.column("content"))
+    if sizes.sum() <= MAX_BYTES:
+        yield batch
+        return
+    start, held = 0, 0
+    for row, size in enumerate(sizes.tolist()):
+        if row > start and held + size > MAX_BYTES:
+            yield batch.slice(start, row - start)
+            start, held = row, 0
+        held += size
+    yield batch.slice(start)
+
+
+def _bounded(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Re-cut read batches into batches of at most MAX_ROWS rows and MAX_BYTES content bytes."""
+    held: list[pa.RecordBatch] = []
+    rows = size = 0
+    for batch in batches:
+        for part in _byte_slices(batch):
+            part_size = int(_sizes_of(part.column("content")).sum())
+            if held and (rows + part.num_rows > MAX_ROWS or size + part_size > MAX_BYTES):
+                yield pa.concat_batches(held)
+                held, rows, size = [], 0, 0
+            held.append(part)
+            rows, size = rows + part.num_rows, size + part_size
+    if held:
+        yield pa.concat_batches(held)
+
+
+def _parquet_batches(path: str, group: int, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    try:
+        with open_binary(path) as handle:
+            parquet = pq.ParquetFile(handle)
+            missing = [c for c in REQUIRED_COLUMNS if c not in parquet.schema_arrow.names]
+            if missing:
+                raise InputError(f"{path}: missing required column(s) {', '.join(missing)}")
+            read = parquet.iter_batches(batch_size=READ_ROWS, row_groups=[group], use_threads=False)
+            for number, batch in enumerate(_bounded(read)):
+                yield _prepare(batch, schema, f"{path}, row group {group}, batch {number}")
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{path}, row group {group}: cannot be read: {exc}") from exc
+
+
+def _jsonl_batches(path: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    rows: list[dict] = []
+    size, first = 0, 0
+    for number, line in _jsonl_lines(path):
+        row = _parse_json_line(path, number, line)
+        for column in REQUIRED_COLUMNS:
+            row.setdefault(column, None)  # a missing field is a null: the validate stage records it
+        rows.append(make_encodable(prepare(row)))
+        first, size = first or number, size + len(line)
+        if len(rows) >= MAX_ROWS or size >= MAX_BYTES:
+            yield _rows_batch(rows, schema, f"{path}, lines {first}-{number}")
+            rows, size, first = [], 0, 0
+    if rows:
+        yield _rows_batch(rows, schema, f"{path}, lines {first}-end")
+
+
+def _tag_raw(value: object) -> bytes:
+    """Content that an Arrow string cannot hold (undecodable bytes, a JSON number or list ...), kept
+    exactly so the validate stage can say what it is: b"b" + bytes, or b"j" + JSON."""
+    if isinstance(value, bytes):
+        return b"b" + value
+    return b"j" + json.dumps(value).encode()
+
+
+def _untag_raw(raw: bytes) -> object:
+    return raw[1:] if raw[:1] == b"b" else json.loads(raw[1:])
+
+
+def _rows_batch(rows: list[dict], schema: pa.Schema, where: str) -> pa.RecordBatch:
+    """Prepared row dicts (the jsonl path, and parquet content that is not a string column) -> a batch."""
+    raws = []
+    for row in rows:
+        content = row.get("content")
+        if content is None or isinstance(content, str):
+            raws.append(None)
+        else:
+            raws.append(_tag_raw(content))
+            row["content"] = None
+    try:
+        batch = pa.RecordBatch.from_pylist(rows, schema=schema)
+    except (pa.ArrowException, TypeError, ValueError) as exc:
+        raise InputError(f"{where}: rows do not fit the input schema: {exc}") from exc
+    if any(raw is not None for raw in raws):
+        batch = batch.append_column(RAW, pa.array(raws, pa.binary()))
+    return batch
+
+
+def column_values(batch: pa.RecordBatch, name: str) -> list:
+    """A column as Python values; all None when the batch has no such column."""
+    if name in batch.schema.names:
+        return batch.column(name).to_pylist()
+    return [None] * batch.num_rows
+
+
+def with_column(batch: pa.RecordBatch, name: str, values: pa.Array) -> pa.RecordBatch:
+    """``batch`` with column ``name`` set to ``values`` (replaced, or appended)."""
+    names = batch.schema.names
+    if name in names:
+        return batch.set_column(names.index(name), name, values)
+    return batch.append_column(name, values)
+
+
+def _prepare(batch: pa.RecordBatch, schema: pa.Schema, where: str) -> pa.RecordBatch:
+    """What ``pipeline.inputs.prepare`` does per row, column by column: id, lang, line statistics."""
+    content = batch.column("content")
+    if pa.types.is_large_string(content.type):
+        content = content.cast(pa.string())
+        batch = with_column(batch, "content", content)
+    if not (pa.types.is_string(content.type) or pa.types.is_null(content.type)):
+        return _rows_batch([prepare(row) for row in batch.to_pylist()], schema, where)
+    if pa.types.is_null(content.type):
+        content = pa.nulls(batch.num_rows, pa.string())
+        batch = with_column(batch, "content", content)
+    repos, paths = column_values(batch, "max_stars_repo_name"), column_values(batch, "max_stars_repo_path")
+    valid = content.is_valid().to_numpy(zero_copy_only=False)
+    offsets = np.frombuffer(content.buffers()[1], dtype=np.int32)[
+        content.offset : content.offset + len(content) + 1
+    ]
+    data = memoryview(content.buffers()[2] or b"")
+    ids = [
+        doc_id(repo, path, bytes(data[offsets[row] : offsets[row + 1]]) if valid[row] else None)
+        for row, (repo, path) in enumerate(zip(repos, paths, strict=True))
+    ]
+    langs = [
+        normalize_lang(lang, path) for lang, path in zip(column_values(batch, "lang"), paths, strict=True)
+    ]
+    batch = with_column(batch, "id", pa.array(ids, pa.string()))
+    batch = with_column(batch, "lang", pa.array(langs, pa.string()))
+    stats = {name: column_values(batch, name) for name in STATS}
+    missing = [
+        row for row in range(batch.num_rows) if valid[row] and any(stats[n][row] is None for n in STATS)
+    ]
+    if missing:
+        texts = content.take(pa.array(missing)).to_pylist()
+        for row, text in zip(missing, texts, strict=True):
+            for name, value in zip(STATS, line_stats(text), strict=True):
+                stats[name][row] = value
+        for name in STATS:
+            batch = with_column(batch, name, pa.array(stats[name], schema.field(name).type))
+    return conform(batch, schema, where)
+
+
+def conform(batch: pa.RecordBatch, schema: pa.Schema, where: str) -> pa.RecordBatch:
+    """``batch`` with exactly ``schema``'s columns (missing ones null, types cast), internal ones kept."""
+    names = batch.schema.names
+    arrays, fields = [], list(schema)
+    for field in schema:
+        if field.name not in names:
+            arrays.append(pa.nulls(batch.num_rows, field.type))
+            continue
+        column = batch.column(field.name)
+        if column.type != field.type:
+            try:
+                column = column.cast(field.type)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise InputError(f"{where}: column {field.name} is not {field.type}: {exc}") from exc
+        arrays.append(column)
+    for name in INTERNAL:
+        if name in names:
+            arrays.append(batch.column(name))
+            fields.append(batch.schema.field(name))
+    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def to_dicts(batch: pa.RecordBatch) -> list[dict]:
+    """The rows as the dicts the stage cores take (internal columns left out, raw content restored)."""
+    names = [name for name in batch.schema.names if name not in INTERNAL]
+    rows = batch.select(names).to_pylist()
+    if RAW in batch.schema.names:
+        for row, raw in zip(rows, batch.column(RAW).to_pylist(), strict=True):
+            if raw is not None:
+                row["content"] = _untag_raw(raw)
+    return rows
+
+
+def content_sizes(batch: pa.RecordBatch) -> np.ndarray:
+    """UTF-8 content bytes per row, as ``pipeline.stages.base.content_bytes`` counts them."""
+    sizes = _sizes_of(batch.column("content"))
+    if RAW in batch.schema.names:
+        for row, raw in enumerate(batch.column(RAW).to_pylist()):
+            if raw is not None:
+                sizes[row] = len(raw) - 1 if raw[:1] == b"b" else 0
+    return sizes
+
+
+def delta_of(batch: pa.RecordBatch, schema: pa.Schema) -> tuple[bytes, bytes | None]:
+    """What a re-read of the batch needs to become ``batch`` again: the surviving row positions, and
+    (Arrow IPC) the columns stages added, with the content only of rows whose content they replaced."""
+    rows = batch.column(ROW).to_numpy(zero_copy_only=False).astype(np.int32).tobytes()
+    added = [name for name in batch.schema.names if name not in schema.names and name not in (ROW, RAW)]
+    if not added:
+        return rows, None
+    columns = {name: batch.column(name) for name in added}
+    if CHANGED in columns:
+        columns["content"] = pc.if_else(
+            columns[CHANGED], batch.column("content"), pa.scalar(None, pa.string())
+        )
+    carried = pa.RecordBatch.from_pydict(columns)
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, carried.schema) as writer:
+        writer.write_batch(carried)
+    return rows, sink.getvalue()
+
+
+def apply_delta(batch: pa.RecordBatch, rows: bytes, carried: bytes | None) -> pa.RecordBatch:
+    """The re-read ``batch`` made what :func:`delta_of` described."""
+    out = batch.take(pa.array(np.frombuffer(rows, dtype=np.int32)))
+    if carried is None:
+        return out
+    extra = pa.ipc.open_stream(carried).read_next_batch()
+    for name in extra.schema.names:
+        if name == "content":
+            out = with_column(
+                out, name, pc.if_else(extra.column(CHANGED), extra.column(name), out.column(name))
+            )
+        else:
+            out = with_column(out, name, extra.column(name))
+    return out

@@ -1,0 +1,157 @@
+"""Per-document stages over batches: the judge sees each document once as a dict, its verdicts come back as columns.
+
+A per-document stage is a ``Judge`` (``pipeline.stages.base``) and its
+``StageSpec.build`` wraps it in ``JudgeDocs`` for pipelines of dicts. The
+batch pipeline takes the same judge out of that wrapper and runs it on a
+:class:`~pipeline.batches.Piece`: the batch becomes dicts once, the judge
+decides, and the piece goes on as the kept rows with the stage's score
+columns (and replaced content) set. Removed documents become ledger rows,
+changed ones ``modified/`` rows, and the stage's counts are one small record
+per (language, kind, reason) and batch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import apache_beam as beam
+import numpy as np
+import pyarrow as pa
+from apache_beam.utils.shared import Shared
+
+from pipeline import stats as stats_mod
+from pipeline.batches import CHANGED, RAW, Piece, content_sizes, to_dicts, with_column
+from pipeline.outputs import ARROW_TYPES
+from pipeline.progress import shared_progress
+from pipeline.stages.base import (
+    KEPT,
+    MODIFIED,
+    REMOVED,
+    Judge,
+    JudgeDocs,
+    content_bytes,
+    ledger_row,
+    modified_row,
+)
+
+COUNTS = "counts"
+
+
+def judge_factory(transform: beam.PTransform) -> Callable[[], Judge] | None:
+    """The judge behind a stage's dict transform, or None when the stage is not a per-document judge."""
+    if isinstance(transform, JudgeDocs):
+        return transform._make_judge
+    return None
+
+
+def report_progress(show: bool, stage: str, docs: int, nbytes: int, removed: int = 0) -> None:
+    """Documents and bytes reaching ``stage`` (and how many it removed) for the local progress display."""
+    if not show:
+        return
+    progress = shared_progress()
+    progress.add(stage, docs, nbytes)
+    if removed and hasattr(progress, "add_removed"):
+        progress.add_removed(stage, removed)
+
+
+class _Held:
+    """A worker process's judge (``Shared`` holds only weak references, so it sits in a plain object)."""
+
+    def __init__(self, judge: Judge):
+        self.judge = judge
+
+
+class JudgeBatches(beam.DoFn):
+    """Piece -> kept piece; tagged: ledger rows, modified rows, counts."""
+
+    def __init__(self, stage: str, make_judge: Callable[[], Judge], columns: dict[str, str], progress: bool):
+        self._stage = stage
+        self._make_judge = make_judge
+        self._columns = dict(columns)
+        self._progress = progress
+        self._shared = Shared()  # made at graph construction: every copy of this DoFn in a process shares it
+
+    def _build(self) -> _Held:
+        judge = self._make_judge()
+        judge.setup()
+        return _Held(judge)
+
+    def setup(self) -> None:
+        self._held = self._shared.acquire(self._build)
+        self._cpu_us = beam.metrics.Metrics.counter(self._stage, "cpu_us")
+
+    def teardown(self) -> None:
+        self._held = None
+
+    def process(self, piece: Piece) -> Iterator[Any]:
+        batch, stage = piece.batch, self._stage
+        docs = to_dicts(batch)
+        sizes = content_sizes(batch)
+        langs = [doc.get("lang") or "unknown" for doc in docs]
+        start = time.process_time()
+        verdicts = self._held.judge.judge(docs)
+        self._cpu_us.inc(int((time.process_time() - start) * 1e6))
+        if len(verdicts) != len(docs):
+            raise RuntimeError(f"stage {stage}: judge returned {len(verdicts)} verdicts for {len(docs)} docs")
+        keep = np.ones(len(docs), dtype=bool)
+        replaced = np.zeros(len(docs), dtype=bool)
+        scores = {name: batch.column(name).to_pylist() if name in batch.schema.names else [None] * len(docs)
+                  for name in self._columns}  # fmt: skip
+        removed, reasons, modified = [], [], []
+        for row, (doc, verdict) in enumerate(zip(docs, verdicts, strict=True)):
+            if verdict.scores:
+                doc.update(verdict.scores)
+                for name in self._columns.keys() & verdict.scores.keys():
+                    scores[name][row] = verdict.scores[name]
+            if verdict.content is not None:
+                doc["content"] = verdict.content
+                replaced[row] = True
+                sizes[row] = content_bytes(doc)
+            if verdict.modified:
+                modified.append(row)
+                yield beam.pvalue.TaggedOutput(MODIFIED, modified_row(doc, stage, verdict.modified))
+            if not verdict.keep:
+                keep[row] = False
+                reason = verdict.reason or "removed"
+                removed.append(row)
+                reasons.append(reason)
+                yield beam.pvalue.TaggedOutput(REMOVED, ledger_row(doc, stage, reason, verdict.detail))
+        report_progress(self._progress, stage, len(docs), int(sizes.sum()), len(removed))
+        kept = np.flatnonzero(keep)
+        counts = stats_mod.batch_counts(stage, "out", [langs[r] for r in kept], sizes[kept])
+        counts += stats_mod.batch_counts(
+            stage, "removed", [langs[r] for r in removed], sizes[removed], reasons
+        )
+        counts += stats_mod.batch_counts(stage, "modified", [langs[r] for r in modified], [0] * len(modified))
+        for pair in counts:
+            yield beam.pvalue.TaggedOutput(COUNTS, pair)
+        for name, values in scores.items():
+            batch = with_column(batch, name, pa.array(values, ARROW_TYPES[self._columns[name]]))
+        if replaced.any():
+            batch = _replace_content(batch, docs, replaced)
+        yield Piece(piece.unit, piece.index, batch.filter(pa.array(keep)))
+
+
+def _replace_content(batch: pa.RecordBatch, docs: list[dict], replaced: np.ndarray) -> pa.RecordBatch:
+    """The content column from the (changed) dicts; ``__sc_changed`` marks the rows a stage rewrote."""
+    values = [doc["content"] if isinstance(doc["content"], str) else None for doc in docs]
+    batch = with_column(batch, "content", pa.array(values, pa.string()))
+    if RAW in batch.schema.names:  # a rewritten row's content is text now
+        raws = [None if replaced[row] else raw for row, raw in enumerate(batch.column(RAW).to_pylist())]
+        batch = with_column(batch, RAW, pa.array(raws, pa.binary()))
+    before = batch.column(CHANGED).to_numpy(zero_copy_only=False) if CHANGED in batch.schema.names else False
+    return with_column(batch, CHANGED, pa.array(replaced | before))
+
+
+class JudgeStage(beam.PTransform):
+    """A per-document stage over pieces: {kept: pieces, removed: ledger rows, modified: rows, counts: pairs}."""
+
+    def __init__(self, stage: str, make_judge: Callable[[], Judge], columns: dict[str, str], progress: bool):
+        super().__init__()
+        self._fn = JudgeBatches(stage, make_judge, columns, progress)
+
+    def expand(self, pieces: beam.PCollection) -> dict[str, beam.PCollection]:
+        out = pieces | "Judge" >> beam.ParDo(self._fn).with_outputs(REMOVED, MODIFIED, COUNTS, main=KEPT)
+        return {KEPT: out[KEPT], REMOVED: out[REMOVED], MODIFIED: out[MODIFIED], COUNTS: out[COUNTS]}
