@@ -36,6 +36,7 @@ USER_ERROR_TYPES = (
     ("pipeline.config", "ConfigError"),
     ("pipeline.inputs", "InputError"),
     ("pipeline.publish", "PublishRefused"),
+    ("pipeline.finish", "FinishError"),
 )
 # A path the user gave that is not there (or not readable) is their mistake, whatever code tripped on it.
 PATH_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)

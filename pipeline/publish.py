@@ -25,7 +25,6 @@ logged or written, and publishing refuses if it appears in any file to upload.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import logging
 import shutil
@@ -36,6 +35,7 @@ from pathlib import Path
 
 from pipeline import store
 from pipeline.card import write_card
+from pipeline.cli import CliParser, run_cli
 from pipeline.ledger import STATS_FILE, check_ledger
 
 logger = logging.getLogger(__name__)
@@ -270,33 +270,40 @@ def _publish(
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+def build_parser() -> CliParser:
+    parser = CliParser(
         prog="python -m pipeline.publish",
         description="Upload a pipeline output (data/, card, stats, report) to a Hugging Face dataset repo. "
         "The token comes from HF_TOKEN or `hf auth login`.",
     )
     parser.add_argument("out", help="the pipeline output directory (OUT)")
-    parser.add_argument("--repo-id", required=True, help="ORG/NAME of the dataset repo (created if missing)")
+    parser.add_argument("--repo_id", required=True, help="ORG/NAME of the dataset repo (created if missing)")
     parser.add_argument("--private", action="store_true", help="create the repo private")
-    parser.add_argument("--revision", default=None, help="branch to commit to (created from main if missing)")
-    parser.add_argument("--include-ledger", action="store_true", help="also upload removed/ and modified/")
-    parser.add_argument("--files-per-commit", type=int, default=FILES_PER_COMMIT)
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--revision", default=None, help="branch to commit to (default: main; created if missing)"
+    )
+    parser.add_argument("--include_ledger", action="store_true", help="also upload removed/ and modified/")
+    parser.add_argument(
+        "--files_per_commit",
+        type=int,
+        default=FILES_PER_COMMIT,
+        help="shards per Hub commit (resumable steps)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per HTTP request is noise
-    try:
-        result = publish(
-            args.out,
-            args.repo_id,
-            private=args.private,
-            revision=args.revision,
-            include_ledger=args.include_ledger,
-            files_per_commit=args.files_per_commit,
-        )
-    except PublishRefused as err:
-        print(f"publish refused: {err}", file=sys.stderr)
-        return 2
+    result = publish(
+        args.out,
+        args.repo_id,
+        private=args.private,
+        revision=args.revision,
+        include_ledger=args.include_ledger,
+        files_per_commit=args.files_per_commit,
+    )
     print(
         f"published {args.out} -> {result.repo_url}: {len(result.uploaded)} shards uploaded in "
         f"{len(result.commits)} commits, {len(result.skipped)} already there, {len(result.deleted)} stale deleted"
@@ -305,4 +312,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_cli(main, "pipeline.publish")

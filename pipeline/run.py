@@ -110,12 +110,16 @@ def build(p: beam.Pipeline, plan: Plan) -> None:
     )
     counts, removed, modified, columns = [], [], [], {}
     show_progress = plan.options.view_as(StandardOptions).runner is None and progress_enabled()
+    if show_progress:  # ETA: the reporter counts the input documents in the background
+        shared_progress().expect(plan.config.enabled, plan.files)
     for name in plan.config.enabled:
         spec = load_spec(name)
         if show_progress:
             docs = docs | f"Progress_{name}" >> CountProgress(name)
         columns.update(spec.columns)
         result = docs | f"Stage_{name}" >> spec.build(plan.config.stages[name], plan.context)
+        if show_progress:
+            _ = result[REMOVED] | CountProgress(name, removed=True)
         if name == plan.config.enabled[0]:  # later stages' input is the previous output (stats.assemble)
             counts.append(docs | f"CountIn_{name}" >> beam.Map(stats_mod.doc_count_key(name, "in")))
         counts.append(result[KEPT] | f"CountOut_{name}" >> beam.Map(stats_mod.doc_count_key(name, "out")))
