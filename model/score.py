@@ -92,3 +92,20 @@ def score_texts(
         loss = float(losses.double().mean())
         scores.append(DocScore(loss, math.exp(loss), len(losses)))
     return scores
+
+
+class Scorer:
+    """A loaded model and tokenizer behind one method, the form Beam's RunInference shares.
+
+    Shared across the SDK processes of a GPU worker, the scorer lives in one
+    process and the others hold a proxy to it: a proxy forwards method calls
+    (arguments and results pickled), not attribute reads, so callers use only
+    :meth:`score`. Inference only reads the model, so threads may call it at once.
+    """
+
+    def __init__(self, model: torch.nn.Module, codec: TextCodec):
+        self.model = model
+        self.codec = codec
+
+    def score(self, texts: Sequence[str], max_tokens: int = 512, batch_size: int = 8) -> list[DocScore]:
+        return score_texts(self.model, self.codec, list(texts), max_tokens, batch_size)

@@ -29,9 +29,13 @@ def is_remote(spec: str) -> bool:
     return "://" in spec and not spec.startswith("file://")
 
 
+_BEAM_SCHEMES = ("gs", "s3", "hdfs", "azfs")
+
+
 def read_remote(url: str) -> bytes:
-    """Bytes of one remote file: Beam's filesystems (``gs://``, ``s3://``...), fsspec for ``hf://``."""
-    if url.startswith("hf://"):
+    """Bytes of one remote file: Beam's filesystems for ``gs://``, ``s3://``, ``hdfs://``, ``azfs://``
+    (their options, such as an S3 endpoint, come from the pipeline), fsspec for the rest (``hf://``)."""
+    if url.split("://", 1)[0] not in _BEAM_SCHEMES:
         import fsspec
 
         with fsspec.open(url, "rb") as source:
