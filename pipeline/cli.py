@@ -98,7 +98,9 @@ class HelpFormatter(argparse.HelpFormatter):
         default = action.default
         if (
             action.option_strings
-            and not (default is None or default is False or default is argparse.SUPPRESS or default in ([], ""))
+            and not (
+                default is None or default is False or default is argparse.SUPPRESS or default in ([], "")
+            )
             and "%(default)" not in text
         ):
             shown = (
@@ -317,6 +319,7 @@ class _Interrupts:
     @classmethod
     def handler(cls, signum: int, frame: Any) -> None:
         cls.count += 1
+        logging.disable(logging.CRITICAL)  # winding down: no library logs the interrupt with a traceback
         if cls.count > 1:  # the first was swallowed somewhere, or clean-up hangs: stop now
             print(f"{cls.prog}: interrupted", file=sys.stderr, flush=True)
             os._exit(INTERRUPTED)
