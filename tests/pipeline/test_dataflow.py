@@ -58,23 +58,66 @@ def _local_strings(payload: bytes) -> bytes:
     return payload
 
 
-@pytest.fixture(scope="module")
-def dry_run_job(sample_dir: Path, shared_dir: Path, tmp_path_factory):
-    """Build (not submit) the documented job; returns (runner, job, argv, local paths used)."""
+def _dry_run(argv: list[str]):
+    """Build the job graph and let DataflowRunner turn it into a job, without submitting it."""
     import apache_beam as beam
 
     from pipeline.run import build, make_plan
 
+    plan = make_plan(argv)
+    pipeline = beam.Pipeline(options=plan.options)
+    build(pipeline, plan)
+    result = pipeline.run()
+    return pipeline.runner, result, plan
+
+
+@pytest.fixture(scope="module")
+def dry_run_job(sample_dir: Path, shared_dir: Path):
+    """Build (not submit) the documented job; returns (runner, job, argv, plan, local paths used)."""
     local = {
         "optout_list": str(shared_dir / "optout" / "optouts.jsonl"),
         "benchmarks_dir": str(shared_dir / "benchmarks"),
     }
     argv = _with(documented_command(), input=str(sample_dir), dry_run="True", **local)
-    plan = make_plan(argv)
-    pipeline = beam.Pipeline(options=plan.options)
-    build(pipeline, plan)
-    result = pipeline.run()
-    return pipeline.runner, result, argv, plan, local
+    runner, result, plan = _dry_run(argv)
+    return runner, result, argv, plan, local
+
+
+ALL_VARIANTS = "stack-base+stars+comments+dedup-alt+fertility"
+MODEL_URL = f"gs://{BUCKET}/models/tiny"
+GPU = "type:nvidia-l4;count:1;install-nvidia-driver"
+
+
+@pytest.fixture(scope="module")
+def tokenizer_dir(sample_dir: Path, tmp_path_factory) -> Path:
+    """A small tokenizer trained here, saved in a folder of this machine (as a user's would be)."""
+    import pyarrow.parquet as pq
+
+    from tokenizer.train import save_tokenizer, train_tokenizer
+
+    texts = pq.read_table(sorted(sample_dir.glob("*.parquet"))[0], columns=["content"])["content"].to_pylist()
+    folder = tmp_path_factory.mktemp("tokenizer")
+    save_tokenizer(
+        train_tokenizer([t for t in texts if t][:100], vocab_size=400, show_progress=False), folder
+    )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def all_stages_job(sample_dir: Path, shared_dir: Path, tokenizer_dir: Path, tmp_path_factory):
+    """The documented command with every variant (stars, comments, dedup-alt, fertility with a local
+    tokenizer) and the score stage (model in a bucket, the local tokenizer, a GPU hint)."""
+    overlay = tmp_path_factory.mktemp("config") / "score.yaml"
+    overlay.write_text(f"stages:\n  score: {{enabled: true, model: '{MODEL_URL}', accelerator: '{GPU}'}}\n")
+    local = {
+        "optout_list": str(shared_dir / "optout" / "optouts.jsonl"),
+        "benchmarks_dir": str(shared_dir / "benchmarks"),
+        "tokenizer": str(tokenizer_dir),
+        "config": str(overlay),
+    }
+    argv = _with(documented_command(), input=str(sample_dir), dry_run="True", preset=ALL_VARIANTS, **local)
+    runner, result, plan = _dry_run(argv)
+    return runner, result, argv, plan, local
 
 
 def test_documented_command_builds_a_dataflow_job(dry_run_job):
@@ -104,23 +147,122 @@ def test_documented_command_builds_a_dataflow_job(dry_run_job):
     assert plan.output == f"gs://{BUCKET}/curated/santacoder"
 
 
-def test_no_local_path_inside_worker_payloads(dry_run_job, sample_dir):
-    runner, _, _, _, local = dry_run_job
-    from apache_beam.portability.api import beam_runner_api_pb2
+def _payloads(runner):
+    """``(top-level transform or component, bytes)`` for everything the job ships to workers: every
+    transform's spec (DoFns and CombineFns unpickled from Beam's compressed encoding), coders, windowing
+    strategies and environments."""
+    from apache_beam.portability import common_urns
+    from apache_beam.portability.api import beam_runner_api_pb2 as api
 
-    needles = {name: path.encode() for name, path in local.items()} | {"sample": str(sample_dir).encode()}
-    baked: dict[str, set[str]] = {}
-    for transform in runner.proto_pipeline.components.transforms.values():
-        payload = transform.spec.payload
-        if transform.spec.urn == "beam:transform:pardo:v1":
-            payload = beam_runner_api_pb2.ParDoPayload.FromString(payload).do_fn.payload
-        text = _local_strings(payload)
-        for name, needle in needles.items():
-            if needle in text:
-                baked.setdefault(name, set()).add(transform.unique_name.split("/")[0])
-    # Only the read step may name the (local, in this test) input files; on Dataflow they are gs:// paths.
-    assert set(baked) <= {"sample"}, baked
-    assert baked.get("sample") == {"Read"}, baked  # control: the detector does see paths in payloads
+    components = runner.proto_pipeline.components
+    combines = {
+        common_urns.composites.COMBINE_PER_KEY.urn,
+        common_urns.composites.COMBINE_GLOBALLY.urn,
+        common_urns.combine_components.COMBINE_GROUPED_VALUES.urn,
+    }
+    for transform in components.transforms.values():
+        name, payload = transform.unique_name.split("/")[0], transform.spec.payload
+        yield name, _local_strings(payload)
+        if transform.spec.urn == common_urns.primitives.PAR_DO.urn:
+            yield name, _local_strings(api.ParDoPayload.FromString(payload).do_fn.payload)
+        elif transform.spec.urn in combines:
+            yield name, _local_strings(api.CombinePayload.FromString(payload).combine_fn.payload)
+    for coder in components.coders.values():
+        yield "coder", _local_strings(coder.spec.payload)
+    for strategy in components.windowing_strategies.values():
+        yield "windowing", _local_strings(strategy.window_fn.payload)
+    for environment in components.environments.values():
+        yield "environment", environment.payload
+
+
+def local_paths_in_job(runner, roots: list[Path]) -> dict[str, set[str]]:
+    """Every path under ``roots`` (this machine's folders) found in the job, with the transforms holding
+    it; Python source files are left out (pickled lambdas carry their code's file name, never read)."""
+    pattern = re.compile(b"(?:" + b"|".join(re.escape(str(r).encode()) for r in roots) + rb")[\w./+@=-]*")
+    found: dict[str, set[str]] = {}
+    for name, payload in _payloads(runner):
+        for match in set(pattern.findall(payload)):
+            path = match.decode()
+            if not path.endswith(".py"):
+                found.setdefault(path, set()).add(name)
+    return found
+
+
+def _roots(shared_dir: Path, tmp_path_factory) -> list[Path]:
+    return [ROOT, shared_dir.resolve(), Path(tmp_path_factory.getbasetemp()), Path.home()]
+
+
+def _only_the_read_step_names_input_files(found: dict[str, set[str]], sample_dir: Path) -> None:
+    inputs = {path for path in found if path.startswith(str(sample_dir) + "/")}
+    assert {path: found[path] for path in found.keys() - inputs} == {}
+    # On Dataflow the input files are gs:// paths; here they are local, which also shows the scan sees paths.
+    assert inputs and set().union(*(found[path] for path in inputs)) == {"Read"}
+
+
+def test_no_local_path_inside_worker_payloads(dry_run_job, sample_dir, shared_dir, tmp_path_factory):
+    runner = dry_run_job[0]
+    _only_the_read_step_names_input_files(
+        local_paths_in_job(runner, _roots(shared_dir, tmp_path_factory)), sample_dir
+    )
+
+
+def test_every_stage_and_variant_builds_a_dataflow_job(all_stages_job):
+    runner, result, _, plan, _ = all_stages_job
+    assert str(result.state) == "DONE"
+    from pipeline.config import resolve
+
+    every = set(resolve("stack-base").stages)  # every stage the presets know
+    assert set(plan.config.enabled) == every, every - set(plan.config.enabled)
+    names = {t.unique_name for t in runner.proto_pipeline.components.transforms.values()}
+    for stage in every:
+        assert f"Stage_{stage}" in names, stage
+    components = runner.proto_pipeline.components
+    gpu = {
+        env_id
+        for env_id, env in components.environments.items()
+        if any(value == GPU.encode() for key, value in env.resource_hints.items() if "accelerator" in key)
+    }
+    on_gpu = {t.unique_name.split("/")[0] for t in components.transforms.values() if t.environment_id in gpu}
+    assert on_gpu == {"Stage_score"}  # only the score stage asks for GPU workers
+    assert plan.config.stages["near_dedup"].ngram == 5  # dedup-alt
+
+
+def test_every_stage_ships_its_state_not_a_local_path(
+    all_stages_job, sample_dir, shared_dir, tokenizer_dir, tmp_path_factory
+):
+    """Fertility and score carry the local tokenizer's JSON, decontam the compressed strings of the local
+    benchmarks; score names its model by URL; no stage holds a path of this machine."""
+    from pipeline.stages.decontam import load_strings, pack_strings
+
+    runner, _, _, plan, local = all_stages_job
+    _only_the_read_step_names_input_files(
+        local_paths_in_job(runner, _roots(shared_dir, tmp_path_factory)), sample_dir
+    )
+    holders: dict[bytes, set[str]] = {}
+    tokenizer_json = (tokenizer_dir / "tokenizer.json").read_bytes()
+    packed = pack_strings(load_strings(plan.config.stages["decontam"], local["benchmarks_dir"]))
+    needles = {"tokenizer": tokenizer_json, "strings": packed, "model": MODEL_URL.encode()}
+    for name, payload in _payloads(runner):
+        for label, needle in needles.items():
+            if needle in payload:
+                holders.setdefault(label, set()).add(name)
+    assert holders == {
+        "tokenizer": {"Stage_fertility", "Stage_score"},
+        "strings": {"Stage_decontam"},
+        "model": {"Stage_score"},
+    }
+
+
+def test_a_local_model_folder_is_refused_for_dataflow(sample_dir, tmp_path):
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "config.json").write_text("{}")
+    overlay = tmp_path / "score.yaml"
+    overlay.write_text(f"stages:\n  score: {{enabled: true, model: '{tmp_path / 'model'}'}}\n")
+    argv = _with(
+        documented_command(), input=str(sample_dir), dry_run="True", stages="score", config=str(overlay)
+    )
+    with pytest.raises(ValueError, match="upload it"):
+        _dry_run(argv)
 
 
 @pytest.mark.parametrize(
