@@ -97,13 +97,13 @@ def _definitions_breadth_first(tree: ast.Module):
 # CPython 3.11's ast module keeps its recursion-depth bookkeeping in interpreter-wide state, so two threads
 # parsing at once (Beam runs bundles on several threads) can fail a file at random with "SystemError: AST
 # constructor recursion depth mismatch"; warnings.catch_warnings is process-global too. One parse at a time.
-_AST_LOCK = threading.Lock()
+AST_LOCK = threading.Lock()
 
 
 def python_docstrings_ast(content: str) -> list[str]:
     """Cleaned docstrings of module, classes and functions; [] when the file is not valid Python 3."""
     try:
-        with _AST_LOCK, warnings.catch_warnings():
+        with AST_LOCK, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tree = ast.parse(content)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -179,9 +179,12 @@ def comment_chars(content: str, lang: str, lexer: str = "tree-sitter") -> int:
     if lexer == "reference":
         return comment_chars_reference(content, lang)
     if lexer == "tree-sitter":
+        from filters.comments_python import python_comment_chars_fast
         from filters.comments_treesitter import comment_chars_treesitter
 
-        chars = comment_chars_treesitter(content, lang)
+        chars = python_comment_chars_fast(content) if lang == "python" else None
+        if chars is None:
+            chars = comment_chars_treesitter(content, lang)
         return comment_chars_reference(content, lang) if chars is None else chars
     raise ValueError(f"unknown comment lexer {lexer!r}; choose one of {', '.join(LEXERS)}")
 

@@ -1,0 +1,242 @@
+"""Python comment characters from one regex scan: the fast path of ``filters.comments`` for Python.
+
+The reference (``python_comment_chars_reference``) tokenizes the file with the
+pure-Python ``tokenize`` and parses it with ``ast`` for docstrings (~2-4 MB/s).
+A tree-sitter parse alone runs at ~6 MB/s on Python here, and its grammar
+accepts Python 2 and much other input that ``ast.parse`` rejects (where the
+reference counts no docstring at all), so it gives neither the speed nor the
+exact result. This module computes the reference's number from one C-speed scan:
+
+* comments: the scan follows ``tokenize``'s string and comment rules (a ``#``
+  outside a string literal starts a comment that ends before ``\\r`` or
+  ``\\n``), so on every file ``tokenize`` accepts it finds exactly its comment
+  tokens;
+* docstrings: in the code with comments removed and each string literal masked
+  as one placeholder character, ``ast.get_docstring``'s rule: the first
+  statement of the module, or of a ``def``/``class`` body (its header found at
+  bracket depth 0), is a lone string literal; evaluated and cleaned as ``ast``
+  does.
+
+What the scan cannot settle exactly goes back to the reference's own means:
+text where ``tokenize`` fails or emits an error token (an unterminated string,
+brackets left open at the end, a lone ``\\r``) returns ``None`` (the caller
+then uses the tree-sitter / reference path); and when docstrings were found but
+the file shows any sign that ``ast.parse`` may reject it (Python 2 syntax,
+``async`` as a name, a tab in an indentation, non-ASCII code, deep nesting,
+3.12 syntax...) or the docstring has a rare shape (parenthesised, concatenated,
+a tie in the reference's order at the edges of the text), the docstrings come
+from ``ast``. ``docs/filters.md`` says what can still differ.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+import warnings
+
+from filters.comments import AST_LOCK, docstring_sort_key, python_docstrings_ast, python_text_length
+
+# One alternation, tried only at '#' and quotes (the lookahead lets re skip to them): a comment; a complete
+# triple-quoted string; an unterminated triple quote; a one-line string (a backslash-newline inside it is
+# tokenize's continued string); a quote that starts no string (tokenize's ERRORTOKEN). Groups: comment,
+# string, bad. A string prefix stays in the code, before the literal's placeholder.
+_SCAN = re.compile(
+    r"""(?=[\#'"])(?:
+    (\#[^\r\n]*)
+    |('''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''
+     |\"\"\"[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*\"\"\"
+     |'[^\n'\\]*(?:\\.[^\n'\\]*)*'
+     |"[^\n"\\]*(?:\\.[^\n"\\]*)*")
+    |('''|\"\"\"|['"]))""",
+    re.VERBOSE | re.DOTALL,
+)
+_LIT = "\x01"  # placeholder of a string literal in the masked code
+_PREFIXES = frozenset({"r", "u", "f", "b", "br", "rb", "fr", "rf"})
+_DOC_PREFIXES = frozenset({"", "r", "u"})  # f-strings and bytes are no docstrings
+_GLUED = re.compile(r"\x01(?<=\w\x01)")  # a literal right after a word character: a prefix, or an error
+_WORD_TAIL = re.compile(r"\w+\Z")
+_INDENTED_START = re.compile(r"\n(?:[ \t]*\r?\n)*[ \t]+\S")  # the first statement indented
+_BAD_ESCAPE = re.compile(
+    r"\\(?:x(?![0-9a-fA-F]{2})|u(?![0-9a-fA-F]{4})|U(?![0-9a-fA-F]{8})|N(?!\{[^}\n]+\}))"
+)
+_FIELD = re.compile(r"\{([^{}]*)\}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_BYTES_GLUED = re.compile(
+    r"\x01\s*(?:[bB][rR]?|[rR][bB])\x01|(?<!\w)(?:[bB][rR]?|[rR][bB])\x01\s*\w{0,2}\x01"
+)
+_HEADER = re.compile(r"\n([ \t]*)(?:async[ \t]+)?(def|class)[ \t]+(\w+)")  # the masked code starts with \n
+# The rest of a header up to its colon: parameters or bases with parentheses nested up to four deep (any
+# other character, ':' and newlines included, inside them), then a return annotation without a colon.
+_PARENS = r"\((?:[^()]|\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\))*\)"
+_SIGNATURE = re.compile(rf"[ \t]*(?:{_PARENS})?[ \t]*(?:->[^:]*)?:")
+_BLANK = re.compile(r"[ \t\r\n]*")
+_STATEMENT = re.compile(r"(\w{0,2})\x01[ \t]*(.?)")
+# Signs that ast.parse may reject the file (then its docstrings come from ast). Each pattern starts with a
+# literal, so that re skips to it: Python 2 print/exec statements, octal and long numbers, except/raise
+# commas, tuple parameters; async/await as names (keywords since 3.7); 3.12 syntax; a tab in an
+# indentation (TabError).
+_NOT_PY3 = tuple(
+    re.compile(pattern)
+    for pattern in (
+        r"print(?<![\w.]print)(?!\w)(?![ \t]*(?:[()=.,\]};:\r\n]|$))",
+        r"exec(?<![\w.]exec)(?!\w)(?![ \t]*(?:[()=.,\]};:\r\n]|$))",
+        r"0(?<![\w.]0)(?:\d+(?![\d.eEjJ])|[xX][0-9a-fA-F]+[lL])",
+        r"[lL](?<=\d[lL])(?!\w)",
+        r"except[ \t](?:[^:(\n]|\([^()\n]*\))*,",
+        r"raise[ \t](?:[^\n(;]|\([^()\n]*\))*,",
+        r"def[ \t]+\w+[ \t]*(?:\[|\((?:[^(),]*,)*\s*\()",
+        r"lambda[ \t]*\(",
+        r"class[ \t]+\w+[ \t]*\[",
+        r"(?:async|await)(?<!\w(?:async|await))(?!\w)"
+        r"(?:(?<=\.async)|(?<=\.await)|(?![ \t]+(?:def|for|with)\b)(?=[ \t]*(?:[=,)\]:;.\r\n]|$)))",
+        r"type(?<![\w.]type)[ \t]+\w+[ \t]*[=\[]",
+        r"\n[ ]*\t",
+    )
+)
+
+
+def python_comment_chars_fast(content: str) -> int | None:
+    """Comment characters by the reference's definition, or ``None`` when the scan cannot settle them."""
+    if "\r" in content and content.count("\r") != content.count("\r\n"):
+        return None  # a lone CR: tokenize's lines (split at \n only) and its comment rules part ways
+    if not content.isascii() and _SURROGATE.search(content):
+        return None  # text that is not valid Unicode: ast.parse fails on it
+    parts = _SCAN.split(content)  # code, comment, string, bad, code, comment, ...
+    bad = parts[3::4]
+    if bad.count(None) != len(bad):
+        return None
+    comments = "".join(filter(None, parts[1::4]))
+    strings = parts[2::4]
+    literals = [token for token in strings if token is not None]
+    parts[1::4] = parts[3::4] = [""] * len(bad)
+    parts[2::4] = ["" if token is None else _LIT for token in strings]
+    parts[0] = "\n" + parts[0]  # so that every line, the first too, starts after a newline
+    code = "".join(parts)
+    opens = code.count("(") + code.count("[") + code.count("{")
+    if opens != code.count(")") + code.count("]") + code.count("}") or code.rstrip(" \t\r\n").endswith("\\"):
+        return None  # tokenize: "EOF in multi-line statement"
+    docstrings = _docstrings(code, literals) if literals else []
+    if docstrings is None:  # the masked code cannot tell: the docstrings come from ast, as in the reference
+        docstrings = python_docstrings_ast(content)
+    return python_text_length(docstrings, [comments])
+
+
+def _docstrings(code: str, literals: list[str]) -> list[str] | None:
+    """Docstrings in the reference's order from the masked code, or ``None`` when ast must decide."""
+    found: list[tuple[tuple[str, str], str]] = []
+    module = _first_statement(code, 0, None, literals, 0)
+    if module is False:
+        return None
+    if module is not None:
+        found.append((docstring_sort_key("Module", None), module))
+    index = position = 0  # literals before ``position``, counted as the headers go down the file
+    for header in _HEADER.finditer(code) if "def" in code or "class" in code else ():
+        start = header.start()
+        if code[max(0, start - 2) : start].endswith(("\\", "\\\r")):
+            return None  # a header after a backslash continuation: invalid, or beyond these rules
+        signature = _SIGNATURE.match(code, header.end())
+        if signature is None:
+            return None  # brackets nested deeper than the pattern follows
+        body = signature.end()
+        index += code.count(_LIT, position, body)
+        position = body
+        doc = _first_statement(code, body, header.group(1), literals, index)
+        if doc is False:
+            return None
+        if doc is not None:
+            kind = "Class" if header.group(2) == "class" else "Function/Method"
+            found.append((docstring_sort_key(kind, header.group(3)), doc))
+    if not found:
+        return []
+    if not _plain_python3(code, literals):
+        return None
+    found.sort(key=lambda item: item[0])
+    if _edges_depend_on_order(found):
+        return None
+    return [doc for _, doc in found]
+
+
+def _plain_python3(code: str, literals: list[str]) -> bool:
+    """No sign that ``ast.parse`` rejects the file: its masked code (``_NOT_PY3``) and its literals."""
+    if not code.isascii() or "`" in code or "\f" in code or "<>" in code or _INDENTED_START.match(code):
+        return False
+    index = position = 0
+    for glued in _GLUED.finditer(code):  # a literal with a prefix, or a name glued to a literal (print"x")
+        start = glued.start()
+        word = _WORD_TAIL.search(code, max(0, start - 3), start).group().lower()
+        if word not in _PREFIXES:
+            return False
+        index += code.count(_LIT, position, start)
+        position = start
+        token = literals[index]
+        if "b" in word and (
+            not token.isascii() or _BYTES_GLUED.search(code, max(0, start - 200), start + 200)
+        ):
+            return False  # non-ASCII bytes, or str and bytes literals concatenated
+        if "f" in word and not _plain_fstring(token):
+            return False
+    if any(_BAD_ESCAPE.search(token) for token in literals if "\\" in token):
+        return False  # a bad \x, \u, \U or \N escape fails the whole file (also flags some valid raw strings)
+    return not any(pattern.search(code) for pattern in _NOT_PY3)
+
+
+def _plain_fstring(token: str) -> bool:
+    """No sign of an f-string that Python 3.11 rejects: unbalanced or empty braces, a backslash or ``#``."""
+    text = token.replace("{{", "").replace("}}", "")
+    if text.count("{") != text.count("}"):
+        return False
+    return not any(not body.strip() or "\\" in body or "#" in body for body in _FIELD.findall(text))
+
+
+def _first_statement(
+    code: str, pos: int, indent: str | None, literals: list[str], index: int
+) -> str | None | bool:
+    """The docstring of the body starting at ``pos``: its text, ``None`` (none) or ``False`` (ask ast).
+
+    ``indent`` is the header's indentation (``None`` for the module); ``index`` the number of literals
+    before ``pos``."""
+    at = _BLANK.match(code, pos).end()
+    if at == len(code):
+        return None
+    if code[at] in "(\\":
+        return False  # a parenthesised string is a docstring too; rare, so ast decides
+    statement = _STATEMENT.match(code, at)
+    if statement is None:
+        return None  # a name, a keyword, a number...
+    prefix, after = statement.group(1).lower(), statement.group(2)
+    if after not in ("", "\r", "\n", ";"):
+        # pieces glued ("a" "b", "a" \): ast decides; "doc".format(), "a" + b: an expression, no docstring
+        return False if after in (_LIT, "\\") or after.isalnum() else None
+    line_start = code.rfind("\n", 0, at) + 1
+    if line_start > pos:  # the docstring starts its own line: indented deeper than the header
+        own = code[line_start:at]
+        deeper = own == "" if indent is None else own.startswith(indent) and len(own) > len(indent)
+        if not deeper:
+            return False
+    if prefix not in _DOC_PREFIXES:
+        return None if prefix in _PREFIXES else False
+    return _docstring_value(prefix, literals[index])
+
+
+def _docstring_value(prefix: str, token: str) -> str | None | bool:
+    """``ast.get_docstring(clean=True)`` of one literal: CPython reads CRLF as LF before decoding."""
+    quotes = 3 if token[:3] in ('"""', "'''") else 1
+    value = token[quotes:-quotes].replace("\r\n", "\n")
+    if "\\" in value and prefix != "r":
+        try:
+            with AST_LOCK, warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                value = ast.literal_eval(token.replace("\r\n", "\n"))
+        except (SyntaxError, ValueError):
+            return False  # a bad escape fails the whole file in ast
+    return inspect.cleandoc(value) or None
+
+
+def _edges_depend_on_order(found: list[tuple[tuple[str, str], str]]) -> bool:
+    """Whether ties in the sort key meet the final ``strip()``: then the reference's walk order matters."""
+    first = [doc for key, doc in found if key == found[0][0]]
+    last = [doc for key, doc in found if key == found[-1][0]]
+    return (len(first) > 1 and any(doc[0].isspace() for doc in first)) or (
+        len(last) > 1 and any(doc[-1].isspace() for doc in last)
+    )
