@@ -133,7 +133,7 @@ def train(
     config = model_config(settings.config, vocab_size, codec.special.eod, n_positions=None)
     if settings.seq_len > config.n_positions:
         raise ValueError(
-            f"--seq-len {settings.seq_len} exceeds the {settings.config} context {config.n_positions}"
+            f"--seq_len {settings.seq_len} exceeds the {settings.config} context {config.n_positions}"
         )
     checkpoint = latest_checkpoint(output) if resume else None
     if checkpoint is not None:

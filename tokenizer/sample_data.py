@@ -10,7 +10,7 @@ in the combiner), and the documents at or below each language's n-th priority ar
 input + seed = same rows, on any runner and worker count; a language with fewer rows than asked
 keeps them all, which is logged and written to ``sample_summary.json``.
 
-Usage: ``python -m tokenizer.sample_data --input OUT/data --output DIR --rows-per-lang 200000 --seed 0``
+Usage: ``python -m tokenizer.sample_data --input OUT/data --output DIR --rows_per_lang 200k --seed 0``
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ published ``bigcode/santacoder`` ``added_tokens.json``: ``<|endoftext|>`` 49152,
 49153, ``<fim-middle>`` 49154, ``<fim-suffix>`` 49155, ``<fim-pad>`` 49156). They are appended
 with ``add_special_tokens`` after training (passing them to the trainer would put them at 0-4).
 The rule for any vocabulary size is therefore: special token ``k`` (0-4 in the order above) has
-id ``base + k`` where ``base`` is the trained base vocabulary size; ``base == --vocab-size`` as
+id ``base + k`` where ``base`` is the trained base vocabulary size; ``base == --vocab_size`` as
 soon as the corpus has enough distinct byte pairs (real code: always; a tiny corpus may fall
 short, which is logged as a warning and recorded in ``tokenizer_config.json``).
 """
