@@ -239,7 +239,11 @@ PYTHON_SHAPES = {
         25,
     ),
     # CRLF inside a docstring is LF for ast: "Line one.\n\nLine two." (20) + " c" (2) + 1
-    "crlf_docstring": ("fast", 'def f():\r\n    """Line one.\r\n\r\n    Line two.\r\n    """\r\n    # c\r\n', 23),
+    "crlf_docstring": (
+        "fast",
+        'def f():\r\n    """Line one.\r\n\r\n    Line two.\r\n    """\r\n    # c\r\n',
+        23,
+    ),
     # escapes decoded: "a", tab to column 8, "b", "A", "é" -> 11; a raw string keeps them: "a\\tb" (4)
     "escapes": ("fast", 'def f():\n    "a\\tb\\x41\\u00e9"\ndef g():\n    r"a\\tb"\n', 16),
     # an f-string, bytes, an expression and a later string are no docstrings; "; x = 1" ends the statement
@@ -306,3 +310,76 @@ def test_syntax_errors_only_the_parser_sees_are_the_known_difference() -> None:
     source = '"""Mod."""\nf(a=1, b)\n'
     assert comment_chars(source, "python", "reference") == 0
     assert comment_chars(source, "python", "tree-sitter") == 4
+
+
+def _python_docs(broken: int, good: int) -> list[dict]:
+    texts = ['x = """never closed\n'] * broken + ["# c\nx = 1\n"] * good
+    return [
+        {
+            "id": f"{i:020d}",
+            "content": text,
+            "lang": "python",
+            "max_stars_repo_name": "o/r",
+            "max_stars_repo_path": f"f{i}.py",
+        }
+        for i, text in enumerate(texts)
+    ]
+
+
+def test_unparseable_share_above_the_bound_fails_with_the_share_and_the_bound() -> None:
+    from pipeline.stages.comments import BOUND_MIN_DOCS, CommentsJudge, UnparseableShareError
+
+    assert BOUND_MIN_DOCS == 100
+    judge = CommentsJudge(max_unparseable_fraction=0.5)
+    judge.setup()
+    ruby = [{"id": "r", "content": "# x\n", "lang": "ruby"}] * 50  # not covered: not counted
+    verdicts = judge.judge(_python_docs(60, 39) + ruby)  # 99 covered files: too few to judge a share
+    assert sum(v.reason == "unparseable" for v in verdicts) == 60
+    assert (judge.judged, judge.unparseable) == (99, 60)
+    with pytest.raises(UnparseableShareError) as error:
+        judge.judge(_python_docs(1, 0))
+    assert str(error.value).startswith("stage comments: 61 of the 100 Python/Java/JavaScript files")
+    assert "(61.0%)" in str(error.value) and "max_unparseable_fraction 0.5" in str(error.value)
+
+
+def test_unparseable_share_at_the_bound_passes() -> None:
+    from pipeline.stages.comments import CommentsJudge
+
+    judge = CommentsJudge(max_unparseable_fraction=0.5)
+    verdicts = judge.judge(_python_docs(100, 100))
+    assert (judge.judged, judge.unparseable, len(verdicts)) == (200, 100, 200)
+
+
+def test_environment_errors_raise_instead_of_becoming_unparseable_rows(monkeypatch) -> None:
+    import filters.comments_treesitter as ts
+    from pipeline.stages.comments import CommentsJudge
+
+    ts._state.tools = {}  # this thread's parsers are built again, from a "missing" grammar
+
+    def missing(lang: str):
+        raise ModuleNotFoundError(f"No module named 'tree_sitter_{lang}'")
+
+    monkeypatch.setattr(ts, "_language", missing)
+    with pytest.raises(ModuleNotFoundError):
+        CommentsJudge().setup()
+    doc = {"id": "x", "content": "class A {}\n", "lang": "java", "max_stars_repo_name": "o/r"}
+    doc["max_stars_repo_path"] = "A.java"
+    with pytest.raises(
+        RuntimeError, match=r"tree-sitter lexer failed on o/r/A.java \(id x\).*tree_sitter_java"
+    ):
+        CommentsJudge().judge([doc])
+    monkeypatch.undo()
+    ts._state.tools = {}
+    assert CommentsJudge().judge([doc])[0].scores == {"comment_ratio": 0.0}
+
+
+def test_stage_fails_the_job_on_mostly_unparseable_input(tmp_path) -> None:
+    from pipeline.stages.comments import SPEC, CommentsConfig
+
+    config = CommentsConfig(enabled=True, max_unparseable_fraction=0.2, batch_size=16)
+    # 20 of 120: in whatever order the batches come, at most 20 of the first 100 -> never above 0.2
+    kept, removed = run_stage(SPEC, config, _python_docs(20, 100), tmp_path / "ok")
+    assert (len(kept), len(removed)) == (100, 20)
+    # 60 of 120: at least 40 of the first 100 -> fails, naming the bound
+    with pytest.raises(Exception, match="max_unparseable_fraction 0.2"):
+        run_stage(SPEC, config, _python_docs(60, 60), tmp_path / "bad")
