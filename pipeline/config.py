@@ -81,12 +81,15 @@ def deep_merge(base: dict, overlay: dict) -> dict:
     return merged
 
 
-def _read_yaml(path: Path, label: str | None = None) -> dict:
+def _read_yaml(path: Path | str, label: str | None = None) -> dict:
+    """A preset or a user config: a local file, or one on any filesystem Beam knows (gs://, s3://)."""
+    from pipeline import store
+
     label = label or str(path)
-    if not path.is_file():
+    if not store.exists(str(path)) or (not store.is_remote(path) and not Path(path).is_file()):
         raise ConfigError(f"{label}: no such file")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(store.read_text(str(path))) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{label}: not valid YAML: {' '.join(str(exc).split())}") from exc
     if not isinstance(data, dict):
@@ -190,7 +193,7 @@ def resolve(
     for variant in variants:
         data = _apply_variant(data, variant, sources, origins)
     if config_path:
-        overlay = _read_yaml(Path(config_path), str(config_path))
+        overlay = _read_yaml(str(config_path), str(config_path))
         _record(origins, overlay, str(config_path))
         data = deep_merge(data, overlay)
         sources.append(f"file:{config_path}")

@@ -206,3 +206,16 @@ def test_a_benchmarks_folder_on_s3_gives_the_same_strings(s3, shared_dir):
 
     remote = load_benchmark_strings(source=f"s3://{BUCKET}/benchmarks")
     assert remote and remote == load_benchmark_strings(source=str(root))
+
+
+def test_a_config_file_on_s3_is_read(s3):
+    endpoint, client = s3
+    client.put_object(
+        Bucket=BUCKET, Key="configs/my.yaml", Body=b"stages:\n  basic:\n    max_line_length: 500\n"
+    )
+    _configure(endpoint)
+    from pipeline.config import ConfigError, resolve
+
+    assert resolve("stack-base", f"s3://{BUCKET}/configs/my.yaml").stages["basic"].max_line_length == 500
+    with pytest.raises(ConfigError, match="no such file"):
+        resolve("stack-base", f"s3://{BUCKET}/configs/missing.yaml")
