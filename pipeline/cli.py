@@ -40,7 +40,7 @@ USER_ERROR_TYPES = (
 )
 # A path the user gave that is not there (or not readable) is their mistake, whatever code tripped on it.
 PATH_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
-_ERROR_LABELS = {"PublishRefused": "publishing refused: "}
+_ERROR_LABELS = {"PublishRefused": "publish refused: "}
 _SIZE_SUFFIXES = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "g": 10**9, "t": 10**12}
 
 log = logging.getLogger("stackcurate")
@@ -280,9 +280,9 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     """The exception types that mean "the user must fix something" (of modules imported so far)."""
     found: list[type[BaseException]] = list(PATH_ERRORS)
     for module, name in USER_ERROR_TYPES:
-        loaded = sys.modules.get(module)
-        if loaded is not None:
-            found.append(getattr(loaded, name))
+        for loaded in (sys.modules.get(module), sys.modules.get("__main__")):  # python -m runs it as __main__
+            if getattr(getattr(loaded, "__spec__", None), "name", None) == module and hasattr(loaded, name):
+                found.append(getattr(loaded, name))
     return tuple(found)
 
 
@@ -305,7 +305,7 @@ def one_line(prog: str, exc: BaseException) -> str:
     else:
         text = str(exc.code if isinstance(exc, SystemExit) else exc)
     text = re.sub(r"\s*\[while running '[^']*'\]", "", text)
-    text = " ".join(line.strip() for line in text.splitlines() if line.strip())
+    text = "; ".join(line.strip() for line in text.splitlines() if line.strip()).replace(":; ", ": ")
     text = _ERROR_LABELS.get(type(exc).__name__, "") + text
     return text if text.startswith(f"{prog}:") else f"{prog}: {text}"
 

@@ -274,6 +274,27 @@ def test_user_errors_raised_inside_beam_are_found_in_the_chain(capsys):
     assert capsys.readouterr().err == "pipeline.run: data.parquet, row group 3: cannot be read\n"
 
 
+def test_user_errors_of_a_module_run_as_main_are_recognised(monkeypatch, capsys):
+    """``python -m pipeline.publish`` defines ``__main__.PublishRefused``, not ``pipeline.publish.PublishRefused``."""
+    import importlib.machinery
+    import types
+
+    main_module = types.ModuleType("__main__")
+    main_module.__spec__ = importlib.machinery.ModuleSpec("pipeline.publish", None)
+    main_module.PublishRefused = type("PublishRefused", (RuntimeError,), {})
+    monkeypatch.setitem(sys.modules, "__main__", main_module)
+
+    def refused(argv):
+        raise main_module.PublishRefused(
+            "ledger invariant fails for OUT (2 problems):\n  a: 0 rows\n  b: 1 row"
+        )
+
+    assert guarded(refused, "pipeline.publish") == 2
+    assert capsys.readouterr().err == (
+        "pipeline.publish: publish refused: ledger invariant fails for OUT (2 problems): a: 0 rows; b: 1 row\n"
+    )
+
+
 def test_traceback_switch_shows_user_errors_in_full(monkeypatch):
     from pipeline.config import ConfigError
 
