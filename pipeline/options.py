@@ -26,6 +26,7 @@ from pipeline.cli import (
     parse_beam_command,
 )
 from pipeline.config import PRESETS_DIR, VARIANTS_DIR
+from pipeline.runners import configure as configure_runner
 from pipeline.stages import ORDER
 
 PROG = "python -m pipeline.run"
@@ -48,7 +49,7 @@ class CurateOptions(PipelineOptions):
             help="parquet/jsonl(.gz) files, directories or globs (comma-separated); "
             "local, gs://, hf://datasets/... or any fsspec URL",
         )
-        parser.add_argument("--output", help="output directory (local or gs://)")
+        parser.add_argument("--output", help="output directory: local, gs:// or s3://")
         parser.add_argument(
             "--preset",
             default="stack-base",
@@ -117,6 +118,7 @@ def parse(argv: list[str]) -> PipelineOptions:
     runner = options.view_as(StandardOptions).runner
     if runner is not None and "dataflow" in str(runner).lower():
         check_dataflow(options)
+    configure_runner(options)
     direct = options.view_as(DirectOptions)
     if runner is None:
         if not any(a.startswith("--direct_num_workers") for a in argv):

@@ -210,8 +210,11 @@ def _yaml(tmp_path: Path, name: str, text: str) -> str:
 
 
 def test_user_mistakes_print_one_line_and_exit_2(tmp_path, sample_dir, capsys):
+    from pipeline.config import PRESETS_DIR
     from pipeline.run import main
+    from pipeline.stages import ORDER
 
+    presets = sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
     empty = tmp_path / "empty"
     empty.mkdir()
     no_content = tmp_path / "nocontent"
@@ -233,9 +236,11 @@ def test_user_mistakes_print_one_line_and_exit_2(tmp_path, sample_dir, capsys):
         f"{ratio}: stages.comments: min_ratio (0.9) must be below max_ratio (0.8)": ["--config", ratio],
         f"--input '{empty}': no parquet or jsonl files found": ["--input", str(empty)],
         f"{no_content}/a.parquet: missing required column(s) content": ["--input", str(no_content)],
-        "--stages: unknown stage 'basci' (did you mean basic?); known stages: validate, optout, exact_dedup, basic, "
-        "near_dedup, pii, decontam, stars, comments, fertility, score": ["--stages", "basci"],
-        "unknown preset 'santacodr' (did you mean santacoder?); known: santacoder, stack-base": [
+        f"--stages: unknown stage 'basci' (did you mean basic?); known stages: {', '.join(ORDER)}": [
+            "--stages",
+            "basci",
+        ],
+        f"unknown preset 'santacodr' (did you mean santacoder?); known: {', '.join(presets)}": [
             "--preset",
             "santacodr",
         ],
