@@ -179,10 +179,12 @@ def comment_chars(content: str, lang: str, lexer: str = "tree-sitter") -> int:
     if lexer == "reference":
         return comment_chars_reference(content, lang)
     if lexer == "tree-sitter":
+        from filters.comments_java import java_comment_chars_fast
         from filters.comments_python import python_comment_chars_fast
         from filters.comments_treesitter import comment_chars_treesitter
 
-        chars = python_comment_chars_fast(content) if lang == "python" else None
+        fast = {"python": python_comment_chars_fast, "java": java_comment_chars_fast}.get(lang)
+        chars = None if fast is None else fast(content)
         if chars is None:
             chars = comment_chars_treesitter(content, lang)
         return comment_chars_reference(content, lang) if chars is None else chars

@@ -362,10 +362,10 @@ def test_environment_errors_raise_instead_of_becoming_unparseable_rows(monkeypat
     monkeypatch.setattr(ts, "_language", missing)
     with pytest.raises(ModuleNotFoundError):
         CommentsJudge().setup()
-    doc = {"id": "x", "content": "class A {}\n", "lang": "java", "max_stars_repo_name": "o/r"}
-    doc["max_stars_repo_path"] = "A.java"
+    doc = {"id": "x", "content": "var a = 1;\n", "lang": "javascript", "max_stars_repo_name": "o/r"}
+    doc["max_stars_repo_path"] = "a.js"
     with pytest.raises(
-        RuntimeError, match=r"tree-sitter lexer failed on o/r/A.java \(id x\).*tree_sitter_java"
+        RuntimeError, match=r"tree-sitter lexer failed on o/r/a.js \(id x\).*tree_sitter_javascript"
     ):
         CommentsJudge().judge([doc])
     monkeypatch.undo()
@@ -465,3 +465,37 @@ def test_real_files_count_as_before_and_as_the_reference() -> None:
                 assert dedent or arrow_regex, f"{name}:{path}: {new} vs reference {reference}"
     assert compared >= 200
     assert differ_from_reference <= compared // 100
+
+
+JAVA_SHAPES = {
+    # a text block holding comment markers, then "// a" (4) and "/* b */" (7)
+    "text_block": ('class A {\n  String s = """\n    /* not */ // not\n    """; // a\n  /* b */\n}\n', 11),
+    # octal and unicode escapes in character literals; "'" inside a string: "// c" (4)
+    "char_literals": (
+        "class A { char a = '\\377', b = '\\u0027', c = '\"'; String s = \"it's\"; } // c\n",
+        4,
+    ),
+    # CRLF: "/* x\r\n y */" counts the line break once (10), "// z" (4)
+    "crlf": ("class A {\r\n/* x\r\n y */\r\n// z\r\n}\r\n", 14),
+}
+
+
+@pytest.mark.parametrize("case", sorted(JAVA_SHAPES))
+def test_fast_java_scan_matches_the_reference(case: str) -> None:
+    from filters.comments_java import java_comment_chars_fast
+
+    source, expected = JAVA_SHAPES[case]
+    assert java_comment_chars_fast(source) == expected
+    assert comment_chars(source, "java", "reference") == expected
+
+
+def test_java_scan_hands_malformed_literals_back() -> None:
+    from filters.comments_java import java_comment_chars_fast
+
+    for source in [
+        'String s = "open\n// c\n',
+        "char c = 'ab'; // c\n",
+        "int a; /* open\n",
+    ]:
+        assert java_comment_chars_fast(source) is None
+        assert comment_chars(source, "java", "tree-sitter") == comment_chars(source, "java", "reference")
