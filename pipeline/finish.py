@@ -70,21 +70,24 @@ def public_argv(argv: list[str]) -> list[str]:
     return out
 
 
-def start(output: str, plan: dict[str, Any]) -> str:
-    """Prepare ``output`` for a run and return the folder the job writes its parts into.
+def parts_root(output: str) -> str:
+    """Where a run into ``output`` writes data/, removed/ and modified/: next to a finished output
+    (``_work/staging``), else in place."""
+    return store.join(work_dir(output), STAGING_DIR) if has_finished_output(output) else output
 
-    A finished output stays untouched and the parts go to ``_work/staging``; otherwise whatever an
-    unfinished earlier run left is removed and the parts go straight to ``output``.
+
+def start(output: str, plan: dict[str, Any], parts_root: str) -> None:
+    """Prepare ``output`` for a run whose parts go to ``parts_root`` (from :func:`parts_root`).
+
+    A finished output stays untouched; otherwise whatever an unfinished earlier run left is removed.
     """
-    staged = has_finished_output(output)
+    staged = parts_root != output
     store.delete_tree(work_dir(output))  # an earlier run's bookkeeping (finished or dead)
     if staged:
-        parts_root = store.join(work_dir(output), STAGING_DIR)
         where = f"{work_dir(output)} (the finished output in {output} stays until the new one is complete)"
     else:
         for name in (*PART_FOLDERS, *SIDE_FILES):
             store.delete_tree(store.join(output, name))
-        parts_root = output
         where = output
         store.write_text(
             store.join(output, INCOMPLETE_FILE),
@@ -97,7 +100,6 @@ def start(output: str, plan: dict[str, Any]) -> str:
         json.dumps({**plan, "parts_root": parts_root, "staged": staged}, indent=2) + "\n",
     )
     log.info("writing to %s", where)
-    return parts_root
 
 
 def _assemble(plan: dict[str, Any], cpu: dict[str, float] | None, wall: float | None) -> dict[str, Any]:

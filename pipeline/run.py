@@ -214,12 +214,13 @@ def run(argv: list[str]) -> dict[str, Any]:
     curate = plan.options.view_as(CurateOptions)
     if curate.tokenize_output and not curate.tokenizer:
         raise SystemExit("pipeline.run: --tokenize_output needs --tokenizer")
-    plan.parts_root = finish_mod.start(plan.output, plan_record(plan))
-    if plan.parts_root != plan.output:
-        log.warning("%s holds a finished output: it is replaced when this run completes", plan.output)
+    plan.parts_root = finish_mod.parts_root(plan.output)
     start = time.time()
     pipeline = beam.Pipeline(runner=_runner(plan), options=plan.options)
-    build(pipeline, plan)
+    build(pipeline, plan)  # a mistake found here leaves the output folder as it was
+    finish_mod.start(plan.output, plan_record(plan), plan.parts_root)
+    if plan.parts_root != plan.output:
+        log.warning("%s holds a finished output: it is replaced when this run completes", plan.output)
     result = pipeline.run()
     result.wait_until_finish()
     shared_progress().close()

@@ -40,7 +40,8 @@ def test_finish_completes_a_job_whose_launcher_died_and_is_idempotent(sample_dir
 
     out = tmp_path / "out"
     plan = make_plan(base_args(sample_dir, out, shared_dir) + QUICK)
-    plan.parts_root = finish_mod.start(plan.output, plan_record(plan))
+    plan.parts_root = finish_mod.parts_root(plan.output)
+    finish_mod.start(plan.output, plan_record(plan), plan.parts_root)
     assert (out / finish_mod.INCOMPLETE_FILE).exists()
     pipeline = beam.Pipeline(runner=_runner(plan), options=plan.options)
     build(pipeline, plan)
@@ -81,7 +82,7 @@ def test_finish_refuses_a_job_that_did_not_finish(sample_dir, shared_dir, tmp_pa
 
     out = tmp_path / "out"
     plan = make_plan(base_args(sample_dir, out, shared_dir) + QUICK)
-    finish_mod.start(plan.output, plan_record(plan))
+    finish_mod.start(plan.output, plan_record(plan), finish_mod.parts_root(plan.output))
     with pytest.raises(finish_mod.FinishError, match="has not finished"):
         finish_mod.finish(str(out))
 
