@@ -49,7 +49,7 @@ from pipeline.outputs import (
     data_schema,
     join,
 )
-from pipeline.progress import CountProgress, progress_enabled
+from pipeline.progress import CountProgress, progress_enabled, shared_progress
 from pipeline.rejoin import Grouped
 from pipeline.stages import exact_dedup, load_spec, near_dedup
 from pipeline.stages.base import KEPT, MODIFIED, REMOVED, content_bytes
@@ -123,6 +123,8 @@ def build(p: beam.Pipeline, plan: Any) -> None:
     schema = input_schema(plan.files)
     enabled = plan.config.enabled
     progress = plan.options.view_as(StandardOptions).runner is None and progress_enabled()
+    if progress:  # ETA: the reporter counts the input documents in the background
+        shared_progress().expect(enabled, plan.files)
     read = p | "Read" >> ReadPieces(plan.files, schema, enabled[0] if enabled else None)
     pieces, counts, removed, modified, columns = read[KEPT], [read[COUNTS]], [], [], {}
     tail: list[str] = []

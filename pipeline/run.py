@@ -18,15 +18,14 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipeline import finish as finish_mod
+from pipeline import graph, store
 from pipeline import stats as stats_mod
-from pipeline import store
 from pipeline.config import RunConfig, resolve
-from pipeline.inputs import ReadStack, describe_inputs, input_schema, list_input_sizes
+from pipeline.inputs import describe_inputs, list_input_sizes
 from pipeline.options import CurateOptions, parse
-from pipeline.outputs import LEDGER_SCHEMA, MODIFIED_SCHEMA, WriteSharded, data_schema, join
-from pipeline.progress import CountProgress, progress_enabled, shared_progress
-from pipeline.stages import load_spec
-from pipeline.stages.base import KEPT, MODIFIED, REMOVED, StageContext, content_bytes
+from pipeline.outputs import join
+from pipeline.progress import shared_progress
+from pipeline.stages.base import StageContext
 
 log = logging.getLogger("stackcurate")
 WORK_DIR = finish_mod.WORK_DIR
@@ -94,76 +93,9 @@ def _advise_remote_decontam(options: PipelineOptions, config: RunConfig, benchma
         )
 
 
-def _write_text(path: str, text: str) -> str:
-    return store.write_text(path, text)
-
-
 def build(p: beam.Pipeline, plan: Plan) -> None:
-    """Wire reading, the enabled stages, the writers and the counters into ``p``."""
-    schema = input_schema(plan.files)
-    docs = p | "Read" >> ReadStack(plan.files)
-    work = join(plan.output, WORK_DIR)
-    _ = (
-        docs
-        | "InputDigest" >> stats_mod.InputDigest()
-        | "WriteDigest" >> beam.Map(lambda text: _write_text(join(work, "digest.txt"), text))
-    )
-    counts, removed, modified, columns = [], [], [], {}
-    show_progress = plan.options.view_as(StandardOptions).runner is None and progress_enabled()
-    if show_progress:  # ETA: the reporter counts the input documents in the background
-        shared_progress().expect(plan.config.enabled, plan.files)
-    for name in plan.config.enabled:
-        spec = load_spec(name)
-        if show_progress:
-            docs = docs | f"Progress_{name}" >> CountProgress(name)
-        columns.update(spec.columns)
-        result = docs | f"Stage_{name}" >> spec.build(plan.config.stages[name], plan.context)
-        if show_progress:
-            _ = result[REMOVED] | CountProgress(name, removed=True)
-        if name == plan.config.enabled[0]:  # later stages' input is the previous output (stats.assemble)
-            counts.append(docs | f"CountIn_{name}" >> beam.Map(stats_mod.doc_count_key(name, "in")))
-        counts.append(result[KEPT] | f"CountOut_{name}" >> beam.Map(stats_mod.doc_count_key(name, "out")))
-        counts.append(result[REMOVED] | f"CountRemoved_{name}" >> beam.Map(stats_mod.removed_count_key(name)))
-        removed.append(result[REMOVED])
-        if result.get(MODIFIED) is not None:
-            modified.append(result[MODIFIED])
-            counts.append(
-                result[MODIFIED] | f"CountModified_{name}" >> beam.Map(stats_mod.modified_count_key(name))
-            )
-        docs = result[KEPT]
-
-    target = int(plan.config.output.shard_target_mb * 1e6)
-    _ = docs | "WriteData" >> WriteSharded(
-        join(plan.parts_root, "data"),
-        data_schema(schema, columns),
-        lambda d: d["lang"],
-        content_bytes,
-        target,
-        "train",
-    )
-    ledger_rows = plan.config.output.ledger_shard_rows
-    for folder, schema_, rows, required in (
-        ("removed", LEDGER_SCHEMA, removed, plan.config.enabled),
-        ("modified", MODIFIED_SCHEMA, modified, ()),
-    ):
-        if rows:
-            writer = WriteSharded(
-                join(plan.parts_root, folder),
-                schema_,
-                lambda r: r["stage"],
-                lambda r: 1,
-                ledger_rows,
-                "part",
-                required,
-            )
-            _ = rows | f"All_{folder}" >> beam.Flatten() | f"Write_{folder}" >> writer
-    if counts:
-        _ = (
-            counts
-            | "AllCounts" >> beam.Flatten()
-            | "Counts" >> stats_mod.CombineCounts()
-            | "WriteCounts" >> beam.Map(lambda text: _write_text(join(work, "counts.json"), text))
-        )
+    """Wire reading, the enabled stages, the writers and the counters into ``p`` (``pipeline.graph``)."""
+    graph.build(p, plan)
 
 
 def _cpu_seconds(result: Any, stages: list[str]) -> dict[str, float] | None:
@@ -197,11 +129,9 @@ def plan_record(plan: Plan) -> dict[str, Any]:
 
 
 def _runner(plan: Plan) -> Any:
-    if plan.options.view_as(StandardOptions).runner is None:
-        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+    from pipeline.runners import make_runner
 
-        return FnApiRunner()
-    return None
+    return make_runner(plan.options)
 
 
 def run(argv: list[str]) -> dict[str, Any]:
