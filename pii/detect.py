@@ -1,41 +1,39 @@
-"""PII detection: one Presidio ``AnalyzerEngine`` (no NLP model), the pre-scan, and the guards.
+"""PII detection: one shared Presidio ``AnalyzerEngine`` (no NLP model), the pre-scan, and the guards.
 
-``PiiDetector`` is built once per worker (building the engine compiles a few
-hundred regexes). ``detect(text)`` returns the findings to redact and, for the
-evaluation, the candidates each guard left alone.
+``PiiDetector.detect(text)`` returns the findings to redact and, for the
+evaluation, the candidates each guard left alone. Presidio only sees the lines
+the pre-scan picked (``pii.prescan.windows``): for each entity family, all of a
+file's candidate lines go to the engine in one call, joined by a separator no
+pattern crosses, and the spans are mapped back.
+
+Start-up is paid once per process: ``shared_engine()`` builds the engine on
+first use and every detector in the process reuses it. Importing Presidio
+would also import ``transformers`` and ``torch`` (for NLP engines we never use,
+several seconds); ``import_presidio`` hides them during that one import when
+nothing has loaded them yet.
 """
 
 from __future__ import annotations
 
 import bisect
+import importlib.abc
 import logging
+import sys
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
-import regex
-from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
-from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
-from presidio_analyzer.nlp_engine import NoOpNlpEngine
-from presidio_analyzer.predefined_recognizers import IpRecognizer
-
-from pii import guards, prescan
-from pii.recognizers import (
-    EMAIL_ENTITY,
-    IP_ENTITY,
-    KEY_ENTITY,
-    DetectSecretsRecognizer,
-    ExtraTokenRecognizer,
-    OfflineEmailRecognizer,
-    PrivateKeyBlockRecognizer,
-)
+from pii import key_guards, prescan
+from pii.key_names import SOURCE_KEY
 
 EMAIL, IP_ADDRESS, KEY = prescan.EMAIL, prescan.IP_ADDRESS, prescan.KEY
+EMAIL_ENTITY, IP_ENTITY, KEY_ENTITY = "EMAIL_ADDRESS", "IP_ADDRESS", "KEY"
 PRIVATE_KEY_ENTITY = "PRIVATE_KEY_BLOCK"
-_ENTITY_TO_FAMILY = {EMAIL_ENTITY: EMAIL, IP_ENTITY: IP_ADDRESS, KEY_ENTITY: KEY, PRIVATE_KEY_ENTITY: KEY}
 _FAMILY_ENTITIES = {EMAIL: [EMAIL_ENTITY], IP_ADDRESS: [IP_ENTITY], KEY: [KEY_ENTITY]}
-_REGEX_FLAGS = regex.DOTALL | regex.MULTILINE  # case-sensitive: token prefixes (AKIA, ghp_) are
 _SCORE_THRESHOLD = 0.3  # drops Presidio's low-confidence bare "::" match
 _MIN_PROPAGATED_CHARS = 8  # a detected value this long is redacted wherever else it occurs in the file
+_SEPARATOR = "\n\x00\n"  # between joined candidate lines: no email, IP or key pattern crosses it
+_HIDDEN_FROM_PRESIDIO = ("transformers", "torch")
 
 
 @dataclass(frozen=True, order=True)
@@ -56,26 +54,69 @@ class Detection:
     guarded_spans: list[tuple[int, int, str, str]] = field(default_factory=list)  # start, end, entity, reason
 
 
-class _NoContextEnhancer(ContextAwareEnhancer):
-    """Context words need NLP tokens, which the no-op engine does not produce: skip the (costly) pass."""
+class _Hide(importlib.abc.MetaPathFinder):
+    """Makes ``import transformers`` / ``import torch`` fail, in one thread, while Presidio is imported."""
 
     def __init__(self) -> None:
-        super().__init__(0.0, 0.0, 0, 0)
+        self.thread = threading.get_ident()
 
-    def enhance_using_context(self, text, raw_results, nlp_artifacts, recognizers, context=None):
-        return raw_results
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in _HIDDEN_FROM_PRESIDIO and threading.get_ident() == self.thread:
+            raise ImportError(f"{name} is not needed by pii (hidden while Presidio is imported)")
+        return None
 
 
-def build_engine(use_prescan: bool = True) -> AnalyzerEngine:
+def import_presidio() -> None:
+    """Import Presidio without the NLP stacks it loads eagerly (it runs with its no-op NLP engine here).
+
+    Presidio's ``nlp_engine`` package imports ``transformers`` (and through it
+    and spaCy's thinc, ``torch``) at import time, for NLP engines we never
+    use; both are optional to it and several seconds to load. When neither is
+    loaded yet, they are hidden during this one import, in this thread only; a
+    later ``import torch`` anywhere works as usual.
+    """
+    if "presidio_analyzer" in sys.modules:
+        return
+    hide = None
+    if not any(name in sys.modules for name in _HIDDEN_FROM_PRESIDIO):
+        hide = _Hide()
+        sys.meta_path.insert(0, hide)
+    try:
+        import presidio_analyzer  # noqa: F401
+    finally:
+        if hide is not None:
+            sys.meta_path.remove(hide)
+
+
+def build_engine():
     """A Presidio engine with our recognizers and the no-op NLP engine (no spaCy model is loaded)."""
+    import_presidio()
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+    from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
+    from presidio_analyzer.nlp_engine import NoOpNlpEngine
+    from presidio_analyzer.predefined_recognizers import IpRecognizer
+
+    from pii.keys import ExtraTokenRecognizer, JwtRecognizer, KeyContextRecognizer, PrivateKeyBlockRecognizer
+    from pii.recognizers import DetectSecretsRecognizer, OfflineEmailRecognizer
+
+    class NoContextEnhancer(ContextAwareEnhancer):
+        """Context words need NLP tokens, which the no-op engine does not produce: skip the (costly) pass."""
+
+        def __init__(self) -> None:
+            super().__init__(0.0, 0.0, 0, 0)
+
+        def enhance_using_context(self, text, raw_results, nlp_artifacts, recognizers, context=None):
+            return raw_results
+
     nlp_engine = NoOpNlpEngine(models=[{"lang_code": "en", "model_name": "none"}])
     nlp_engine.load()
     registry = RecognizerRegistry(supported_languages=["en"])
-    key_lines = prescan.key_candidate_positions if use_prescan else None
     for recognizer in (
         OfflineEmailRecognizer(),
         IpRecognizer(),
-        DetectSecretsRecognizer(candidate_positions=key_lines),
+        DetectSecretsRecognizer(),
+        KeyContextRecognizer(),
+        JwtRecognizer(),
         ExtraTokenRecognizer(),
     ):
         registry.add_recognizer(recognizer)
@@ -87,11 +128,24 @@ def build_engine(use_prescan: bool = True) -> AnalyzerEngine:
         registry=registry,
         nlp_engine=nlp_engine,
         supported_languages=["en"],
-        context_aware_enhancer=_NoContextEnhancer(),
+        context_aware_enhancer=NoContextEnhancer(),
     )
     # Warm up: compiles every pattern and loads tldextract's bundled suffix list now, not on the first document.
     engine.analyze(text="a.b@c.com 52.1.2.3 key='AKIAABCDEFGHIJKLMNOP'", language="en")
     return engine
+
+
+_ENGINE = None
+_ENGINE_LOCK = threading.Lock()
+
+
+def shared_engine():
+    """The process's engine, built on first use (Beam builds one judge per thread; they share it)."""
+    global _ENGINE
+    with _ENGINE_LOCK:
+        if _ENGINE is None:
+            _ENGINE = build_engine()
+        return _ENGINE
 
 
 class PiiDetector:
@@ -99,28 +153,34 @@ class PiiDetector:
 
     def __init__(self, use_prescan: bool = True) -> None:
         self.use_prescan = use_prescan
-        self.engine = build_engine(use_prescan)
+        self.engine = shared_engine()
 
-    def _analyze(self, text: str, entities: list[str]) -> list[RecognizerResult]:
+    def _analyze(self, text: str, entities: list[str]):
+        import regex
+
         return self.engine.analyze(
             text=text,
             language="en",
             entities=entities,
             score_threshold=_SCORE_THRESHOLD,
-            regex_flags=_REGEX_FLAGS,
+            regex_flags=regex.DOTALL | regex.MULTILINE,  # case-sensitive: token prefixes (AKIA, ghp_) are
         )
 
     def candidates(self, text: str) -> list[tuple[int, int, str, str]]:
         """Every raw detector hit as ``(start, end, family, source)``, before guards."""
-        families = prescan.families(text) if self.use_prescan else set(prescan.FAMILIES)
         spans: set[tuple[int, int, str, str]] = set()
         for family in prescan.FAMILIES:
-            if family not in families:
+            pieces = prescan.windows(text, family) if self.use_prescan else list(prescan.segments(text))
+            if not pieces:
                 continue
-            for offset, piece in prescan.candidate_segments(text, family, self.use_prescan):
-                for result in self._analyze(piece, _FAMILY_ENTITIES[family]):
-                    spans.add((offset + result.start, offset + result.end, family, _source(result)))
-        if KEY in families and (not self.use_prescan or "PRIVATE KEY" in text):
+            joined, starts, offsets = _join(pieces)
+            for result in self._analyze(joined, _FAMILY_ENTITIES[family]):
+                index = bisect.bisect_right(starts, result.start) - 1
+                piece_end = starts[index] + len(pieces[index][1])
+                if result.end <= piece_end:
+                    shift = offsets[index] - starts[index]
+                    spans.add((result.start + shift, result.end + shift, family, _source(result)))
+        if "PRIVATE KEY" in text:
             for result in self._analyze(text, [PRIVATE_KEY_ENTITY]):
                 spans.add((result.start, result.end, KEY, _source(result)))
         return sorted(spans)
@@ -137,24 +197,41 @@ class PiiDetector:
                 detection.guarded_spans.append((start, end, family, reason))
                 continue
             accepted.append(Finding(start, end, family, value, source))
+        replaced = [
+            (start, end) for start, end, _, reason in detection.guarded_spans if reason == "replacement"
+        ]
+        if replaced:  # a piece of a replacement (one line of a redacted key block) is redacted already
+            accepted = [f for f in accepted if not any(f.start < e and s < f.end for s, e in replaced)]
         accepted.extend(_other_occurrences(text, accepted))
         detection.findings = _non_overlapping(accepted)
         return detection
 
 
-def _source(result: RecognizerResult) -> str:
+def _join(pieces: list[tuple[int, str]]) -> tuple[str, list[int], list[int]]:
+    """The pieces as one text, with each piece's start in it and in the original text."""
+    starts, offsets, parts = [], [], []
+    position = 0
+    for offset, piece in pieces:
+        starts.append(position)
+        offsets.append(offset)
+        parts.append(piece)
+        position += len(piece) + len(_SEPARATOR)
+    return _SEPARATOR.join(parts), starts, offsets
+
+
+def _source(result) -> str:
     metadata = result.recognition_metadata or {}
-    return metadata.get(DetectSecretsRecognizer.PLUGIN_KEY) or metadata.get(
-        RecognizerResult.RECOGNIZER_NAME_KEY, ""
-    )
+    return metadata.get(SOURCE_KEY) or metadata.get("recognizer_name", "")
 
 
 def _guard(family: str, value: str, text: str, start: int, end: int, source: str) -> str | None:
+    from pii import guards
+
     if family == EMAIL:
         return guards.email_guard(value, text, start, end)
     if family == IP_ADDRESS:
         return guards.ip_guard(value, text, start, end)
-    return guards.key_guard(value, text, start, end, source)
+    return key_guards.key_guard(value, text, start, end, source)
 
 
 def _other_occurrences(text: str, accepted: list[Finding]) -> list[Finding]:

@@ -34,7 +34,7 @@ from pii.redact import redact
 
 ENTITIES = (EMAIL, IP_ADDRESS, KEY)
 _SCAFFOLDING = re.compile(r"^\s*(?:[{}()\[\];]+|(?:public |final )*class \w+.*|package .*|'use strict';)\s*$")
-DEFAULT_LABELLED = Path(__file__).resolve().parents[1] / "tests" / "pii" / "labelled"
+DEFAULT_LABELLED = Path(__file__).resolve().parent / "fixtures" / "labelled"
 
 
 @dataclass
@@ -103,10 +103,11 @@ def score_document(doc: LabelledDoc, findings: list[Finding], scores: Scores) ->
         if any(entity == f.entity and _overlaps(start, end, f.start, f.end) for start, end, entity in spans):
             scores.true_findings[f.entity] += 1
         else:
-            scores.false.append((doc.path, f.entity, _context(doc.content, f)))
+            scores.false.append((doc.path, f.entity, finding_context(doc.content, f)))
 
 
-def _context(content: str, finding: Finding, width: int = 50) -> str:
+def finding_context(content: str, finding: Finding, width: int = 50) -> str:
+    """The finding between [[ ]] with ``width`` characters either side, on one line (for reading by eye)."""
     before = content[max(0, finding.start - width) : finding.start]
     after = content[finding.end : finding.end + width]
     return (before + "[[" + content[finding.start : finding.end][:80] + "]]" + after).replace("\n", "\\n")
@@ -204,7 +205,10 @@ def evaluate_sample(detector: PiiDetector, sample_dir: Path, show: int = 0, seed
         rng = random.Random(seed)
         picks = rng.sample(unplanted_modified, min(show, len(unplanted_modified)))
         result["unplanted_examples"] = [
-            {"path": path, "findings": [f"{f.entity}/{f.source}: {_context(content, f)}" for f in findings]}
+            {
+                "path": path,
+                "findings": [f"{f.entity}/{f.source}: {finding_context(content, f)}" for f in findings],
+            }
             for path, findings, content in picks
         ]
     return result

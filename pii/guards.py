@@ -1,18 +1,15 @@
-"""False-positive guards: things in code that look like PII but are not.
+"""False-positive guards for emails and IP addresses: things in code that look like PII but are not.
 
 Each guard takes the matched value and its surroundings and returns a short
 reason string when the match must be left alone, or ``None``. The reasons are
 counted by ``pii.evaluate`` so each guard's effect can be audited; docs/pii.md
-says why each one exists.
+says why each one exists. Key guards are in ``pii.key_guards``.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import math
 import re
-
-from detect_secrets.filters import heuristic
 
 # Well-known public DNS resolvers: configuration, not personal data (BigCode kept these too).
 PUBLIC_DNS_SERVERS = frozenset(
@@ -52,7 +49,7 @@ _IP_CONTEXT = re.compile(
 )
 
 
-def _line_around(text: str, start: int, end: int) -> tuple[str, str]:
+def line_around(text: str, start: int, end: int) -> tuple[str, str]:
     """The text of the line before ``start`` and after ``end`` (each at most 200 chars)."""
     line_start = max(text.rfind("\n", max(0, start - 200), start) + 1, start - 200)
     newline = text.find("\n", end, end + 200)
@@ -79,7 +76,7 @@ def ip_guard(value: str, text: str, start: int, end: int) -> str | None:
         return "public_dns_server"
     if str(address) in PLACEHOLDER_IPS:
         return "placeholder_ip"
-    before, after = _line_around(text, start, end)
+    before, after = line_around(text, start, end)
     if address.version == 4:
         # Part of a longer dotted number (OIDs, 1.2.3.4.5 versions, 1.2.3.4-beta file names).
         if re.search(r"\d\.$|[\w]$", before) or re.match(r"\.\w|[\w-]", after):
@@ -152,7 +149,7 @@ def email_guard(value: str, text: str, start: int, end: int) -> str | None:
     local_l, domain_l = local.lower(), domain.lower().rstrip(".")
     if _TEMPLATE_CHARS.search(value):
         return "template"
-    before, after = _line_around(text, start, end)
+    before, after = line_around(text, start, end)
     if re.search(r"[$%]\{?$|\{\{?\s*$", before):
         return "template"
     if domain_l.endswith(_RESERVED_EMAIL_SUFFIXES) or "example" in domain_l.split("."):
@@ -173,120 +170,4 @@ def email_guard(value: str, text: str, start: int, end: int) -> str | None:
         return "git_ssh_url"  # git@github.com:owner/repo.git, git+ssh://git@host.example:owner/repo
     if local_l in PLACEHOLDER_LOCAL_PARTS and domain_l.split(".")[0] in _GENERIC_DOMAIN_LABELS:
         return "placeholder_address"  # username@hostname.com, email@email.com, password@server.net
-    return None
-
-
-_HASH_WORDS = re.compile(
-    r"sha\d*|md5|md4|hash|digest|checksum|integrity|etag|fingerprint|crc|commit|revision|\brev\b|blake|hmac_expected"
-    r"|git_?sha|\bsum\b|test_?vector|nonce|opaque",
-    re.IGNORECASE,
-)
-_SECRET_WORDS = re.compile(
-    r"key|secret|token|passw|pwd|auth|credential|private|api|bearer|signature|salt|session|cookie|access",
-    re.I,
-)
-_SRI_VALUE = re.compile(r"^sha(?:1|256|384|512)-[A-Za-z0-9+/=]+$", re.IGNORECASE)
-_SRI_PREFIX = re.compile(r"(?:sha(?:256|384|512)-|base64,)$", re.IGNORECASE)
-_HEX = re.compile(r"^[0-9a-fA-F]+$")
-_PATH_LIKE = re.compile(r"^[\w.-]*(?:/[A-Za-z_][\w.-]*){2,}/?$")
-_PLACEHOLDER_SECRET = re.compile(
-    r"your|xxx|change.?me|changeit|password|secret|example|dummy|fake|sample|placeholder|replace|insert|"
-    r"enter|redacted|todo|fixme|\*\*\*|<|>|\{|\}|\$|%|none|null|undefined|default",
-    re.IGNORECASE,
-)
-_IDENTIFIER = re.compile(r"^(?:[a-z]+(?:[_.-][a-z]+)*|[A-Z]+(?:[_.-][A-Z]+)*|[a-z]+(?:[A-Z][a-z]+)+)$")
-
-
-def shannon_entropy(value: str) -> float:
-    """Bits per character of the value's own character distribution."""
-    counts: dict[str, int] = {}
-    for char in value:
-        counts[char] = counts.get(char, 0) + 1
-    n = len(value)
-    return -sum(c / n * math.log2(c / n) for c in counts.values()) if n else 0.0
-
-
-def _mostly_ascending(value: str) -> bool:
-    """True when most neighbouring characters are consecutive code points (abc..., 0123..., ABC...)."""
-    if len(value) < 8:
-        return False
-    steps = sum(ord(b) - ord(a) == 1 for a, b in zip(value, value[1:], strict=False))
-    return steps >= 0.7 * (len(value) - 1)
-
-
-def _previous_line(text: str, start: int) -> str:
-    line_start = text.rfind("\n", 0, start)
-    if line_start <= 0:
-        return ""
-    prev_start = text.rfind("\n", max(0, line_start - 300), line_start)
-    return text[prev_start + 1 : line_start]
-
-
-def key_guard(value: str, text: str, start: int, end: int, plugin: str) -> str | None:
-    """Why a key-looking match is not a secret, or ``None``.
-
-    ``plugin`` is the name of the detector that found it: values from
-    structured detectors (``AWSKeyDetector``, ``GitHubTokenDetector`` ...) only
-    pass the cheap library heuristics; entropy and keyword hits pass them all.
-    """
-    if heuristic.is_templated_secret(value) or heuristic.is_not_alphanumeric_string(value):
-        return "template"
-    if "EXAMPLE" in value.upper():
-        return "example_key"  # AWS's documented AKIAIOSFODNN7EXAMPLE and friends
-    if _SRI_VALUE.match(value):
-        return "hash"  # subresource integrity: sha384-<base64 digest>
-    if heuristic.is_sequential_string(value) or _mostly_ascending(value):
-        return "sequential"  # alphabets: "abcdefghijklmnopqrstuvwxyz0123456789_"
-    if heuristic.is_potential_uuid(value):
-        return "uuid"
-    if plugin == "PrivateKeyBlock":
-        body = re.sub(r"\\[nrt]|[^A-Za-z0-9+/=]", "", value)
-        if len(body) < 64 or shannon_entropy(body) < 4.0:
-            return "placeholder_key_block"  # "-----BEGIN PRIVATE KEY-----\nXXXX\n..." in docs
-        return None
-    if plugin not in {
-        "Base64HighEntropyString",
-        "HexHighEntropyString",
-        "KeywordDetector",
-        "BasicAuthDetector",
-    }:
-        return None
-    before, after = _line_around(text, start, end)
-    line = before + value + after
-    if heuristic.is_likely_id_string(value, line):
-        return "id_string"
-    context = before + " " + _previous_line(text, start)
-    if plugin in {"KeywordDetector", "BasicAuthDetector"}:
-        if heuristic.is_prefixed_with_dollar_sign(value) or heuristic.is_indirect_reference(line):
-            return "template"
-        if len(value) < 8 or _PLACEHOLDER_SECRET.search(value) or _IDENTIFIER.match(value):
-            return "placeholder_secret"
-        if shannon_entropy(value) < 2.5 or not re.search(r"[0-9]|[^\w]|[A-Z].*[a-z]|[a-z].*[A-Z]", value):
-            return "weak_value"
-        return None
-    if _SRI_PREFIX.search(before):
-        return "hash"  # subresource integrity / data: URI payload
-    hashy = bool(_HASH_WORDS.search(context))
-    if plugin == "HexHighEntropyString" or _HEX.match(value):
-        if hashy:
-            return "hash"
-        if len(value) < 32 or not _SECRET_WORDS.search(context):
-            return "hex_without_secret_context"  # digests, test vectors, colours, ids
-        return None
-    # Base64 high-entropy strings.
-    if len(value) < 20:
-        return "too_short"
-    if len(value) > 200:
-        return "blob"  # embedded data, not a credential
-    if hashy and len(value) in {22, 24, 27, 28, 43, 44, 64, 86, 88}:
-        return "hash"  # base64 digests of md5 / sha1 / sha256 / sha384 / sha512
-    if _PATH_LIKE.match(value):
-        return "path"
-    has_digit = any(c.isdigit() for c in value)
-    has_upper = any(c.isupper() for c in value)
-    has_lower = any(c.islower() for c in value)
-    if not has_digit or not (has_upper or has_lower):
-        return "word_like"
-    if not (has_upper and has_lower) and len(value) < 32 and not _SECRET_WORDS.search(context):
-        return "word_like"
     return None

@@ -1,17 +1,21 @@
-"""Cheap pre-scan: which entity families could be in a text, and where.
+"""Cheap pre-scan: which lines of a text could hold an email, an IP address or a key.
 
-Presidio and detect-secrets run dozens of regexes per line. Most source files
-hold no email, IP or key candidate at all, so one pass of a few simple,
-linear-time patterns decides which families are worth the slow detectors
-(``families``) and which pieces of the text they must look at (``segments``).
+Presidio and detect-secrets run dozens of regexes per line. Most lines of
+source code hold no candidate at all, so one pass of a few linear-time anchors
+(regexes that start with a literal or a small character set, and one
+Aho-Corasick automaton for key prefixes and key-name words) finds the lines
+worth the slow detectors; ``windows`` groups them into the pieces the
+detectors analyse. Nothing else of the file reaches Presidio.
 
-Long lines are cut into overlapping windows so that no detector regex ever
-runs on a 200 KB line (several library regexes backtrack quadratically on long
-runs of word characters); only windows holding an anchor are analysed.
+A line longer than ``LONG_LINE`` is not analysed whole (several library regexes
+backtrack quadratically on long runs of word characters): only a window around
+each anchor in it, ``WINDOW_BEFORE`` characters before and ``WINDOW_AFTER``
+after, longer than any email or IP and than the keys we look for.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 
@@ -22,26 +26,40 @@ IP_ADDRESS = "ip_address"
 KEY = "key"
 FAMILIES: tuple[str, ...] = (EMAIL, IP_ADDRESS, KEY)
 
-# Each anchor starts with a literal or a small character set, so ``re`` skips ahead quickly.
 _EMAIL_ANCHOR = re.compile(r"@[\w-]+\.")
-_IP_ANCHOR = re.compile(r"\.\d{1,3}\.\d{1,3}\.\d|::|:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:")
+# Alternatives kept apart: each starts with a literal, which ``re`` scans for several times faster.
+_IP_ANCHORS = (
+    re.compile(r"\.\d{1,3}\.\d{1,3}\.\d"),
+    re.compile("::"),
+    re.compile(r":[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:"),
+)
 # A quoted run of 16+ key characters: what detect-secrets' entropy plugins (and most quoted tokens) need.
-_QUOTED_RUN = re.compile(r"[\"'`][A-Za-z0-9+/=_\-]{16,}|:[A-Za-z0-9_\-]{35}")  # + Telegram's id:token
+_QUOTED_RUNS = tuple(re.compile(quote + r"[A-Za-z0-9+/=_\-]{16,}") for quote in "\"'`")
 _URL_CREDENTIALS = re.compile(r"://[^\s/@:]+:[^\s/@]+@")
-# Known key prefixes (lower-cased), private-key headers, and detect-secrets' KeywordDetector words.
+# A name ending in "key" / "pass" before an assignment (``signing_key =``, ``smtpPass:``, ``<appKey>``), and an
+# unquoted run after a colon (YAML values, ``// label: value`` in comments): what the key-name words miss.
+_NAME_END = tuple(  # run on the lower-cased text; each starts with a literal, which ``re`` scans for fast
+    re.compile(word + r"[\"'`]?\]?\s*(?:[:=,>]|\.=|\?=)") for word in ("key", "pass", "passcode")
+)
+_COLON_RUN = re.compile(r":[ \t]*[A-Za-z0-9+/=_\-]{20,}")
+# Known key prefixes (lower-cased), private-key armor, key-name words (ours and detect-secrets' keywords).
 KEY_LITERALS: tuple[str, ...] = (
     "akia", "asia", "abia", "acca", "a3t", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xoxa-", "xoxb-",
-    "xoxp-", "xoxo-", "xoxs-", "xoxr-", "hooks.slack.com", "sk_live_", "rk_live_", "sg.", "eyj", "aiza", "hf_",
-    "glpat-", "gldt-", "glft-", "glsoat-", "glrt-", "glcbt-", "glimt-", "glptt-", "glagent-", "gloas-", "gr1348941",
-    "npm_", "_authtoken", "sq0csp-", "accountkey=", "pypi-", "private key", "putty-user-key", "t3blbkfj", "akc",
-    "apikey", "api_key", "authkey", "auth_key", "servicekey", "service_key", "accountkey", "account_key", "dbkey",
-    "db_key", "databasekey", "database_key", "privkey", "priv_key", "privatekey", "private_key", "clientkey",
-    "client_key", "dbpass", "db_pass", "databasepass", "database_pass", "keypass", "key_pass", "password",
-    "passwd", "pwd", "secret", "contraseña", "contrasena",
+    "xoxp-", "xoxo-", "xoxs-", "xoxr-", "xoxe-", "xapp-", "hooks.slack.com", "sk_live_", "rk_live_", "sk_test_",
+    "rk_test_", "sk_prod_", "rk_prod_", "sg.", "eyj", "aiza", "hf_", "glpat-", "gldt-", "glft-", "glsoat-", "glrt-",
+    "glcbt-", "glimt-", "glptt-", "glagent-", "gloas-", "gr1348941", "npm_", "_authtoken", "sq0csp-",
+    "accountkey=", "pypi-", "private key", "putty-user-key", "t3blbkfj", "akc", "pmak-", "sk-ant-", "shpat_",
+    "shpss_", "shpca_", "shppa_", "age-secret-key-", "hrku-", "q~",
+    "apikey", "api_key", "api-key", "authkey", "auth_key", "servicekey", "service_key", "accountkey",
+    "account_key", "dbkey", "db_key", "databasekey", "database_key", "privkey", "priv_key", "privatekey",
+    "private_key", "private-key", "clientkey", "client_key", "accesskey", "access_key", "secretkey", "dbpass",
+    "db_pass", "databasepass", "database_pass", "keypass", "key_pass", "_pass", "pass_", "password", "passwd",
+    "passphrase", "pwd", "secret", "token", "auth", "credential", "creds", "bearer", "jwt", "contraseña",
+    "contrasena",
 )  # fmt: skip
 
 
-def _build_automaton():
+def _build_automaton() -> ahocorasick.Automaton:
     automaton = ahocorasick.Automaton()
     for literal in KEY_LITERALS:
         automaton.add_word(literal, literal)
@@ -50,6 +68,7 @@ def _build_automaton():
 
 
 _KEY_AUTOMATON = _build_automaton()
+_ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 
 
 def _lower(text: str) -> str:
@@ -58,62 +77,106 @@ def _lower(text: str) -> str:
     return lowered if len(lowered) == len(text) else text.translate(_ASCII_LOWER)
 
 
-_ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
-
-
-def has_key_candidate(text: str) -> bool:
-    """A known key prefix or secret keyword, a long quoted run, or credentials in a URL."""
-    for _ in _KEY_AUTOMATON.iter(_lower(text)):
-        return True
-    if _QUOTED_RUN.search(text):
-        return True
-    return "://" in text and "@" in text and bool(_URL_CREDENTIALS.search(text))
-
-
-def key_candidate_positions(text: str) -> list[int]:
-    """Sorted offsets of every key anchor in ``text`` (to pick the lines worth the detect-secrets plugins)."""
-    positions = [end for end, _ in _KEY_AUTOMATON.iter(_lower(text))]
-    positions += [m.start() for m in _QUOTED_RUN.finditer(text)]
+def anchors(text: str, family: str) -> list[int]:
+    """Sorted offsets of every anchor of ``family`` in ``text``."""
+    if family == EMAIL:
+        return [m.start() for m in _EMAIL_ANCHOR.finditer(text)] if "@" in text else []
+    if family == IP_ADDRESS:
+        return sorted(m.start() for pattern in _IP_ANCHORS for m in pattern.finditer(text))
+    lowered = _lower(text)
+    positions = _literal_anchors(lowered)
+    for pattern in _NAME_END:
+        positions += [m.start() for m in pattern.finditer(lowered)]
+    for pattern in _QUOTED_RUNS:
+        positions += [m.start() for m in pattern.finditer(text)]
+    positions += [m.start() for m in _COLON_RUN.finditer(text)]
     if "://" in text and "@" in text:
         positions += [m.start() for m in _URL_CREDENTIALS.finditer(text)]
     positions.sort()
     return positions
 
 
-class _Anchor:
-    """The ``search`` interface of a compiled pattern, for the key family's non-regex check."""
-
-    def __init__(self, check) -> None:
-        self._check = check
-
-    def search(self, text: str) -> bool:
-        return self._check(text)
-
-
-ANCHORS: dict[str, re.Pattern[str] | _Anchor] = {
-    EMAIL: _EMAIL_ANCHOR,
-    IP_ADDRESS: _IP_ANCHOR,
-    KEY: _Anchor(has_key_candidate),
-}
-
-LONG_LINE = 2000  # lines longer than this are analysed in windows
-WINDOW_OVERLAP = 300  # longer than any email / IP / key we look for
-BLOCK_CHARS = 32_000  # short lines are grouped into blocks of about this size
+def _literal_anchors(lowered: str) -> list[int]:
+    """Where key literals end (one pass of the automaton; it copies the text on every ``iter`` call)."""
+    return [end for end, _ in _KEY_AUTOMATON.iter(lowered)]
 
 
 def families(text: str) -> set[str]:
     """The entity families with at least one anchor in ``text``."""
-    return {family for family, anchor in ANCHORS.items() if anchor.search(text)}
+    return {family for family in FAMILIES if anchors(text, family)}
+
+
+LONG_LINE = 2000  # lines longer than this are analysed in windows around their anchors
+WINDOW_BEFORE = 300
+WINDOW_AFTER = 1200  # a JWT or PEM-free key is at most this long after its anchor
+BLOCK_CHARS = 32_000  # consecutive candidate lines are analysed together up to about this size
+# A key-family line ending like this continues on the next line (``key =\n "value"``, ``<token>\n value``).
+_CONTINUED = re.compile(r"(?:[=:(]|=>|<[A-Za-z_][\w.\-]*>)[ \t]*\r?\n?$")
+_MAX_CONTINUED = 2  # lines a candidate line may bring along
+
+
+def windows(text: str, family: str, positions: list[int] | None = None) -> list[tuple[int, str]]:
+    """``(offset, piece)``: the lines holding an anchor of ``family``, consecutive ones joined.
+
+    A key-family line that ends in ``=``, ``:``, ``(`` or an opening tag brings the next
+    line with it. Every anchor is in a piece; a match of an email, IP or key
+    around an anchor is whole in its piece.
+    """
+    if positions is None:
+        positions = anchors(text, family)
+    spans: list[list[int]] = []
+    length = len(text)
+    line_end = -1
+    for pos in positions:
+        if pos < line_end:
+            continue
+        line_start = text.rfind("\n", 0, pos) + 1
+        newline = text.find("\n", pos)
+        line_end = length if newline < 0 else newline + 1
+        if family == KEY:
+            line_end = _continued(text, line_end)
+        if line_end - line_start > LONG_LINE:
+            _long_line_windows(spans, positions, pos, line_start, line_end)
+            continue
+        if spans and spans[-1][1] >= line_start and line_end - spans[-1][0] <= BLOCK_CHARS:
+            spans[-1][1] = max(spans[-1][1], line_end)
+        else:
+            spans.append([line_start, line_end])
+    return [(start, text[start:end]) for start, end in spans]
+
+
+def _continued(text: str, line_end: int) -> int:
+    """``line_end`` moved past the lines that continue the line ending there (at most ``_MAX_CONTINUED``)."""
+    for _ in range(_MAX_CONTINUED):
+        if line_end >= len(text):
+            break
+        last_start = text.rfind("\n", 0, line_end - 1) + 1
+        if not _CONTINUED.search(text, max(last_start, line_end - 100), line_end):
+            break
+        following = text.find("\n", line_end)
+        line_end = len(text) if following < 0 else following + 1
+    return line_end
+
+
+def _long_line_windows(
+    spans: list[list[int]], positions: list[int], first: int, line_start: int, line_end: int
+) -> None:
+    """Windows around each anchor of one long line, overlapping ones merged."""
+    index = bisect.bisect_left(positions, first)
+    while index < len(positions) and positions[index] < line_end:
+        pos = positions[index]
+        start, end = max(line_start, pos - WINDOW_BEFORE), min(line_end, pos + WINDOW_AFTER)
+        if spans and spans[-1][1] >= start and end - spans[-1][0] <= LONG_LINE * 2:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+        index += 1
 
 
 def segments(text: str) -> Iterator[tuple[int, str]]:
-    """``(offset, piece)`` covering ``text``: blocks of whole short lines, overlapping windows of long lines.
-
-    Every character is in at least one piece; a match of at most
-    ``WINDOW_OVERLAP`` characters is whole in at least one piece.
-    """
-    block_start = 0
-    pos = 0
+    """``(offset, piece)`` covering all of ``text`` (the no-pre-scan mode): blocks of whole short lines,
+    overlapping windows of long lines; a match of at most ``WINDOW_BEFORE`` characters is whole in a piece."""
+    block_start = pos = 0
     length = len(text)
     while pos < length:
         newline = text.find("\n", pos)
@@ -121,14 +184,13 @@ def segments(text: str) -> Iterator[tuple[int, str]]:
         if line_end - pos > LONG_LINE:
             if pos > block_start:
                 yield block_start, text[block_start:pos]
-            step = LONG_LINE - WINDOW_OVERLAP
             start = pos
             while True:
                 end = min(start + LONG_LINE, line_end)
                 yield start, text[start:end]
                 if end >= line_end:
                     break
-                start += step
+                start += LONG_LINE - WINDOW_BEFORE
             block_start = line_end
         elif line_end - block_start >= BLOCK_CHARS:
             yield block_start, text[block_start:line_end]
@@ -136,11 +198,3 @@ def segments(text: str) -> Iterator[tuple[int, str]]:
         pos = line_end
     if block_start < length:
         yield block_start, text[block_start:length]
-
-
-def candidate_segments(text: str, family: str, use_prescan: bool = True) -> Iterator[tuple[int, str]]:
-    """The segments a family's detectors must analyse (all of them when the pre-scan is off)."""
-    anchor = ANCHORS[family]
-    for offset, piece in segments(text):
-        if not use_prescan or anchor.search(piece):
-            yield offset, piece

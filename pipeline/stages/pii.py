@@ -18,20 +18,24 @@ Entity = Literal["email", "ip_address", "key"]
 class PiiConfig(StageConfig):
     entities: list[Entity] = ["email", "ip_address", "key"]  # which entity types are redacted
     prescan: bool = True  # skip the detectors on files / lines with no candidate (same output, faster)
+    # "stackcurate": our replacements (keys keep their shape, not their type prefix; the stage is idempotent);
+    # "bigcode": bigcode-dataset's fixed replacement pools, for runs that must match BigCode's data.
+    replacements: Literal["stackcurate", "bigcode"] = "stackcurate"
 
 
 class PiiJudge:
-    """Builds the Presidio engine once per worker in ``setup``; redacts documents in ``judge``."""
+    """Builds (or reuses) the process's Presidio engine in ``setup``; redacts documents in ``judge``."""
 
     def __init__(self, cfg: PiiConfig):
         self.entities = frozenset(cfg.entities)
         self.prescan = cfg.prescan
+        self.replacements = cfg.replacements
         self.detector = None
 
     def setup(self) -> None:
         from pii.detect import PiiDetector  # heavy import (Presidio): on the worker, not at pipeline build
 
-        self.detector = PiiDetector(use_prescan=self.prescan)
+        self.detector = PiiDetector(use_prescan=self.prescan)  # the engine is shared by the process's judges
 
     def judge(self, docs: Sequence[dict]) -> list[Verdict]:
         from pii.redact import ledger_counts, redact
@@ -45,7 +49,7 @@ class PiiJudge:
                 verdicts.append(Verdict(scores={"pii_redacted": False}))
                 continue
             findings = [f for f in self.detector.detect(content).findings if f.entity in self.entities]
-            new_content, counts = redact(content, findings, doc["id"])
+            new_content, counts = redact(content, findings, doc["id"], self.replacements)
             if not counts:
                 verdicts.append(Verdict(scores={"pii_redacted": False}))
                 continue

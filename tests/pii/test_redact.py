@@ -1,4 +1,4 @@
-"""Replacements: BigCode pools, same shape for keys, consistency within a file, determinism by doc id."""
+"""Replacements: both modes, consistency within a file, determinism by doc id, redaction that stays redacted."""
 
 from __future__ import annotations
 
@@ -6,14 +6,21 @@ import ipaddress
 import re
 import time
 
+import pytest
+
 from pii.detect import EMAIL, IP_ADDRESS, KEY, Finding
-from pii.redact import (
+from pii.evaluate import DEFAULT_LABELLED, load_labelled
+from pii.redact import document_rng, redact
+from pii.replacements import (
+    BIGCODE_EMAILS,
+    BIGCODE_IPV4,
+    BIGCODE_IPV6,
+    BIGCODE_KEYS,
     EMAIL_REPLACEMENTS,
     IPV4_REPLACEMENTS,
     IPV6_REPLACEMENTS,
-    document_rng,
-    redact,
-    shaped_like,
+    is_replacement_key,
+    shaped_key,
 )
 
 TEXT = """# Maintainer: Mira Okafor <mira.okafor@quintessa-labs.io>
@@ -24,15 +31,28 @@ AWS_ACCESS_KEY_ID = "AKIA4QW7ZP2LMX9RT3BN"
 # again: mira.okafor@quintessa-labs.io, 52.14.88.201 and AKIA4QW7ZP2LMX9RT3BN
 OTHER = "t.lindqvist@postbox.se"
 """
+SECRETS = ("mira.okafor@quintessa-labs.io", "52.14.88.201", "AKIA4QW7ZP2LMX9RT3BN", "t.lindqvist@postbox.se")
+
+
+def _all_fixture_texts() -> list[tuple[str, str]]:
+    docs, negatives = load_labelled(DEFAULT_LABELLED)
+    texts = [(doc.path, doc.content) for doc in docs]
+    by_file: dict[str, list[str]] = {}
+    for rel, line in negatives:
+        by_file.setdefault(rel, []).append(line)
+    return texts + [(rel, "\n".join(lines) + "\n") for rel, lines in sorted(by_file.items())]
 
 
 def test_replacement_pools_are_safe():
-    assert all(e.endswith("@example.com") for e in EMAIL_REPLACEMENTS) and len(set(EMAIL_REPLACEMENTS)) == 10
-    assert all(
-        ipaddress.ip_address(ip).is_private and ipaddress.ip_address(ip).version == 4
-        for ip in IPV4_REPLACEMENTS
-    )
-    assert all(ipaddress.ip_address(ip) in ipaddress.ip_network("fd00::/8") for ip in IPV6_REPLACEMENTS)
+    for pool in (EMAIL_REPLACEMENTS, BIGCODE_EMAILS):
+        assert all(e.endswith("@example.com") for e in pool) and len(set(pool)) == 10
+    for pool in (IPV4_REPLACEMENTS, BIGCODE_IPV4):
+        assert all(
+            ipaddress.ip_address(ip).is_private and ipaddress.ip_address(ip).version == 4 for ip in pool
+        )
+    for pool in (IPV6_REPLACEMENTS, BIGCODE_IPV6):
+        assert all(ipaddress.ip_address(ip) in ipaddress.ip_network("fc00::/7") for ip in pool)
+    assert len(BIGCODE_KEYS) == 10 and all(re.fullmatch(r"[a-z0-9]{32}", k) for k in BIGCODE_KEYS)
 
 
 def test_same_value_same_replacement_within_a_file(detector):
@@ -40,20 +60,16 @@ def test_same_value_same_replacement_within_a_file(detector):
     assert sorted(f.entity for f in findings) == sorted([EMAIL] * 3 + [IP_ADDRESS] * 4 + [KEY] * 2)
     new, counts = redact(TEXT, findings, "doc-1")
     assert counts == {EMAIL: 3, IP_ADDRESS: 4, KEY: 2}
-    for secret in (
-        "mira.okafor@quintessa-labs.io",
-        "52.14.88.201",
-        "AKIA4QW7ZP2LMX9RT3BN",
-        "t.lindqvist@postbox.se",
-    ):
-        assert secret not in new
+    assert not any(secret in new for secret in SECRETS)
     emails = re.findall(r"\w+@example\.com", new)
     assert len(emails) == 3 and emails[0] == emails[1] != emails[2]  # same value twice, a different one once
     ips = re.findall(r"\b\d+\.\d+\.\d+\.\d+\b", new)
     assert len(ips) == 3 and ips[0] == ips[2] != ips[1] and set(ips) <= set(IPV4_REPLACEMENTS)
     assert re.search(r'V6 = "(fd[0-9a-f:]+)"', new).group(1) in IPV6_REPLACEMENTS
-    keys = re.findall(r"AKIA[0-9A-Z]{16}", new)
-    assert len(keys) == 2 and keys[0] == keys[1]
+    keys = re.findall(r'AWS_ACCESS_KEY_ID = "([0-9A-Z]{20})"', new) + re.findall(
+        r" and ([0-9A-Z]{20})\n", new
+    )
+    assert len(keys) == 2 and keys[0] == keys[1] and not keys[0].startswith("AKIA")
 
 
 def test_deterministic_by_doc_id(detector):
@@ -61,40 +77,83 @@ def test_deterministic_by_doc_id(detector):
     first = redact(TEXT, findings, "doc-1")
     assert redact(TEXT, findings, "doc-1") == first
     others = {redact(TEXT, findings, f"doc-{i}")[0] for i in range(2, 8)}
-    assert first[0] not in others or len(others) > 1  # other ids draw other replacements
-    assert len(others | {first[0]}) > 1
+    assert len(others | {first[0]}) > 1  # other ids draw other replacements
 
 
-def test_key_replacement_keeps_shape_and_prefix():
-    rng = document_rng("x")
-    for value in (
+@pytest.mark.parametrize(
+    "value",
+    [
         "AKIA4QW7ZP2LMX9RT3BN",
         "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5b",
         "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
         "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlX19fX19fX19f",
         "9f8e7d6c5b4a39281706f5e4d3c2b1a0",
         "MIIEpAIB\\nAAKCAQEA+x/y==",
-    ):
-        new = shaped_like(value, rng)
-        assert new != value and len(new) == len(value)
-        for a, b in zip(value, new, strict=True):
-            assert (a.isdigit(), a.islower(), a.isupper()) == (b.isdigit(), b.islower(), b.isupper())
-            if not a.isalnum():
-                assert a == b
-    assert shaped_like("AKIA4QW7ZP2LMX9RT3BN", rng).startswith("AKIA")
-    assert shaped_like("ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5b", rng).startswith("ghp_")
-    assert re.fullmatch(
-        r"[0-9a-f]{32}", shaped_like("9f8e7d6c5b4a39281706f5e4d3c2b1a0", rng)
-    )  # hex stays hex
-    assert "\\n" in shaped_like("MIIEpAIB\\nAAKCAQEA+x/y==", rng)  # escapes inside literals survive
+        "zw2QGW!pZeKGU7",
+    ],
+)
+def test_key_replacement_keeps_shape_not_prefix_and_is_recognised(value):
+    rng = document_rng("x")
+    new = shaped_key(value, rng)
+    assert new != value and len(new) == len(value)
+    for a, b in zip(value, new, strict=True):
+        assert (a.isdigit(), a.islower(), a.isupper()) == (b.isdigit(), b.islower(), b.isupper())
+        if not a.isalnum():
+            assert a == b
+    assert not re.match(r"AKIA|ghp_|xox[bp]-|sk_live_|eyJ", new)  # no type prefix survives
+    if re.fullmatch(r"[0-9a-f]+", value):
+        assert re.fullmatch(r"[0-9a-f]+", new)  # hex stays hex
+    assert "\\n" in new or "\\n" not in value  # escapes inside literals survive
+    assert is_replacement_key(new) and not is_replacement_key(value)
+
+
+def test_real_secrets_rarely_pass_the_replacement_check():
+    rng = document_rng("check")
+    chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    values = ["".join(rng.choice(chars) for _ in range(24)) for _ in range(20_000)]
+    assert sum(map(is_replacement_key, values)) <= 2  # 1 in a million by design; 2 allows for luck
+    assert all(is_replacement_key(k) for k in BIGCODE_KEYS)
+
+
+def test_bigcode_mode_uses_bigcodes_pools(detector):
+    findings = detector.detect(TEXT).findings
+    new, counts = redact(TEXT, findings, "doc-1", "bigcode")
+    assert counts == {EMAIL: 3, IP_ADDRESS: 4, KEY: 2}
+    assert not any(secret in new for secret in SECRETS)
+    assert set(re.findall(r"\w+@example\.com", new)) <= set(BIGCODE_EMAILS)
+    assert set(re.findall(r"\b\d+\.\d+\.\d+\.\d+\b", new)) <= set(BIGCODE_IPV4)
+    assert re.search(r'V6 = "([0-9a-f:]+)"', new).group(1) in BIGCODE_IPV6
+    keys = re.findall(r'AWS_ACCESS_KEY_ID = "(\w+)"', new)
+    assert keys and keys[0] in BIGCODE_KEYS and new.count(keys[0]) == 2  # same value, same replacement
+    assert redact(TEXT, findings, "doc-1", "bigcode") == (new, counts)
+    with pytest.raises(ValueError, match="replacements mode"):
+        redact(TEXT, findings, "doc-1", "presidio")
+
+
+@pytest.mark.parametrize("mode", ["stackcurate", "bigcode"])
+def test_redaction_stays_redacted_over_the_whole_fixture_set(detector, mode):
+    """Running the stage on its own output changes nothing, and no replacement is flagged again."""
+    redacted_files = 0
+    for rel, text in _all_fixture_texts():
+        once, counts = redact(text, detector.detect(text).findings, rel, mode)
+        redacted_files += bool(counts)
+        again = detector.detect(once)
+        assert again.findings == [], (
+            rel,
+            [(f.entity, f.source, once[f.start : f.end]) for f in again.findings],
+        )
+        assert redact(once, again.findings, rel, mode)[0] == once
+    assert redacted_files >= 15
 
 
 def test_ip_prefix_length_is_kept():
     text = 'allow = "52.14.88.0/24"\n'
     finding = Finding(9, 22, IP_ADDRESS, "52.14.88.0/24")
-    new, counts = redact(text, [finding], "d")
-    assert counts == {IP_ADDRESS: 1}
-    assert re.fullmatch(r'allow = "(\d+\.\d+\.\d+\.\d+)/24"\n', new).group(1) in IPV4_REPLACEMENTS
+    for mode, pool in (("stackcurate", IPV4_REPLACEMENTS), ("bigcode", BIGCODE_IPV4)):
+        new, counts = redact(text, [finding], "d", mode)
+        assert counts == {IP_ADDRESS: 1}
+        assert re.fullmatch(r'allow = "(\d+\.\d+\.\d+\.\d+)/24"\n', new).group(1) in pool
 
 
 def test_unicode_offsets(detector):
@@ -113,25 +172,3 @@ def test_very_long_line_is_fast_and_still_scanned(detector):
     elapsed = time.perf_counter() - started
     assert [f.entity for f in findings] == [EMAIL]
     assert elapsed < 5.0, elapsed  # quadratic regexes on a 400 KB line would take minutes
-
-
-def test_prescan_changes_speed_not_results(detector, detector_without_prescan):
-    for text in (TEXT, 'SERVER = "8.8.8.8"\nkey = "AKIA4QW7ZP2LMX9RT3BN"\n', "nothing here\n"):
-        with_prescan = [(f.start, f.end, f.entity) for f in detector.detect(text).findings]
-        without = [(f.start, f.end, f.entity) for f in detector_without_prescan.detect(text).findings]
-        assert with_prescan == without
-
-
-def test_prescan_families():
-    from pii.prescan import families, segments
-
-    assert families("def f(x):\n    return x + 1\n") == set()
-    assert families("mail bob@corp.io") == {"email"}
-    assert families("host 52.14.88.201") == {"ip_address"}
-    text = "a\n" + "b" * 5000 + "\nc\n"
-    pieces = list(segments(text))
-    covered = set()
-    for offset, piece in pieces:
-        assert text[offset : offset + len(piece)] == piece and len(piece) <= 2000
-        covered.update(range(offset, offset + len(piece)))
-    assert covered == set(range(len(text)))

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import apache_beam as beam
+import pytest
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from pii.evaluate import DEFAULT_LABELLED
@@ -18,7 +19,7 @@ def _labelled_docs() -> tuple[list[dict], set[str]]:
     docs, secrets = [], set()
     for rel in list(spec["positives"]) + spec["hard_negatives"]:
         content = (DEFAULT_LABELLED / rel).read_text(encoding="utf-8")
-        lang = {"py": "python", "java": "java", "js": "javascript"}[rel.rsplit(".", 1)[1]]
+        lang = {"py": "python", "java": "java", "js": "javascript"}.get(rel.rsplit(".", 1)[-1], "other")
         docs.append(
             {
                 "id": f"{len(docs):020x}",
@@ -33,10 +34,11 @@ def _labelled_docs() -> tuple[list[dict], set[str]]:
     return docs, secrets
 
 
-def test_stage_redacts_counts_and_leaks_nothing(tmp_path: Path):
+@pytest.mark.parametrize("replacements", ["stackcurate", "bigcode"])
+def test_stage_redacts_counts_and_leaks_nothing(tmp_path: Path, replacements: str):
     spec = load_spec("pii")
     assert spec.columns == {"pii_redacted": "bool"}
-    cfg = spec.config(enabled=True)
+    cfg = spec.config(enabled=True, replacements=replacements)
     docs, secrets = _labelled_docs()
     with beam.Pipeline(runner=FnApiRunner()) as pipeline:
         outputs = pipeline | beam.Create(docs) | spec.build(cfg, StageContext())
@@ -56,13 +58,14 @@ def test_stage_redacts_counts_and_leaks_nothing(tmp_path: Path):
         ]
 
     kept, removed, modified = read("kept"), read("removed"), read("modified")
-    assert len(kept) == len(docs) == 8 and removed == []
+    assert len(kept) == len(docs) == 23 and removed == []
     redacted = {d["max_stars_repo_path"] for d in kept if d["pii_redacted"]}
     assert redacted == {p for p in (d["max_stars_repo_path"] for d in docs) if p.startswith("positives/")}
-    assert len(modified) == 5 and {m["path"] for m in modified} == redacted
+    assert len(modified) == 16 and {m["path"] for m in modified} == redacted
     counts = {m["path"]: json.loads(m["counts"]) for m in modified}
     assert counts["positives/peers.py"] == {"email": 8, "ip_address": 9, "key": 0}
     assert counts["positives/Uebersetzer.java"] == {"email": 2, "ip_address": 2, "key": 1}
+    assert counts["positives/integrations.py"] == {"email": 0, "ip_address": 0, "key": 35}
     for d in kept:
         if not d["pii_redacted"]:
             original = next(x for x in docs if x["id"] == d["id"])
@@ -72,11 +75,13 @@ def test_stage_redacts_counts_and_leaks_nothing(tmp_path: Path):
     assert leaked == []
 
 
-def test_config_rejects_unknown_entities():
+def test_config_rejects_unknown_entities_and_modes():
     import pydantic
-    import pytest
 
     spec = load_spec("pii")
-    assert spec.config(enabled=True).entities == ["email", "ip_address", "key"]
+    cfg = spec.config(enabled=True)
+    assert cfg.entities == ["email", "ip_address", "key"] and cfg.replacements == "stackcurate"
     with pytest.raises(pydantic.ValidationError):
         spec.config(entities=["phone"])
+    with pytest.raises(pydantic.ValidationError):
+        spec.config(replacements="presidio")

@@ -1,0 +1,225 @@
+"""Our key recognizers, for what detect-secrets 1.5 misses (Presidio recognizers, ``KEY`` entity).
+
+* ``KeyContextRecognizer``: a value beside a key-like *name*: assignments
+  (``api_key = "..."``, ``TOKEN := "..."``, ``$token .= "..."``), keyword
+  arguments, dict / object / JSON / YAML / INI keys, ``("API_KEY", "...")``
+  call pairs (``os.environ.setdefault``, ``System.setProperty``, ``put``),
+  ``--token VALUE`` flags, ``<password>VALUE</password>``, and labelled
+  values in comments (``// jwt: eyJ...``). The name says what the value is,
+  so the hash and UUID guards yield to it (``pii.key_guards``).
+* ``JwtRecognizer``: JSON Web Tokens anywhere, by shape (``eyJ`` header,
+  ``ey`` payload, optional signature); no JSON decoding, so test tokens count.
+* ``PrivateKeyBlockRecognizer``: the armor says what it is: everything between
+  ``-----BEGIN ... PRIVATE KEY-----`` and its ``-----END`` line is the secret,
+  base64 or not (also inside ``"...\\n" +`` concatenated literals).
+* ``ExtraTokenRecognizer``: fixed, documented token formats detect-secrets
+  1.5 has no plugin for.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pii.detect import import_presidio
+from pii.key_names import _HEAD_BLOCKERS, _PREFIX_BLOCKERS, KEY_ENTITY, SOURCE_KEY, key_name_kind, name_words
+
+import_presidio()
+
+import regex  # noqa: E402
+from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult  # noqa: E402
+
+# --- the context recognizer ------------------------------------------------------------------------
+# A name holding a credential word; starts at an identifier start (also right after a \n or \t escape).
+_NAME = re.compile(
+    r"(?:(?<![\w$@.\-])|(?<=\\[nt]))[$@]?(?:[A-Za-z_][\w.\-]{0,60}?)?"
+    r"(?:pass|pwd|secret|token|key|auth|cred|bearer|jwt|contrase)[\w.\-]{0,60}",
+    re.IGNORECASE,
+)
+_PREFIX = r"(?:(?:[Bb]earer|[Bb]asic|[Tt]oken|Bot)\s+)?"  # Authorization: Bearer <value>
+_QUOTED = r"(?P<q>[\"'`])" + _PREFIX + r"(?P<value>[^\s\"'`]{6,1024}?)(?P=q)"
+_BARE = (
+    _PREFIX
+    + r"(?P<bare>[A-Za-z0-9+/=_\-.~!@#%^*$][A-Za-z0-9+/=_\-.~!@#%^*()$]{5,1023}?)(?=[\s,;&\]}<>'\"`\\]|\)?[\s,;]|\)?\Z|\Z)"
+)
+_TYPE = (  # name: T = / name T =
+    r"(?:[ \t]*:[ \t]*[A-Za-z_][\w.<>\[\]?]*(?=[ \t]*=)|[ \t]+[A-Za-z_][\w.<>\[\]*]*(?=[ \t]*=))?"
+)
+_OP = r"[ \t]*(?::::=|::=|:=|\?=|\.=|\+=|=>|=(?!=)|:(?![:/]))[ \t]*"
+# What follows a key-like name: an assignment / mapping, or (a quoted name) a call's next argument. A quoted
+# value may start on the next line (``key =\n    "..."``); an unquoted one may not (``key:\n  nested: 1``).
+_AFTER_NAME = re.compile(
+    r"[\"'`]?\]?" + _TYPE + _OP + r"(?:\r?\n[ \t]*)?" + _QUOTED + r"|[\"'`]?\]?" + _TYPE + _OP + _BARE
+)
+_AFTER_QUOTED_NAME = re.compile(
+    r"[\"']\s*,\s*" + _QUOTED
+)  # setdefault("API_KEY", "..."), put("password", ...)
+_AFTER_FLAG = re.compile(r"(?:=|[ \t]+)" + _BARE)  # --token VALUE, --password=VALUE
+_AFTER_TAG = re.compile(
+    r">\s*(?P<value>[^\s<>]{6,1024})(?=[ \t]*(?:</|\r?\n|\Z))"
+)  # <apiToken> VALUE </apiToken>
+# A label in a comment with a long unquoted value: ``// high_entropy_base64: c2VjcmV0...``.
+_COMMENT_LABEL = re.compile(
+    r"(?://+|#+|/\*+|^[ \t]*\*|^[ \t]*;+)[ \t]*(?P<name>[A-Za-z_][\w.\-]{0,40}):[ \t]*"
+    r"(?P<bare>[A-Za-z0-9+/=_\-]{20,1024})(?=[\s\"',;]|\Z)",
+    re.MULTILINE,
+)
+_CALL = re.compile(r"^[\w.]+\(")
+
+
+class KeyContextRecognizer(EntityRecognizer):
+    """Values beside key-like names (see the module docstring); the source names the name's kind.
+
+    Sources: ``KeyContext:<kind>`` (quoted value), ``KeyContextBare:<kind>``
+    (unquoted: YAML, INI, ``.env``, flags, comments) and ``CommentLabel``
+    (a long value after any other ``label:`` in a comment; the guards want it
+    to be high-entropy). Names are found first (each holds a credential word)
+    and the value shapes are tried right after each, so a value in a longer
+    literal (``"https://...?access_token=VALUE&..."``) is found too.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entities=[KEY_ENTITY], name="KeyContextRecognizer", supported_language="en"
+        )
+
+    def load(self) -> None:
+        """Nothing to load."""
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
+        results: dict[tuple[int, int], str] = {}
+        for name in _NAME.finditer(text):
+            kind = key_name_kind(name.group().lstrip("$@"))
+            if kind:
+                for span, quoted in _values_after(text, name.start(), name.end()):
+                    results.setdefault(span, f"KeyContext:{kind}" if quoted else f"KeyContextBare:{kind}")
+        for label in _COMMENT_LABEL.finditer(text):
+            words = name_words(label.group("name"))
+            if not key_name_kind(label.group("name")) and not any(
+                w in _HEAD_BLOCKERS or w in _PREFIX_BLOCKERS for w in words
+            ):
+                results.setdefault(label.span("bare"), "CommentLabel")
+        return [_result(span, source, self.name, self.id) for span, source in sorted(results.items())]
+
+
+def _values_after(text: str, start: int, end: int) -> list[tuple[tuple[int, int], bool]]:
+    """``((start, end), quoted)`` of the value a key-like name at ``text[start:end]`` is given."""
+    before = text[start - 1] if start else ""
+    shapes = [_AFTER_NAME]
+    if before in "\"'" and text[:start].rstrip("\"' \t").endswith("("):
+        shapes.insert(0, _AFTER_QUOTED_NAME)
+    if text[max(0, start - 2) : start].endswith(("--", " -")):
+        shapes.append(_AFTER_FLAG)
+    if before == "<":
+        shapes.append(_AFTER_TAG)
+    for shape in shapes:
+        match = shape.match(text, end)
+        if match is None:
+            continue
+        if match.groupdict().get("value"):
+            return [(match.span("value"), True)]
+        value_start, value_end = match.span("bare")
+        value = text[value_start:value_end]
+        while value.endswith(")") and value.count(")") > value.count("("):
+            value, value_end = value[:-1], value_end - 1  # f(password=VALUE)
+        if _CALL.match(value):
+            continue  # password = read_password(...)
+        return [((value_start, value_end), False)]
+    return []
+
+
+def _result(
+    span: tuple[int, int], source: str, name: str, identifier: str, score: float = 0.7
+) -> RecognizerResult:
+    return RecognizerResult(
+        entity_type=KEY_ENTITY,
+        start=span[0],
+        end=span[1],
+        score=score,
+        recognition_metadata={
+            RecognizerResult.RECOGNIZER_NAME_KEY: name,
+            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: identifier,
+            SOURCE_KEY: source,
+        },
+    )
+
+
+# --- JWTs, PEM blocks, fixed token formats ---------------------------------------------------------
+class JwtRecognizer(PatternRecognizer):
+    """A JWT by shape, anywhere (code, comments, URLs, headers)."""
+
+    PATTERNS = [
+        Pattern(
+            "JWT", r"(?<![\w-])eyJ[A-Za-z0-9_-]{10,}\.ey[A-Za-z0-9_-]{10,}(?:\.[A-Za-z0-9_\-+/=]*)?", 0.95
+        )
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity=KEY_ENTITY, patterns=self.PATTERNS, name="JwtRecognizer", supported_language="en"
+        )
+
+
+_PEM = re.compile(
+    r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----(?P<body>.{0,20000}?)"
+    r"-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----",
+    re.DOTALL,
+)
+_PEM_EDGE = r"(?:\\[nr]|[\s\"'+,])*"
+_PEM_LEAD = re.compile(_PEM_EDGE)
+_PEM_TRAIL = re.compile(_PEM_EDGE + r"\Z")
+
+
+class PrivateKeyBlockRecognizer(EntityRecognizer):
+    """The body of a private-key block: everything between the BEGIN and END armor lines."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entities=[KEY_ENTITY], name="PrivateKeyBlockRecognizer", supported_language="en"
+        )
+
+    def load(self) -> None:
+        """Nothing to load."""
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
+        if "PRIVATE KEY" not in text:
+            return []
+        results = []
+        for match in _PEM.finditer(text):
+            start, end = match.span("body")
+            start = _PEM_LEAD.match(text, start, end).end()
+            trail = _PEM_TRAIL.search(text, start, end)
+            end = trail.start() if trail else end
+            if end > start:
+                results.append(_result((start, end), "PrivateKeyBlock", self.name, self.id, score=1.0))
+        return results
+
+
+class ExtraTokenRecognizer(PatternRecognizer):
+    """Token formats with a fixed, documented prefix that detect-secrets 1.5 does not know."""
+
+    PATTERNS = [
+        Pattern("Google API key", r"(?<![\w-])AIza[0-9A-Za-z_\-]{35}(?![\w-])", 1.0),
+        Pattern("GitHub fine-grained token", r"(?<!\w)github_pat_[0-9A-Za-z_]{82}(?!\w)", 1.0),
+        Pattern("Hugging Face token", r"(?<![\w-])hf_[A-Za-z]{34}(?!\w)", 1.0),
+        Pattern("Postman API key", r"(?<![\w-])PMAK-[0-9a-fA-F]{24}-[0-9a-fA-F]{34}(?![\w-])", 1.0),
+        Pattern("Anthropic API key", r"(?<![\w-])sk-ant-(?:api|admin)\d\d-[\w\-]{80,100}(?![\w-])", 1.0),
+        Pattern("Stripe key", r"(?<![\w-])[rs]k_(?:live|test|prod)_[0-9A-Za-z]{10,99}(?!\w)", 1.0),
+        Pattern("Slack app token", r"(?<![\w-])xapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+(?![\w-])", 1.0),
+        Pattern(
+            "Slack token", r"(?<![\w-])xox[abposre]-(?:\d+-)+[A-Za-z0-9]+(?:-[A-Za-z0-9]+)?(?![\w-])", 1.0
+        ),
+        Pattern("SendGrid API key", r"(?<![\w-])SG\.[\w\-]{20,24}\.[\w\-]{39,50}(?![\w-])", 1.0),
+        Pattern("Shopify token", r"(?<![\w-])shp(?:at|ss|ca|pa)_[0-9a-fA-F]{32}(?!\w)", 1.0),
+        Pattern("age secret key", r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}", 1.0),
+        Pattern("Heroku API key", r"(?<![\w-])HRKU-AA[0-9A-Za-z_\-]{58}(?![\w-])", 1.0),
+        Pattern("Azure AD client secret", r"(?<![\w~.-])[\w~.]{3}\dQ~[\w~.\-]{31,34}(?![\w~.-])", 1.0),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity=KEY_ENTITY,
+            patterns=self.PATTERNS,
+            name="ExtraTokenRecognizer",
+            supported_language="en",
+            global_regex_flags=regex.DOTALL | regex.MULTILINE,
+        )
