@@ -16,7 +16,7 @@ SHARED_ARGS := $(if $(wildcard $(SHARED)/benchmarks),--benchmarks_dir $(SHARED)/
                $(if $(wildcard $(SHARED)/optout/optouts.jsonl),--optout_list $(SHARED)/optout/optouts.jsonl,--optout_list $(SAMPLE)/optouts.txt)
 export TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS :=
 
-.PHONY: run test install install-full sample lint bench clean browser
+.PHONY: run test install install-full sample lint bench clean browser jars
 
 $(BASE_STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,11 +38,17 @@ sample: $(SAMPLE)/truth.json
 run: $(SAMPLE)/truth.json
 	$(PY) -m pipeline.run --input $(SAMPLE) --output $(OUT) --preset $(PRESET) $(SHARED_ARGS)
 
+# Beam's Flink job server, built once by Maven into .cache/jars (pipeline.runners); FlinkRunner finds it there.
+# Without Java and Maven the Flink test is skipped.
+jars: $(BASE_STAMP)
+	@if command -v java >/dev/null 2>&1 && command -v mvn >/dev/null 2>&1; then $(PY) -m pipeline.runners fetch >/dev/null; \
+	else echo "java or mvn missing: no Flink job server, the Flink test will be skipped"; fi
+
 # Debian's chromium renders report.html in the report test.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || echo "chromium not installed: the browser test will be skipped"
 
-test: $(FULL_STAMP) browser
+test: $(FULL_STAMP) browser jars
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -n 2 -p no:cacheprovider tests
 
 lint: $(FULL_STAMP)
