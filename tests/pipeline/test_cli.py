@@ -162,6 +162,38 @@ def test_runner_specific_beam_options_pass_and_unknown_ones_are_named(capsys, ca
     assert "--checkpointing_interval" in caplog.text and "unchecked" in caplog.text
 
 
+def test_commands_with_beam_options_get_them_checked_and_canonical(capsys):
+    from pipeline.cli import parse_beam_command
+    from tokenizer.sample_data import build_parser
+    from tokenizer.tokenize import main as tokenize_main
+
+    argv = [
+        "--input",
+        "d",
+        "--output",
+        "o",
+        "--direct-num-workers",
+        "2",
+        "--rows-per-lang",
+        "1k",
+        "--runner=X",
+    ]
+    args, beam_args = parse_beam_command(build_parser(), argv[:-1])
+    assert args.rows_per_lang == 1000
+    assert beam_args == ["--direct_num_workers", "2"]
+    with pytest.raises(SystemExit):
+        parse_beam_command(build_parser(), [*argv[:6], "--direct_num_worker", "2"])
+    assert (
+        "unknown option --direct_num_worker (did you mean --direct_num_workers?)" in capsys.readouterr().err
+    )
+    with pytest.raises(SystemExit):
+        tokenize_main(["--input", "d", "--tokenizer", "t", "--output", "o", "--direct_num_workers=2"])
+    assert (
+        capsys.readouterr().err
+        == "tokenizer.tokenize: Beam options need --beam: --direct_num_workers=2; see --help\n"
+    )
+
+
 def test_help_beam_lists_every_beam_option(capsys):
     from pipeline.options import run_parser
 
