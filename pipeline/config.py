@@ -21,14 +21,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.stages import ORDER, load_spec
-from pipeline.stages.base import StageConfig
+from pipeline.stages.base import ConfigError, StageConfig
 
 PRESETS_DIR = Path(__file__).parent / "presets"
 VARIANTS_DIR = PRESETS_DIR / "variants"
-
-
-class ConfigError(ValueError):
-    """A configuration problem, with the offending key in the message."""
 
 
 class OutputConfig(BaseModel):

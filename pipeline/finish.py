@@ -18,16 +18,15 @@ top says so until it is finished.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import posixpath
-import sys
 import time
 from typing import Any
 
 from pipeline import stats as stats_mod
 from pipeline import store
+from pipeline.cli import CliParser, parse_beam_command, run_cli
 from pipeline.ledger import STATS_FILE, load_stats
 
 log = logging.getLogger("stackcurate")
@@ -201,31 +200,33 @@ def finish(
     return stats
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+def build_parser() -> CliParser:
+    parser = CliParser(
         prog="python -m pipeline.finish",
         description="Finish a pipeline output whose launcher died (stats.json, staged parts, report, card), "
-        "or rebuild the report and card of a finished one. Safe to run again.",
+        "or rebuild the report and card of a finished one. Safe to run again. Beam filesystem options "
+        "(--s3_endpoint_url, ...) are accepted for outputs on object stores.",
     )
     parser.add_argument("output", help="the run's --output (local, gs://, s3://)")
     parser.add_argument("--no_report", action="store_true", help="only stats.json: no report.html or card")
     parser.add_argument(
         "--repo_id", default=None, help="the Hub repo id the card names (default: the output's name)"
     )
-    args, beam_args = parser.parse_known_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
     from apache_beam.options.pipeline_options import PipelineOptions
 
+    args, beam_args = parse_beam_command(build_parser(), argv)
     store.configure(PipelineOptions(beam_args))
-    try:
-        stats = finish(args.output, extras=not args.no_report, repo_id=args.repo_id)
-    except FinishError as err:
-        print(f"pipeline.finish: {err}", file=sys.stderr)
-        return 2
+    stats = finish(args.output, extras=not args.no_report, repo_id=args.repo_id)
     print(
-        f"{args.output}: {stats['input']['docs']} docs in, {stats['output']['docs']} kept; stats, report and card written"
+        f"{args.output}: {stats['input']['docs']} docs in, {stats['output']['docs']} kept; "
+        "stats, report and card written"
     )
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_cli(main, "pipeline.finish")

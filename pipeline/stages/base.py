@@ -36,6 +36,11 @@ LEDGER_COLUMNS = ("id", "repo", "path", "lang", "size", "stage", "reason", "deta
 MODIFIED_COLUMNS = ("id", "repo", "path", "lang", "stage", "counts")
 
 
+class ConfigError(ValueError):
+    """A configuration problem the user must fix, with the offending key or option in the message
+    (the command line prints it as one line, exit 2). Re-exported by ``pipeline.config``."""
+
+
 class StageConfig(BaseModel):
     """Base of every stage's config section: unknown keys are errors."""
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pydantic import Field
 
 from filters.fertility import DEFAULT_CUTOFFS, CharTokenRatio, keep_fertility
-from pipeline.stages.base import JudgeDocs, StageConfig, StageContext, StageSpec, Verdict
+from pipeline.stages.base import ConfigError, JudgeDocs, StageConfig, StageContext, StageSpec, Verdict
 from tokenizer.load import TokenizerRef, tokenizer_ref
 
 NAME = "fertility"
@@ -63,7 +63,7 @@ class FertilityJudge:
 def resolve_tokenizer(config: FertilityConfig, ctx: StageContext) -> str:
     tokenizer = config.tokenizer or ctx.tokenizer
     if not tokenizer:
-        raise ValueError(
+        raise ConfigError(
             "stage fertility is enabled but no tokenizer is given: set stages.fertility.tokenizer "
             "(a tokenizer.json, a folder holding one, a gs:// / s3:// / hf:// URL or a Hub id) or pass --tokenizer"
         )

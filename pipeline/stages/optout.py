@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from filters.optout import OptOutList, parse_optouts
 from pipeline.inputs import open_binary
-from pipeline.stages.base import JudgeDocs, StageConfig, StageContext, StageSpec, Verdict
+from pipeline.stages.base import ConfigError, JudgeDocs, StageConfig, StageContext, StageSpec, Verdict
 
 
 class OptOutConfig(StageConfig):
@@ -44,7 +44,9 @@ def build(cfg: OptOutConfig, ctx: StageContext) -> JudgeDocs:
     entries, and remote workers cannot open the launcher's paths."""
     path = ctx.optout_list or cfg.list
     if not path:
-        raise ValueError("stages.optout: enabled but no list given (set stages.optout.list or --optout_list)")
+        raise ConfigError(
+            "stages.optout: enabled but no list given (set stages.optout.list or --optout_list)"
+        )
     return JudgeDocs("optout", functools.partial(OptOutJudge, load_optouts(path)))
 
 

@@ -43,6 +43,7 @@ from pipeline.stages.base import (
     KEPT,
     MODIFIED,
     REMOVED,
+    ConfigError,
     StageConfig,
     StageContext,
     StageSpec,
@@ -179,7 +180,7 @@ class ScoreDocs(beam.PTransform):
     def expand(self, docs: beam.PCollection) -> dict[str, beam.PCollection]:
         model = self._config.model
         if not workers_run_here(docs.pipeline) and not is_remote(model) and os.path.exists(model):
-            raise ValueError(
+            raise ConfigError(
                 f"stage score: the model {model} is a folder on this machine, which this runner's workers "
                 "cannot read; upload it (gcloud storage cp -r DIR gs://BUCKET/models/NAME, or to s3://) "
                 "and set stages.score.model to that URL"
