@@ -11,7 +11,9 @@ per core; on a shared machine the figures are noisy.
 For comments, every candidate lexer is run on every document and compared
 with the reference definition (bigcode-dataset: ast + tokenize for Python,
 Pygments for Java/JS): the share of files whose ratio is within 0.005 of the
-reference (the acceptance bar is 99 %), and speed. ``pygments-python`` is the
+reference (the acceptance bar is 99 %), speed, and which path the default
+(``tree-sitter``) lexer took: the one-scan fast path (Python, Java), the
+tree-sitter parse, or the reference. ``pygments-python`` is the
 Pygments Python lexer (``Comment.Single`` with ``#`` removed + ``String.Doc``
 tokens), the "Pygments definition" for Python that the reference did not use.
 """
@@ -133,18 +135,32 @@ def bench_comment_lexers(docs: list[dict]) -> None:
                 f"{lang:<11}{lexer:<16}{len(subset):>6}{_mb(subset):>7.2f}{_mb(subset) / seconds:>11.2f}"
                 f"{agree:>9.2%}{unparseable:>9}  {worst[0]:.4f} {worst[1][-60:]}"
             )
-        # how often the tree-sitter path hands a file to the reference (syntax error in the tree)
-        from filters.comments_treesitter import comment_chars_treesitter
+        print(f"{'':<11}{_paths(subset, lang)}")
 
-        fallbacks = 0
-        for doc in subset:
-            try:
-                fallbacks += comment_chars_treesitter(doc["content"], lang) is None
-            except Exception:
-                fallbacks += 1
-        print(
-            f"{'':<11}tree-sitter hands {fallbacks}/{len(subset)} files with a syntax error to the reference"
-        )
+
+def _paths(subset: list[dict], lang: str) -> str:
+    """Which path the default lexer took: the fast scan (Python, Java), tree-sitter, or the reference."""
+    import filters.comments_python as python_scan
+    from filters.comments_java import java_comment_chars_fast
+    from filters.comments_treesitter import comment_chars_treesitter
+
+    texts = [doc["content"] for doc in subset if isinstance(doc["content"], str) and doc["content"]]
+    if lang == "javascript":
+        errors = sum(comment_chars_treesitter(text, lang) is None for text in texts)
+        return f"tree-sitter: {len(texts) - errors} files; syntax error, so the reference: {errors}"
+    if lang == "java":
+        back = sum(java_comment_chars_fast(text) is None for text in texts)
+        return f"fast scan: {len(texts) - back} files; handed back to tree-sitter / reference: {back}"
+    real_ast, from_ast = python_scan.python_docstrings_ast, []
+    python_scan.python_docstrings_ast = lambda text: from_ast.append(1) or real_ast(text)
+    try:
+        back = sum(python_scan.python_comment_chars_fast(text) is None for text in texts)
+    finally:
+        python_scan.python_docstrings_ast = real_ast
+    return (
+        f"fast scan: {len(texts) - back} files ({len(from_ast)} with docstrings from ast); "
+        f"handed back to tree-sitter / reference: {back}"
+    )
 
 
 def bench_filters(docs: list[dict], tokenizer_path: str | None) -> None:
@@ -154,6 +170,7 @@ def bench_filters(docs: list[dict], tokenizer_path: str | None) -> None:
     kept = sum(keep_stars(stars_count(d.get("max_stars_count")), 5) for d in docs)
     seconds = time.process_time() - start
     print(f"stars      {len(docs)} docs {mb:.2f} MB  {mb / max(seconds, 1e-9):10.1f} MB/s/core  kept {kept}")
+    total_mb = total_seconds = 0.0
     for lang in ("python", "java", "javascript"):
         subset = [d for d in docs if d["lang"] == lang]
         start = time.process_time()
@@ -163,9 +180,13 @@ def bench_filters(docs: list[dict], tokenizer_path: str | None) -> None:
             except UnparseableError:
                 pass
         seconds = time.process_time() - start
+        total_mb, total_seconds = total_mb + _mb(subset), total_seconds + seconds
         print(
             f"comments   {lang:<11}{_mb(subset):6.2f} MB  {_mb(subset) / max(seconds, 1e-9):8.2f} MB/s/core"
         )
+    print(
+        f"comments   {'all three':<11}{total_mb:6.2f} MB  {total_mb / max(total_seconds, 1e-9):8.2f} MB/s/core"
+    )
     if tokenizer_path is None:
         tokenizer_path = _train_bench_tokenizer(docs)
     ratio = CharTokenRatio(load_tokenizer(tokenizer_path), batch_size=64)

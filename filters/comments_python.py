@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import keyword
 import re
 import warnings
 
@@ -61,6 +62,15 @@ _BAD_ESCAPE = re.compile(
     r"\\(?:x(?![0-9a-fA-F]{2})|u(?![0-9a-fA-F]{4})|U(?![0-9a-fA-F]{8})|N(?!\{[^}\n]+\}))"
 )
 _FIELD = re.compile(r"\{([^{}]*)\}")
+_NAME_PAIR = re.compile(r"\b([A-Za-z_]\w*)[ \t]+(?=([A-Za-z_]\w*))")
+_BARE_ANNOTATION = re.compile(r"(?<!\\)(?<!\\\r)\n[ \t]*([A-Za-z_]\w*)[ \t]*:[ \t]*(?:\r?\n|$)")
+_KEYWORDS = frozenset(keyword.kwlist)
+# the keywords that may follow a name: x if c else y, for x in y, x is not y, import x as y, raise E from e,
+# from m import n, [x async for x in y]
+_AFTER_A_NAME = frozenset(
+    {"if", "else", "for", "in", "is", "and", "or", "not", "as", "async", "from", "import"}
+)
+_SOFT_KEYWORDS = frozenset(keyword.softkwlist) | {"type"}  # match x:, case y:, type X = (3.12, flagged)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _BYTES_GLUED = re.compile(
     r"\x01\s*(?:[bB][rR]?|[rR][bB])\x01|(?<!\w)(?:[bB][rR]?|[rR][bB])\x01\s*\w{0,2}\x01"
@@ -178,7 +188,20 @@ def _plain_python3(code: str, literals: list[str]) -> bool:
             return False
     if any(_BAD_ESCAPE.search(token) for token in literals if "\\" in token):
         return False  # a bad \x, \u, \U or \N escape fails the whole file (also flags some valid raw strings)
-    return not any(pattern.search(code) for pattern in _NOT_PY3)
+    if any(pattern.search(code) for pattern in _NOT_PY3):
+        return False
+    return not _names_glued(code)
+
+
+def _names_glued(code: str) -> bool:
+    """Two names in a row that no keyword joins (``serugi insert(self)``, ``x def``; ``print x`` too):
+    a syntax error that leaves the tokens intact, as an edited or truncated file has. Also a bare
+    ``name:`` statement (an annotation without a type)."""
+    for pair in _NAME_PAIR.finditer(code):
+        first, second = pair.group(1), pair.group(2)
+        if first not in _KEYWORDS and first not in _SOFT_KEYWORDS and second not in _AFTER_A_NAME:
+            return True
+    return any(match.group(1) not in _KEYWORDS for match in _BARE_ANNOTATION.finditer(code))
 
 
 def _plain_fstring(token: str) -> bool:

@@ -258,6 +258,13 @@ PYTHON_SHAPES = {
         '"""Mod."""\nimport os\n\n\nclass A(object):\n    # lead\n\n    """Doc of A."""\n',
         20,
     ),
+    # names joined by keywords, soft keywords and a continued with-statement are valid: "Mod." (4)
+    "joined_names": (
+        "fast",
+        '"""Mod."""\nfrom a import b as c\ny = [x async for x in z if x is not None]\nraise E from e\n'
+        "match x:\n    case y:\n        pass\nwith f() as \\\n        g:\n    pass\n",
+        4,
+    ),
     # async def docstrings count: "Mod." + "Async." + 1
     "async_def": ("fast", '"""Mod."""\nclass A:\n    async def f(self):\n        """Async."""\n', 11),
     # print >>f, x is valid Python 3 (an expression), but looks like Python 2: ast decides, and counts "Mod."
@@ -273,6 +280,9 @@ PYTHON_SHAPES = {
     "async_as_a_name": ("ast", '"""Mod."""\nasync = 1\n', 0),
     "bad_escape_elsewhere": ("ast", '"""Mod."""\nx = "\\N"\n', 0),
     "bad_fstring": ("ast", '"""Mod."""\nx = f"{}"\n', 0),
+    # an edited file whose tokens are intact: two names that no keyword joins, a bare "name:" statement
+    "renamed_keyword": ("ast", '"""Mod."""\nclass A:\n    fitino def f(self):\n        pass\n', 0),
+    "renamed_else": ("ast", '"""Mod."""\nif x:\n    pass\nserugi:\n    pass\n', 0),
     "docstring_not_indented": ("ast", 'def f():\n"""Doc."""\n', 0),
     # after a byte-order mark the string is not the first statement; any other docstring would send the
     # file to ast (non-ASCII code), which rejects the mark
