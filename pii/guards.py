@@ -127,6 +127,12 @@ PLACEHOLDER_LOCAL_PARTS = frozenset(
         "password", "pass", "admin", "root",
     }
 )  # fmt: skip
+# Local parts that are placeholders whatever the domain.
+_PLACEHOLDER_ANYWHERE = frozenset(
+    {"my-project-id", "my-project", "project-id", "project_id", "your-project-id", "your-project", "your-email",
+     "your.email", "youremail", "your_email", "yourname", "your.name", "your_name", "firstname.lastname",
+     "first.last", "name.surname", "user.name", "service-account-name", "my-service-account"}
+)  # fmt: skip
 # "TLDs" that are really file extensions in code (module@1.0.py, icon@2x.sh ...).
 _FILE_EXTENSION_TLDS = frozenset(
     {"py", "md", "js", "ts", "rb", "java", "json", "yml", "yaml", "xml", "html", "htm",
@@ -168,6 +174,8 @@ def email_guard(value: str, text: str, start: int, end: int) -> str | None:
         _GIT_HOSTS.match(domain_l) or after.startswith(":") or before.endswith("ssh://")
     ):
         return "git_ssh_url"  # git@github.com:owner/repo.git, git+ssh://git@host.example:owner/repo
+    if local_l in _PLACEHOLDER_ANYWHERE:
+        return "placeholder_address"  # my-project-id@appspot.gserviceaccount.com in cloud SDK docstrings
     if local_l in PLACEHOLDER_LOCAL_PARTS and domain_l.split(".")[0] in _GENERIC_DOMAIN_LABELS:
         return "placeholder_address"  # username@hostname.com, email@email.com, password@server.net
     return None

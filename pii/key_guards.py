@@ -75,6 +75,8 @@ _PEM_PLACEHOLDER = re.compile(
     re.IGNORECASE,
 )
 _PEM_CODE = re.compile(r"[(){};]|\s=\s|(?<=[A-Za-z0-9])=[^=\s\"'\\+]")
+# Keys published for everyone to use: the Azure Storage emulator's account key (in every Azure SDK's tests).
+_PUBLIC_TEST_KEYS = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2",)
 HEURISTIC_SOURCES = frozenset(
     {"Base64HighEntropyString", "HexHighEntropyString", "KeywordDetector", "BasicAuthDetector"}
 )
@@ -97,8 +99,10 @@ def _mostly_ascending(value: str) -> bool:
     """
     if len(value) < 8:
         return False
+    share = 0.5 if len(value) >= 24 else 0.7
     steps = sum(ord(b) - ord(a) == 1 for a, b in zip(value, value[1:], strict=False))
-    return steps >= (0.5 if len(value) >= 24 else 0.7) * (len(value) - 1)
+    interleaved = sum(ord(b) - ord(a) == 1 for a, b in zip(value, value[2:], strict=False))  # 1a2b3c4d-5e6f
+    return steps >= share * (len(value) - 1) or interleaved >= share * (len(value) - 2)
 
 
 def _previous_line(text: str, start: int) -> str:
@@ -140,6 +144,8 @@ def key_guard(value: str, text: str, start: int, end: int, source: str) -> str |
         return "template"
     if "EXAMPLE" in value.upper():
         return "example_key"  # AWS's documented AKIAIOSFODNN7EXAMPLE and friends
+    if value.startswith(_PUBLIC_TEST_KEYS):
+        return "public_test_key"
     if _SRI_VALUE.match(value):
         return "hash"  # subresource integrity: sha384-<base64 digest>
     if heuristic.is_sequential_string(value) or _mostly_ascending(value):

@@ -46,7 +46,8 @@ _PREFIX_BLOCKERS = frozenset(
     {"csrf", "xsrf", "public", "pub", "next", "page", "continuation", "pagination", "cancellation", "cancel",
      "eos", "bos", "pad", "unk", "cls", "sep", "mask", "special", "start", "end", "begin", "stop", "lexer",
      "parser", "syntax", "sort", "primary", "foreign", "partition", "cache", "idempotency", "dummy", "fake",
-     "example", "sample", "mock", "test", "demo", "hash", "bucket", "schema", "sequence", "lookup", "row", "map", "dict"}
+     "example", "sample", "mock", "test", "demo", "hash", "bucket", "schema", "sequence", "lookup", "row", "map", "dict", "update", "sync", "change", "request", "resume", "retry", "lock",
+     "lease", "concurrency", "marker"}
 )  # fmt: skip
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _SPLIT = re.compile(r"[^a-z0-9ñ]+")

@@ -25,16 +25,14 @@ from pii.key_names import _HEAD_BLOCKERS, _PREFIX_BLOCKERS, KEY_ENTITY, SOURCE_K
 
 import_presidio()
 
-import regex  # noqa: E402
-from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult  # noqa: E402
+from presidio_analyzer import EntityRecognizer, RecognizerResult  # noqa: E402
 
 # --- the context recognizer ------------------------------------------------------------------------
-# A name holding a credential word; starts at an identifier start (also right after a \n or \t escape).
-_NAME = re.compile(
-    r"(?:(?<![\w$@.\-])|(?<=\\[nt]))[$@]?(?:[A-Za-z_][\w.\-]{0,60}?)?"
-    r"(?:pass|pwd|secret|token|key|auth|cred|bearer|jwt|contrase)[\w.\-]{0,60}",
-    re.IGNORECASE,
-)
+# A credential word, looked for in the lower-cased text; the name around it is then grown in both directions.
+_STEM = re.compile(r"pass|pwd|secret|token|key|auth|cred|bearer|jwt|contrase")
+_NAME_TAIL = re.compile(r"[\w.\-]{0,60}")
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+_NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 _PREFIX = r"(?:(?:[Bb]earer|[Bb]asic|[Tt]oken|Bot)\s+)?"  # Authorization: Bearer <value>
 _QUOTED = r"(?P<q>[\"'`])" + _PREFIX + r"(?P<value>[^\s\"'`]{6,1024}?)(?P=q)"
 _BARE = (
@@ -87,10 +85,10 @@ class KeyContextRecognizer(EntityRecognizer):
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
         results: dict[tuple[int, int], str] = {}
-        for name in _NAME.finditer(text):
-            kind = key_name_kind(name.group().lstrip("$@"))
+        for start, end in _names(text):
+            kind = key_name_kind(text[start:end].lstrip("$@"))
             if kind:
-                for span, quoted in _values_after(text, name.start(), name.end()):
+                for span, quoted in _values_after(text, start, end):
                     results.setdefault(span, f"KeyContext:{kind}" if quoted else f"KeyContextBare:{kind}")
         for label in _COMMENT_LABEL.finditer(text):
             words = name_words(label.group("name"))
@@ -101,6 +99,30 @@ class KeyContextRecognizer(EntityRecognizer):
         return [_result(span, source, self.name, self.id) for span, source in sorted(results.items())]
 
 
+def _names(text: str) -> list[tuple[int, int]]:
+    """Spans of the names (identifiers, dotted or dashed, ``$``/``@``-prefixed) holding a credential word."""
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        lowered = text  # a few non-ASCII letters grow under lower(); the stems are ASCII, so search as is
+    spans: list[tuple[int, int]] = []
+    end = -1
+    for stem in _STEM.finditer(lowered):
+        if stem.start() < end:
+            continue  # inside the previous name
+        start = stem.start()
+        while start > 0 and stem.start() - start < 60 and text[start - 1] in _NAME_CHARS:
+            start -= 1
+        if start >= 1 and text[start - 1] == "\\" and text[start] in "nt":
+            start += 1  # "...\nSECRET_KEY=..." inside a string literal
+        while start < stem.start() and text[start] not in _NAME_START:
+            start += 1
+        end = _NAME_TAIL.match(text, stem.end()).end()
+        if start > 0 and text[start - 1] in "$@":
+            start -= 1
+        spans.append((start, end))
+    return spans
+
+
 def _values_after(text: str, start: int, end: int) -> list[tuple[tuple[int, int], bool]]:
     """``((start, end), quoted)`` of the value a key-like name at ``text[start:end]`` is given."""
     before = text[start - 1] if start else ""
@@ -109,8 +131,8 @@ def _values_after(text: str, start: int, end: int) -> list[tuple[tuple[int, int]
         shapes.insert(0, _AFTER_QUOTED_NAME)
     if text[max(0, start - 2) : start].endswith(("--", " -")):
         shapes.append(_AFTER_FLAG)
-    if before == "<":
-        shapes.append(_AFTER_TAG)
+    if before == "<" and (start < 2 or text[start - 2] not in _NAME_CHARS):
+        shapes.append(_AFTER_TAG)  # <apiToken>, not List<SSLCredentials>
     for shape in shapes:
         match = shape.match(text, end)
         if match is None:
@@ -144,19 +166,60 @@ def _result(
 
 
 # --- JWTs, PEM blocks, fixed token formats ---------------------------------------------------------
-class JwtRecognizer(PatternRecognizer):
-    """A JWT by shape, anywhere (code, comments, URLs, headers)."""
+class _TokenFormats(EntityRecognizer):
+    """Fixed token formats, each run only where its literal occurs (stdlib ``re``, literal first: fast).
 
-    PATTERNS = [
-        Pattern(
-            "JWT", r"(?<![\w-])eyJ[A-Za-z0-9_-]{10,}\.ey[A-Za-z0-9_-]{10,}(?:\.[A-Za-z0-9_\-+/=]*)?", 0.95
-        )
-    ]
+    ``FORMATS``: ``(name, literal, pattern)``; a match must not continue a longer
+    run of token characters on the left (the pattern checks the right itself).
+    """
+
+    FORMATS: tuple[tuple[str, str, str], ...] = ()
+    _LEFT = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-~.")
 
     def __init__(self) -> None:
-        super().__init__(
-            supported_entity=KEY_ENTITY, patterns=self.PATTERNS, name="JwtRecognizer", supported_language="en"
-        )
+        self._formats = [(literal, re.compile(pattern)) for _, literal, pattern in self.FORMATS]
+        super().__init__(supported_entities=[KEY_ENTITY], name=type(self).__name__, supported_language="en")
+
+    def load(self) -> None:
+        """Nothing to load."""
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
+        results = []
+        for literal, pattern in self._formats:
+            if literal not in text:
+                continue
+            for match in pattern.finditer(text):
+                start = match.start()
+                if start == 0 or text[start - 1] not in self._LEFT:
+                    results.append(_result(match.span(), self.name, self.name, self.id, score=1.0))
+        return results
+
+
+class JwtRecognizer(_TokenFormats):
+    """A JWT by shape, anywhere (code, comments, URLs, headers): ``eyJ`` header, ``ey`` payload."""
+
+    FORMATS = (("JWT", "eyJ", r"eyJ[A-Za-z0-9_-]{10,}\.ey[A-Za-z0-9_-]{10,}(?:\.[A-Za-z0-9_\-+/=]*)?"),)
+
+
+class ExtraTokenRecognizer(_TokenFormats):
+    """Token formats with a fixed, documented prefix that detect-secrets 1.5 does not know."""
+
+    FORMATS = (
+        ("Google API key", "AIza", r"AIza[0-9A-Za-z_\-]{35}(?![\w-])"),
+        ("GitHub token", "gh", r"gh[pousr]_[A-Za-z0-9_]{36}(?!\w)"),
+        ("GitHub fine-grained token", "github_pat_", r"github_pat_[0-9A-Za-z_]{82}(?!\w)"),
+        ("Hugging Face token", "hf_", r"hf_[A-Za-z]{34}(?!\w)"),
+        ("Postman API key", "PMAK-", r"PMAK-[0-9a-fA-F]{24}-[0-9a-fA-F]{34}(?![\w-])"),
+        ("Anthropic API key", "sk-ant-", r"sk-ant-(?:api03|admin01)-[\w\-]{93}AA(?![\w-])"),
+        ("Stripe key", "k_", r"[rs]k_(?:live|test|prod)_[0-9A-Za-z]{10,99}(?!\w)"),
+        ("Slack app token", "xapp-", r"xapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+(?![\w-])"),
+        ("Slack token", "xox", r"xox[abposre]-(?:\d+-)+[A-Za-z0-9]+(?:-[A-Za-z0-9]+)?(?![\w-])"),
+        ("SendGrid API key", "SG.", r"SG\.[\w\-]{20,24}\.[\w\-]{39,50}(?![\w-])"),
+        ("Shopify token", "shp", r"shp(?:at|ss|ca|pa)_[0-9a-fA-F]{32}(?!\w)"),
+        ("age secret key", "AGE-SECRET-KEY-1", r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}"),
+        ("Heroku API key", "HRKU-AA", r"HRKU-AA[0-9A-Za-z_\-]{58}(?![\w-])"),
+        ("Azure AD client secret", "Q~", r"[\w~.]{3}\dQ~[\w~.\-]{31,34}(?![\w~.-])"),
+    )
 
 
 _PEM = re.compile(
@@ -192,34 +255,3 @@ class PrivateKeyBlockRecognizer(EntityRecognizer):
             if end > start:
                 results.append(_result((start, end), "PrivateKeyBlock", self.name, self.id, score=1.0))
         return results
-
-
-class ExtraTokenRecognizer(PatternRecognizer):
-    """Token formats with a fixed, documented prefix that detect-secrets 1.5 does not know."""
-
-    PATTERNS = [
-        Pattern("Google API key", r"(?<![\w-])AIza[0-9A-Za-z_\-]{35}(?![\w-])", 1.0),
-        Pattern("GitHub fine-grained token", r"(?<!\w)github_pat_[0-9A-Za-z_]{82}(?!\w)", 1.0),
-        Pattern("Hugging Face token", r"(?<![\w-])hf_[A-Za-z]{34}(?!\w)", 1.0),
-        Pattern("Postman API key", r"(?<![\w-])PMAK-[0-9a-fA-F]{24}-[0-9a-fA-F]{34}(?![\w-])", 1.0),
-        Pattern("Anthropic API key", r"(?<![\w-])sk-ant-(?:api|admin)\d\d-[\w\-]{80,100}(?![\w-])", 1.0),
-        Pattern("Stripe key", r"(?<![\w-])[rs]k_(?:live|test|prod)_[0-9A-Za-z]{10,99}(?!\w)", 1.0),
-        Pattern("Slack app token", r"(?<![\w-])xapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+(?![\w-])", 1.0),
-        Pattern(
-            "Slack token", r"(?<![\w-])xox[abposre]-(?:\d+-)+[A-Za-z0-9]+(?:-[A-Za-z0-9]+)?(?![\w-])", 1.0
-        ),
-        Pattern("SendGrid API key", r"(?<![\w-])SG\.[\w\-]{20,24}\.[\w\-]{39,50}(?![\w-])", 1.0),
-        Pattern("Shopify token", r"(?<![\w-])shp(?:at|ss|ca|pa)_[0-9a-fA-F]{32}(?!\w)", 1.0),
-        Pattern("age secret key", r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}", 1.0),
-        Pattern("Heroku API key", r"(?<![\w-])HRKU-AA[0-9A-Za-z_\-]{58}(?![\w-])", 1.0),
-        Pattern("Azure AD client secret", r"(?<![\w~.-])[\w~.]{3}\dQ~[\w~.\-]{31,34}(?![\w~.-])", 1.0),
-    ]
-
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity=KEY_ENTITY,
-            patterns=self.PATTERNS,
-            name="ExtraTokenRecognizer",
-            supported_language="en",
-            global_regex_flags=regex.DOTALL | regex.MULTILINE,
-        )

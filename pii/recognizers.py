@@ -148,21 +148,30 @@ class OfflineEmailRecognizer(EmailRecognizer):
         return self._extract(pattern_text.rpartition("@")[2]).fqdn != ""
 
 
-def _plugin_values(plugin: BasePlugin, line: str) -> list[str]:
-    """Raw secret values a plugin sees in one line (entropy limit applied, no network verification)."""
-    values = []
+def _value_rule(plugin: BasePlugin) -> str:
+    """How to read a plugin's output (decided once: ``isinstance`` on detect-secrets' ABCs is slow per line)."""
     if isinstance(plugin, (GitHubTokenDetector, GitLabTokenDetector)):
-        # Their patterns capture only the prefix ("ghp", "glpat"): the token is the whole match.
+        return "whole_match"  # their patterns capture only the prefix ("ghp", "glpat")
+    if isinstance(plugin, NpmDetector):
+        return "npm"
+    if isinstance(plugin, HighEntropyStringsPlugin):
+        return "entropy"
+    return "plain"
+
+
+def _plugin_values(plugin: BasePlugin, rule: str, line: str) -> list[str]:
+    """Raw secret values a plugin sees in one line (entropy limit applied, no network verification)."""
+    if rule == "whole_match":
         return [m.group(0) for pattern in plugin.denylist for m in pattern.finditer(line)]
+    values = []
     for raw in plugin.analyze_string(line):
         value = raw.strip().strip("\"'=:")
-        if isinstance(plugin, NpmDetector) and "_authToken=" in value:
+        if rule == "npm" and "_authToken=" in value:
             value = value.split("_authToken=", 1)[1].strip()
         if not value or len(value) > MAX_SECRET_CHARS:
             continue
-        if isinstance(plugin, HighEntropyStringsPlugin):
-            if plugin.calculate_shannon_entropy(value) <= plugin.entropy_limit:
-                continue
+        if rule == "entropy" and plugin.calculate_shannon_entropy(value) <= plugin.entropy_limit:
+            continue
         values.append(value)
     return values
 
@@ -234,6 +243,7 @@ class DetectSecretsRecognizer(EntityRecognizer):
     def __init__(self) -> None:
         self._plugins = [(plugin, _gate(plugin)) for plugin in detect_secrets_plugins()]
         self._names = {id(plugin): _library_name(plugin) for plugin, _ in self._plugins}
+        self._rules = {id(plugin): _value_rule(plugin) for plugin, _ in self._plugins}
         super().__init__(
             supported_entities=[KEY_ENTITY], name="DetectSecretsRecognizer", supported_language="en"
         )
@@ -263,7 +273,7 @@ class DetectSecretsRecognizer(EntityRecognizer):
         results = []
         seen: set[tuple[int, int]] = set()
         for plugin in plugins:
-            for value in _plugin_values(plugin, line):
+            for value in _plugin_values(plugin, self._rules[id(plugin)], line):
                 pos = line.find(value)
                 while pos >= 0:
                     end = pos + len(value)
