@@ -1,0 +1,48 @@
+"""Stage ``long_files``: drop files with more than ``max_lines`` lines (``filters.long_files``).
+
+``num_lines`` is written on every document; the ledger ``detail`` has it with the threshold.
+Note that ``validate`` already records files over 1 MiB as invalid, so with its
+default a file reaches this stage with 100,000 lines only when its lines average
+about 10 bytes or less.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+from pydantic import Field
+
+from filters.long_files import MAX_LINES, line_count, too_long
+from pipeline.stages.base import JudgeDocs, StageConfig, StageContext, StageSpec, Verdict
+
+NAME = "long_files"
+
+
+class LongFilesConfig(StageConfig):
+    max_lines: int = Field(MAX_LINES, gt=0, description="drop when the file has more lines than this")
+
+
+class LongFilesJudge:
+    def __init__(self, max_lines: int = MAX_LINES):
+        self.max_lines = max_lines
+
+    def setup(self) -> None:
+        pass
+
+    def judge_one(self, doc: dict) -> Verdict:
+        lines = line_count(doc["content"])
+        if not too_long(lines, self.max_lines):
+            return Verdict(scores={"num_lines": lines})
+        detail = {"num_lines": lines, "max_lines": self.max_lines}
+        return Verdict(keep=False, reason="too_many_lines", detail=detail, scores={"num_lines": lines})
+
+    def judge(self, docs: Sequence[dict]) -> list[Verdict]:
+        return [self.judge_one(doc) for doc in docs]
+
+
+def build(config: LongFilesConfig, ctx: StageContext) -> JudgeDocs:
+    return JudgeDocs(NAME, functools.partial(LongFilesJudge, config.max_lines), batch_size=256)
+
+
+SPEC = StageSpec(name=NAME, config=LongFilesConfig, build=build, columns={"num_lines": "int64"})
