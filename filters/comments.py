@@ -180,11 +180,16 @@ def comment_chars(content: str, lang: str, lexer: str = "tree-sitter") -> int:
         return comment_chars_reference(content, lang)
     if lexer == "tree-sitter":
         from filters.comments_java import java_comment_chars_fast
+        from filters.comments_javascript import javascript_comment_chars_fast
         from filters.comments_python import python_comment_chars_fast
         from filters.comments_treesitter import comment_chars_treesitter
 
-        fast = {"python": python_comment_chars_fast, "java": java_comment_chars_fast}.get(lang)
-        chars = None if fast is None else fast(content)
+        fast = {
+            "python": python_comment_chars_fast,
+            "java": java_comment_chars_fast,
+            "javascript": javascript_comment_chars_fast,
+        }[lang]
+        chars = fast(content)
         if chars is None:
             chars = comment_chars_treesitter(content, lang)
         return comment_chars_reference(content, lang) if chars is None else chars
