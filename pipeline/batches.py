@@ -73,11 +73,14 @@ def list_units(path: str) -> list[Unit]:
     return [(path, group) for group in range(groups)]
 
 
-def read_unit(unit: Unit, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+def read_unit(unit: Unit, schema: pa.Schema, ids: bool = True) -> Iterator[pa.RecordBatch]:
     """The prepared batches of a unit, always the same ones: ids, ``lang`` and line statistics set,
-    columns cast to ``schema`` (the run's input schema) and ``__sc_row`` added."""
+    columns cast to ``schema`` (the run's input schema) and ``__sc_row`` added.
+
+    ``ids=False`` (a re-read whose deltas carry ``id`` and ``lang``) leaves parquet ids and languages
+    null instead of hashing every document again."""
     path, group = unit
-    raw = _jsonl_batches(path, schema) if group < 0 else _parquet_batches(path, group, schema)
+    raw = _jsonl_batches(path, schema) if group < 0 else _parquet_batches(path, group, schema, ids)
     for batch in raw:
         yield batch.append_column(ROW, pa.array(np.arange(batch.num_rows, dtype=np.int32)))
 
@@ -120,7 +123,7 @@ def _bounded(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         yield pa.concat_batches(held)
 
 
-def _parquet_batches(path: str, group: int, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+def _parquet_batches(path: str, group: int, schema: pa.Schema, ids: bool) -> Iterator[pa.RecordBatch]:
     try:
         with open_binary(path) as handle:
             parquet = pq.ParquetFile(handle)
@@ -129,7 +132,7 @@ def _parquet_batches(path: str, group: int, schema: pa.Schema) -> Iterator[pa.Re
                 raise InputError(f"{path}: missing required column(s) {', '.join(missing)}")
             read = parquet.iter_batches(batch_size=READ_ROWS, row_groups=[group], use_threads=False)
             for number, batch in enumerate(_bounded(read)):
-                yield _prepare(batch, schema, f"{path}, row group {group}, batch {number}")
+                yield _prepare(batch, schema, f"{path}, row group {group}, batch {number}", ids)
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{path}, row group {group}: cannot be read: {exc}") from exc
 
@@ -196,7 +199,7 @@ def with_column(batch: pa.RecordBatch, name: str, values: pa.Array) -> pa.Record
     return batch.append_column(name, values)
 
 
-def _prepare(batch: pa.RecordBatch, schema: pa.Schema, where: str) -> pa.RecordBatch:
+def _prepare(batch: pa.RecordBatch, schema: pa.Schema, where: str, ids: bool = True) -> pa.RecordBatch:
     """What ``pipeline.inputs.prepare`` does per row, column by column: id, lang, line statistics."""
     content = batch.column("content")
     if pa.types.is_large_string(content.type):
@@ -207,21 +210,11 @@ def _prepare(batch: pa.RecordBatch, schema: pa.Schema, where: str) -> pa.RecordB
     if pa.types.is_null(content.type):
         content = pa.nulls(batch.num_rows, pa.string())
         batch = with_column(batch, "content", content)
-    repos, paths = column_values(batch, "max_stars_repo_name"), column_values(batch, "max_stars_repo_path")
     valid = content.is_valid().to_numpy(zero_copy_only=False)
-    offsets = np.frombuffer(content.buffers()[1], dtype=np.int32)[
-        content.offset : content.offset + len(content) + 1
-    ]
-    data = memoryview(content.buffers()[2] or b"")
-    ids = [
-        doc_id(repo, path, bytes(data[offsets[row] : offsets[row + 1]]) if valid[row] else None)
-        for row, (repo, path) in enumerate(zip(repos, paths, strict=True))
-    ]
-    langs = [
-        normalize_lang(lang, path) for lang, path in zip(column_values(batch, "lang"), paths, strict=True)
-    ]
-    batch = with_column(batch, "id", pa.array(ids, pa.string()))
-    batch = with_column(batch, "lang", pa.array(langs, pa.string()))
+    if ids:
+        batch = _with_ids(batch, content, valid)
+    if all(name in batch.schema.names and not batch.column(name).null_count for name in STATS):
+        return conform(batch, schema, where)
     stats = {name: column_values(batch, name) for name in STATS}
     missing = [
         row for row in range(batch.num_rows) if valid[row] and any(stats[n][row] is None for n in STATS)
@@ -234,6 +227,24 @@ def _prepare(batch: pa.RecordBatch, schema: pa.Schema, where: str) -> pa.RecordB
         for name in STATS:
             batch = with_column(batch, name, pa.array(stats[name], schema.field(name).type))
     return conform(batch, schema, where)
+
+
+def _with_ids(batch: pa.RecordBatch, content: pa.Array, valid: np.ndarray) -> pa.RecordBatch:
+    """``id`` from (repo, path, content bytes) and ``lang`` from the column or the path, per row."""
+    repos, paths = column_values(batch, "max_stars_repo_name"), column_values(batch, "max_stars_repo_path")
+    offsets = np.frombuffer(content.buffers()[1], dtype=np.int32)[
+        content.offset : content.offset + len(content) + 1
+    ]
+    data = memoryview(content.buffers()[2] or b"")
+    ids = [
+        doc_id(repo, path, bytes(data[offsets[row] : offsets[row + 1]]) if valid[row] else None)
+        for row, (repo, path) in enumerate(zip(repos, paths, strict=True))
+    ]
+    langs = [
+        normalize_lang(lang, path) for lang, path in zip(column_values(batch, "lang"), paths, strict=True)
+    ]
+    batch = with_column(batch, "id", pa.array(ids, pa.string()))
+    return with_column(batch, "lang", pa.array(langs, pa.string()))
 
 
 def conform(batch: pa.RecordBatch, schema: pa.Schema, where: str) -> pa.RecordBatch:
@@ -279,18 +290,17 @@ def content_sizes(batch: pa.RecordBatch) -> np.ndarray:
     return sizes
 
 
-def delta_of(batch: pa.RecordBatch, schema: pa.Schema) -> tuple[bytes, bytes | None]:
+def delta_of(batch: pa.RecordBatch, schema: pa.Schema) -> tuple[bytes, bytes]:
     """What a re-read of the batch needs to become ``batch`` again: the surviving row positions, and
-    (Arrow IPC) the columns stages added, with the content only of rows whose content they replaced."""
+    (Arrow IPC) ``id``, ``lang`` (so a re-read need not hash the content again) and the columns stages
+    added, with the content only of rows whose content they replaced."""
     rows = batch.column(ROW).to_numpy(zero_copy_only=False).astype(np.int32).tobytes()
     added = [name for name in batch.schema.names if name not in schema.names and name not in (ROW, RAW)]
-    if not added:
-        return rows, None
-    columns = {name: batch.column(name) for name in added}
+    columns = {name: batch.column(name) for name in ("id", "lang", *added)}
     if CHANGED in columns:
-        columns["content"] = pc.if_else(
-            columns[CHANGED], batch.column("content"), pa.scalar(None, pa.string())
-        )
+        changed = columns[CHANGED].to_numpy(zero_copy_only=False)
+        picks = pa.array(np.arange(batch.num_rows), mask=~changed)  # take() copies only the rewritten rows
+        columns["content"] = batch.column("content").take(picks)
     carried = pa.RecordBatch.from_pydict(columns)
     sink = io.BytesIO()
     with pa.ipc.new_stream(sink, carried.schema) as writer:
@@ -298,11 +308,9 @@ def delta_of(batch: pa.RecordBatch, schema: pa.Schema) -> tuple[bytes, bytes | N
     return rows, sink.getvalue()
 
 
-def apply_delta(batch: pa.RecordBatch, rows: bytes, carried: bytes | None) -> pa.RecordBatch:
+def apply_delta(batch: pa.RecordBatch, rows: bytes, carried: bytes) -> pa.RecordBatch:
     """The re-read ``batch`` made what :func:`delta_of` described."""
     out = batch.take(pa.array(np.frombuffer(rows, dtype=np.int32)))
-    if carried is None:
-        return out
     extra = pa.ipc.open_stream(carried).read_next_batch()
     for name in extra.schema.names:
         if name == "content":

@@ -11,6 +11,8 @@ What moves where:
   small records (content hash -> rank and position; band keys, ranks and
   shingle sets by id), and their verdicts meet the unit's delta (surviving
   rows, added columns) in one ``GroupByKey`` by unit; the unit is then re-read.
+  A stage is a grouping stage when its module has ``batch_verdicts``
+  (:func:`grouping_verdicts`).
 * **WriteData** (``pipeline.outputs``) groups the last deltas by output shard
   (contiguous units of one language) and the shard's writer re-reads its units.
 
@@ -24,8 +26,9 @@ their documents reach the writer as one-row deltas with their content.
 
 from __future__ import annotations
 
+import importlib
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import apache_beam as beam
@@ -51,10 +54,9 @@ from pipeline.outputs import (
 )
 from pipeline.progress import CountProgress, progress_enabled, shared_progress
 from pipeline.rejoin import Grouped
-from pipeline.stages import exact_dedup, load_spec, near_dedup
+from pipeline.stages import load_spec
 from pipeline.stages.base import KEPT, MODIFIED, REMOVED, content_bytes
 
-GROUPING = {"exact_dedup": exact_dedup.batch_verdicts, "near_dedup": near_dedup.batch_verdicts}
 DIGEST = "digest"
 POSITION = "__sc_position"  # a dict document's (unit, batch index, row) in the dict stages at the end
 
@@ -107,7 +109,8 @@ def _tail_record(doc: dict, columns: dict[str, str]) -> WriteRecord:
     """A document back from the dict stages as a one-row delta (with its content: they may change it)."""
     unit, index, row = doc[POSITION]
     content = doc.get("content")
-    carried = {name: pa.array([doc.get(name)], ARROW_TYPES[kind]) for name, kind in columns.items()}
+    carried = {name: pa.array([doc.get(name)], pa.string()) for name in ("id", "lang")}
+    carried.update({name: pa.array([doc.get(name)], ARROW_TYPES[kind]) for name, kind in columns.items()})
     carried["content"] = pa.array([content if isinstance(content, str) else None], pa.string())
     carried[CHANGED] = pa.array([True])
     batch = pa.RecordBatch.from_pydict(carried)
@@ -116,6 +119,12 @@ def _tail_record(doc: dict, columns: dict[str, str]) -> WriteRecord:
         writer.write_batch(batch)
     rows = np.array([row], dtype=np.int32).tobytes()
     return (doc.get("lang") or "unknown", unit), (index, rows, sink.getvalue(), content_bytes(doc))
+
+
+def grouping_verdicts(name: str) -> Callable[..., beam.PTransform] | None:
+    """A grouping stage's batch form: ``batch_verdicts(config, context, progress)`` in its module, a
+    transform from pieces to verdict records (``pipeline.rejoin``); None for other stages."""
+    return getattr(importlib.import_module(f"pipeline.stages.{name}"), "batch_verdicts", None)
 
 
 def build(p: beam.Pipeline, plan: Any) -> None:
@@ -134,8 +143,9 @@ def build(p: beam.Pipeline, plan: Any) -> None:
         if tail:
             tail.append(name)
             continue
-        if name in GROUPING:
-            verdicts = GROUPING[name](cfg, plan.context, progress)
+        batch_verdicts = grouping_verdicts(name)
+        if batch_verdicts is not None:
+            verdicts = batch_verdicts(cfg, plan.context, progress)
             out = pieces | f"Stage_{name}" >> Grouped(name, verdicts, schema, progress)
         else:
             make_judge = judge_factory(spec.build(cfg, plan.context))

@@ -148,7 +148,7 @@ class WriteSharded(beam.PTransform):
 ROW_GROUP_ROWS = 20_000
 ROW_GROUP_BYTES = 32_000_000
 WriteRecord = tuple[
-    tuple[str, Unit], tuple[int, bytes, bytes | None, int]
+    tuple[str, Unit], tuple[int, bytes, bytes, int]
 ]  # (lang, unit), (index, rows, carried, bytes)
 
 
@@ -237,14 +237,14 @@ class _WriteShard(beam.DoFn):
         writer = ShardWriter(path, self._schema)
         for unit in sorted(wanted):
             deltas = wanted[unit]
-            for index, batch in enumerate(read_unit(unit, self._input_schema)):
+            for index, batch in enumerate(read_unit(unit, self._input_schema, ids=False)):
                 if index in deltas:
                     writer.write(_applied(batch, deltas[index]))
         writer.close()
         yield path
 
 
-def _applied(batch: pa.RecordBatch, deltas: list[tuple[bytes, bytes | None]]) -> pa.RecordBatch:
+def _applied(batch: pa.RecordBatch, deltas: list[tuple[bytes, bytes]]) -> pa.RecordBatch:
     """A re-read batch with its deltas applied (several only when rows came back one by one: in row order)."""
     if len(deltas) == 1:
         return apply_delta(batch, *deltas[0])

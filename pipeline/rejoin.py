@@ -57,7 +57,7 @@ class Rejoin(beam.DoFn):
 
     def process(self, item: tuple[Unit, Iterable[tuple]]) -> Iterator[Any]:
         unit, records = item
-        deltas: dict[int, tuple[bytes, bytes | None]] = {}
+        deltas: dict[int, tuple[bytes, bytes]] = {}
         removals: dict[int, dict[int, tuple[str, dict]]] = {}
         for record in records:
             if record[0] == DELTA:
@@ -65,7 +65,7 @@ class Rejoin(beam.DoFn):
             else:
                 removals.setdefault(record[1], {})[record[2]] = (record[3], record[4])
         seen = 0
-        for index, batch in enumerate(read_unit(unit, self._schema)):
+        for index, batch in enumerate(read_unit(unit, self._schema, ids=False)):
             if index not in deltas:
                 continue
             seen += 1
