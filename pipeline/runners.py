@@ -32,7 +32,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from apache_beam.options.pipeline_options import FlinkRunnerOptions, PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import (
+    FlinkRunnerOptions,
+    JobServerOptions,
+    PipelineOptions,
+    StandardOptions,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 JAR_DIR = ROOT / ".cache" / "jars"
@@ -69,6 +74,10 @@ SLF4J_SIMPLE = (
     "1.7.30",
 )  # the job server's log lines (Beam's jar bundles one too)
 SHADE_PLUGIN_VERSION = "3.6.0"
+# Flink reads the submitted job back with Java serialisation, which recurses through nested objects; the
+# santacoder batch graph nests deeper than the JVM's default 1 MB thread stack allows (StackOverflowError in
+# ObjectInputStream as the job starts). 16 MB runs it.
+JOB_SERVER_STACK = "-Xss16m"
 
 
 def runner_name(options: PipelineOptions) -> str | None:
@@ -84,6 +93,9 @@ def configure(options: PipelineOptions) -> None:
     """Point a Flink job at the project's job server jar unless the user named one; fail before any work."""
     if runner_name(options) != FLINK.runner:
         return
+    jvm = options.view_as(JobServerOptions)
+    if not any(prop.startswith("-Xss") for prop in jvm.job_server_jvm_properties):
+        jvm.job_server_jvm_properties = [*jvm.job_server_jvm_properties, JOB_SERVER_STACK]
     flink = options.view_as(FlinkRunnerOptions)
     if flink.flink_job_server_jar:
         return

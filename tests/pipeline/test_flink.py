@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from apache_beam.options.pipeline_options import FlinkRunnerOptions
+from apache_beam.options.pipeline_options import FlinkRunnerOptions, JobServerOptions
 
 from pipeline import runners
 from pipeline.ledger import check_ledger
@@ -92,6 +92,9 @@ def test_flink_finds_the_project_jar_and_keeps_the_users(tmp_path, monkeypatch):
     monkeypatch.setattr(runners, "JAR_DIR", jars)
     flink = _flink_options(tmp_path).view_as(FlinkRunnerOptions)
     assert flink.flink_job_server_jar == str(jars / FLINK.jar_name)
+    assert _flink_options(tmp_path).view_as(JobServerOptions).job_server_jvm_properties == ["-Xss16m"]
+    mine = _flink_options(tmp_path, "--job_server_jvm_property=-Xss64m").view_as(JobServerOptions)
+    assert mine.job_server_jvm_properties == ["-Xss64m"]
     own = _flink_options(tmp_path, "--flink_job_server_jar=/opt/my.jar").view_as(FlinkRunnerOptions)
     assert own.flink_job_server_jar == "/opt/my.jar"
     assert runners.make_runner(_flink_options(tmp_path)) is None  # Beam builds FlinkRunner from the options
