@@ -19,6 +19,8 @@ alone: that is what makes the stage idempotent.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import re
 
@@ -54,7 +56,9 @@ _PLACEHOLDER_SECRET = re.compile(
     r"enter|redacted|todo|fixme|\*\*\*|<|>|\{|\}|^\$|\$\(|%[sdr(]|%\w+%|none|null|undefined|default",
     re.IGNORECASE,
 )  # templates: <...>, {...}, ${...}, $VAR, $(cmd), %s, %(name)s, %VAR%
-_IDENTIFIER = re.compile(r"^(?:[a-z]+(?:[_.-][a-z]+)*|[A-Z]+(?:[_.-][A-Z]+)*|[a-z]+(?:[A-Z][a-z]+)+)$")
+_IDENTIFIER = re.compile(
+    r"^(?:[a-z]+(?:[_.-][a-z]+)*|[A-Z]+(?:[_.-][A-Z]+)*|[a-z]+(?:[A-Z][a-z]+)+|[A-Z][a-z]+(?:[A-Z][a-z]+)*)$"
+)
 _DOTTED_NAME = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$")
 _FILE_NAME = re.compile(
     r"\.(?:pem|key|crt|cer|der|p12|pfx|jks|json|ya?ml|txt|env|ini|cfg|conf|properties|py|js|ts|java|xml|sh)$",
@@ -111,6 +115,27 @@ def _previous_line(text: str, start: int) -> str:
         return ""
     prev_start = text.rfind("\n", max(0, line_start - 300), line_start)
     return text[prev_start + 1 : line_start]
+
+
+def _encoded_text(value: str) -> bool:
+    """Base64 that decodes to readable text (not ``user:password``): a test vector, not a key.
+
+    A random token read as base64 decodes to random bytes, few of them printable.
+    """
+    body = value.replace("\\n", "").rstrip("=")
+    if len(body) < 16 or not _B64_BODY.match(body):
+        return False
+    try:
+        decoded = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+    except binascii.Error:
+        return False
+    text = decoded.decode("ascii", "replace")
+    printable = sum(32 <= b < 127 or b in (9, 10, 13) for b in decoded)
+    return printable >= 0.95 * len(decoded) and not _CREDENTIAL_PAIR.match(text)
+
+
+_B64_BODY = re.compile(r"^[A-Za-z0-9+/]+$")
+_CREDENTIAL_PAIR = re.compile(r"^[^\s:]+:\S+$")  # "user:password" in base64 is a Basic-auth credential
 
 
 def _glued(text: str, start: int, end: int) -> bool:
@@ -186,7 +211,7 @@ def _credential_guard(value: str, kind: str, bare: bool) -> str | None:
         return "template"
     if _PLACEHOLDER_SECRET.search(value):
         return "placeholder_secret"
-    if _DOTTED_NAME.match(value) and not value.startswith("eyJ"):
+    if _DOTTED_NAME.match(value) and all(_word_like(part) for part in value.split(".")):
         return "reference"  # settings.SECRET_KEY, process.env.TOKEN, self.password
     if "://" in value or value.startswith(("/", "./", "~/", "../")) or _PATH_LIKE.match(value):
         return "path"
@@ -268,6 +293,8 @@ def _entropy_guard(
         return "path"
     if _word_like(value):
         return "word_like"  # NFCISO15693ReadMultipleBlocksConfiguration
+    if source == "Base64HighEntropyString" and _encoded_text(value):
+        return "encoded_text"  # base64 of readable text (test vectors: b"YWJjZGVmZ2hp..." is "abcdefghi...")
     if source == "CommentLabel" and shannon_entropy(value) <= BASE64_ENTROPY_LIMIT:
         return "low_entropy"
     has_digit = any(c.isdigit() for c in value)

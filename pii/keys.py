@@ -34,7 +34,7 @@ _NAME_TAIL = re.compile(r"[\w.\-]{0,60}")
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
 _NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 _PREFIX = r"(?:(?:[Bb]earer|[Bb]asic|[Tt]oken|Bot)\s+)?"  # Authorization: Bearer <value>
-_QUOTED = r"(?P<q>[\"'`])" + _PREFIX + r"(?P<value>[^\s\"'`]{6,1024}?)(?P=q)"
+_QUOTED = r"\\?(?P<q>[\"'`])" + _PREFIX + r"(?P<value>[^\s\"'`]{6,1024}?)\\?(?P=q)"  # also \"escaped\" quotes
 _BARE = (
     _PREFIX
     + r"(?P<bare>[A-Za-z0-9+/=_\-.~!@#%^*$][A-Za-z0-9+/=_\-.~!@#%^*()$]{5,1023}?)(?=[\s,;&\]}<>'\"`\\]|\)?[\s,;]|\)?\Z|\Z)"
@@ -42,18 +42,29 @@ _BARE = (
 _TYPE = (  # name: T = / name T =
     r"(?:[ \t]*:[ \t]*[A-Za-z_][\w.<>\[\]?]*(?=[ \t]*=)|[ \t]+[A-Za-z_][\w.<>\[\]*]*(?=[ \t]*=))?"
 )
-_OP = r"[ \t]*(?::::=|::=|:=|\?=|\.=|\+=|=>|=(?!=)|:(?![:/]))[ \t]*"
+_OP = r"[ \t]*(?::::=|::=|:=|\?\?=|\?=|\.=|\+=|=>|=(?!=)|:(?![:/]))[ \t]*"
 # What follows a key-like name: an assignment / mapping, or (a quoted name) a call's next argument. A quoted
 # value may start on the next line (``key =\n    "..."``); an unquoted one may not (``key:\n  nested: 1``).
+_NAME_END = r"\\?[\"'`]?\]?"  # a quoted name (JSON, dicts), an escaped one (\"key\"), os.environ["KEY"]
 _AFTER_NAME = re.compile(
-    r"[\"'`]?\]?" + _TYPE + _OP + r"(?:\r?\n[ \t]*)?" + _QUOTED + r"|[\"'`]?\]?" + _TYPE + _OP + _BARE
+    _NAME_END
+    + _TYPE
+    + _OP
+    + r"(?:\r?\n[ \t]*)?"
+    + _QUOTED
+    + r"|"
+    + _NAME_END
+    + _TYPE
+    + _OP
+    + r"(?:[|>][-+]?[ \t]*\r?\n[ \t]+)?"
+    + _BARE  # YAML block scalars: key: |
 )
 _AFTER_QUOTED_NAME = re.compile(
     r"[\"']\s*,\s*" + _QUOTED
 )  # setdefault("API_KEY", "..."), put("password", ...)
 _AFTER_FLAG = re.compile(r"(?:=|[ \t]+)" + _BARE)  # --token VALUE, --password=VALUE
 _AFTER_TAG = re.compile(
-    r">\s*(?P<value>[^\s<>]{6,1024})(?=[ \t]*(?:</|\r?\n|\Z))"
+    r">\s*(?P<value>[^\s<>\"'`@:/][^\s<>\"'`]{5,1023})(?=[ \t]*(?:</|\r?\n|\Z))"
 )  # <apiToken> VALUE </apiToken>
 # A label in a comment with a long unquoted value: ``// high_entropy_base64: c2VjcmV0...``.
 _COMMENT_LABEL = re.compile(

@@ -35,7 +35,7 @@ _IP_ANCHORS = (
 )
 # A quoted run of 16+ key characters: what detect-secrets' entropy plugins (and most quoted tokens) need.
 _QUOTED_RUNS = tuple(re.compile(quote + r"[A-Za-z0-9+/=_\-]{16,}") for quote in "\"'`")
-_URL_CREDENTIALS = re.compile(r"://[^\s/@:]+:[^\s/@]+@")
+_URL_CREDENTIALS = re.compile(r"://[^\s/@:]+:[^\s@]+@")
 # A name ending in "key" / "pass" before an assignment (``signing_key =``, ``smtpPass:``, ``<appKey>``), and an
 # unquoted run after a colon (YAML values, ``// label: value`` in comments): what the key-name words miss.
 _NAME_END = tuple(  # run on the lower-cased text; each starts with a literal, which ``re`` scans for fast
@@ -111,7 +111,7 @@ WINDOW_BEFORE = 300
 WINDOW_AFTER = 1200  # a JWT or PEM-free key is at most this long after its anchor
 BLOCK_CHARS = 32_000  # consecutive candidate lines are analysed together up to about this size
 # A key-family line ending like this continues on the next line (``key =\n "value"``, ``<token>\n value``).
-_CONTINUED = re.compile(r"(?:[=:(]|=>|<[A-Za-z_][\w.\-]*>)[ \t]*\r?\n?$")
+_CONTINUED = re.compile(r"(?:[=:(]|=>|:[ \t]*[|>][-+]?|<[A-Za-z_][\w.\-]*>)[ \t]*\r?\n?$")
 _MAX_CONTINUED = 2  # lines a candidate line may bring along
 
 
