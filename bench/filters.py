@@ -228,6 +228,9 @@ def main(argv: list[str] | None = None) -> None:
     if not args.skip_lexers:
         bench_comment_lexers(docs)
     bench_filters(docs, args.tokenizer)
+    from bench.filters_v2 import bench_v2_filters  # The Stack v2 filters, measured in their own module
+
+    bench_v2_filters(docs)
 
 
 if __name__ == "__main__":
