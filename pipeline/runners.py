@@ -22,7 +22,6 @@ A user who can reach the full Maven Central may pass Beam 2.77's own jar with
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import subprocess
 import sys
@@ -38,6 +37,8 @@ from apache_beam.options.pipeline_options import (
     PipelineOptions,
     StandardOptions,
 )
+
+from pipeline.cli import CliParser, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 JAR_DIR = ROOT / ".cache" / "jars"
@@ -191,17 +192,22 @@ def fetch(server: JobServer = FLINK) -> Path:
     return server.jar
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
+def build_parser() -> CliParser:
+    parser = CliParser(
         prog="python -m pipeline.runners", description="Build a Beam job server jar once (make jars)."
     )
     parser.add_argument(
         "command", choices=["fetch"], help="build the jar into .cache/jars unless it is there"
     )
     parser.add_argument("runner", nargs="?", default=FLINK.runner, choices=sorted(JOB_SERVERS))
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     print(fetch(JOB_SERVERS[args.runner]))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main, "pipeline.runners")

@@ -50,7 +50,7 @@ def _required_args(parser: argparse.ArgumentParser) -> list[str]:
     argv: list[str] = []
     for action in parser._actions:
         if not action.option_strings:
-            argv.append("x")
+            argv.append(action.choices[0] if action.choices else "x")
         elif action.required:
             argv += [action.option_strings[0], "1"]
     return argv
@@ -95,6 +95,12 @@ def test_a_misspelled_option_is_an_error_naming_it_and_the_close_match(command, 
     parser = _parser(command)
     module = importlib.import_module(command)
     options = [a for a in parser._actions if a.option_strings and a.option_strings[0].startswith("--")]
+    if not options:  # positional arguments only: any option is unknown, with nothing close to suggest
+        with pytest.raises(SystemExit) as done:
+            module.main([*_required_args(parser), "--jar_dir", "1"])
+        assert done.value.code == 2
+        assert "unknown option --jar_dir" in capsys.readouterr().err
+        return
     action = max(
         options, key=lambda a: len(a.option_strings[0])
     )  # a long one gives difflib something to match
