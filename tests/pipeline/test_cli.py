@@ -164,7 +164,9 @@ def test_runner_specific_beam_options_pass_and_unknown_ones_are_named(capsys, ca
         "--confg (did you mean --config?); see --help\n"
     )
     # a portable runner's job server defines options of its own: passed on, with a warning naming them
-    parse([*base, "--runner=FlinkRunner", "--checkpointing_interval=5"])
+    parse(
+        [*base, "--runner=FlinkRunner", "--flink_job_server_jar=job-server.jar", "--checkpointing_interval=5"]
+    )
     assert "--checkpointing_interval" in caplog.text and "unchecked" in caplog.text
 
 
