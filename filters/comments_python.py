@@ -58,12 +58,12 @@ _DOC_PREFIXES = frozenset({"", "r", "u"})  # f-strings and bytes are no docstrin
 _GLUED = re.compile(r"\x01(?<=\w\x01)")  # a literal right after a word character: a prefix, or an error
 _WORD_TAIL = re.compile(r"\w+\Z")
 _INDENTED_START = re.compile(r"\n(?:[ \t]*\r?\n)*[ \t]+\S")  # the first statement indented
-_BAD_ESCAPE = re.compile(
-    r"\\(?:x(?![0-9a-fA-F]{2})|u(?![0-9a-fA-F]{4})|U(?![0-9a-fA-F]{8})|N(?!\{[^}\n]+\}))"
+# Escapes left to right, so that an escaped backslash is one escape; group 1: a \x, \u, \U or \N that
+# does not complete (a syntax error in a str literal; only \x in bytes).
+_ESCAPE = re.compile(
+    r"\\(?:[^xuUN]|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|N\{[^}\n]+\}|([xuUN]))", re.DOTALL
 )
-_FIELD = re.compile(r"\{([^{}]*)\}")
-_NAME_PAIR = re.compile(r"\b([A-Za-z_]\w*)[ \t]+(?=([A-Za-z_]\w*))")
-_BARE_ANNOTATION = re.compile(r"(?<!\\)(?<!\\\r)\n[ \t]*([A-Za-z_]\w*)[ \t]*:[ \t]*(?:\r?\n|$)")
+_PREFIX_TAIL = re.compile(r"[A-Za-z]{0,2}\Z")
 _KEYWORDS = frozenset(keyword.kwlist)
 # the keywords that may follow a name: x if c else y, for x in y, x is not y, import x as y, raise E from e,
 # from m import n, [x async for x in y]
@@ -71,9 +71,13 @@ _AFTER_A_NAME = frozenset(
     {"if", "else", "for", "in", "is", "and", "or", "not", "as", "async", "from", "import"}
 )
 _SOFT_KEYWORDS = frozenset(keyword.softkwlist) | {"type"}  # match x:, case y:, type X = (3.12, flagged)
+_NAME_PAIR = re.compile(r"\b([A-Za-z_]\w*)[ \t]+(?=([A-Za-z_]\w*))")
+_BARE_NAME = re.compile(r"\n(?<!\\\n)(?<!\\\r\n)[ \t]*([A-Za-z_]\w*)[ \t]*:[ \t]*(?:\r?\n|$)")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# a str literal next to a bytes literal (either order): "a" b"b" is a syntax error, b"a" b"b" is not
+_BYTES = r"(?:[bB][rR]?|[rR][bB])\x01"
 _BYTES_GLUED = re.compile(
-    r"\x01\s*(?:[bB][rR]?|[rR][bB])\x01|(?<!\w)(?:[bB][rR]?|[rR][bB])\x01\s*\w{0,2}\x01"
+    rf"(?<![bB])(?<![bB][rR])\x01\s*{_BYTES}|(?<!\w){_BYTES}\s*(?!{_BYTES})\w{{0,2}}\x01"
 )
 _HEADER = re.compile(r"\n([ \t]*)(?:async[ \t]+)?(def|class)[ \t]+(\w+)")  # the masked code starts with \n
 # The rest of a header up to its colon: parameters or bases with parentheses nested up to four deep (any
@@ -186,30 +190,62 @@ def _plain_python3(code: str, literals: list[str]) -> bool:
             return False  # non-ASCII bytes, or str and bytes literals concatenated
         if "f" in word and not _plain_fstring(token):
             return False
-    if any(_BAD_ESCAPE.search(token) for token in literals if "\\" in token):
-        return False  # a bad \x, \u, \U or \N escape fails the whole file (also flags some valid raw strings)
+    if any(_bad_escape(token) for token in literals if "\\" in token) and _bad_escapes(code, literals):
+        return False  # a bad \x, \u, \U or \N escape fails the whole file
     if any(pattern.search(code) for pattern in _NOT_PY3):
         return False
-    return not _names_glued(code)
+    # two names that no keyword joins (serugi insert(self), x def; print x too), a bare "name:" statement:
+    # an edited or truncated file, whose tokens are intact
+    if any(
+        a not in _KEYWORDS and a not in _SOFT_KEYWORDS and b not in _AFTER_A_NAME
+        for a, b in _NAME_PAIR.findall(code)
+    ):
+        return False
+    return all(name in _KEYWORDS for name in _BARE_NAME.findall(code))
 
 
-def _names_glued(code: str) -> bool:
-    """Two names in a row that no keyword joins (``serugi insert(self)``, ``x def``; ``print x`` too):
-    a syntax error that leaves the tokens intact, as an edited or truncated file has. Also a bare
-    ``name:`` statement (an annotation without a type)."""
-    for pair in _NAME_PAIR.finditer(code):
-        first, second = pair.group(1), pair.group(2)
-        if first not in _KEYWORDS and first not in _SOFT_KEYWORDS and second not in _AFTER_A_NAME:
-            return True
-    return any(match.group(1) not in _KEYWORDS for match in _BARE_ANNOTATION.finditer(code))
+def _bad_escape(token: str, bytes_literal: bool = False) -> bool:
+    return any(bad and (not bytes_literal or bad == "x") for bad in _ESCAPE.findall(token))
+
+
+def _bad_escapes(code: str, literals: list[str]) -> bool:
+    """Whether a literal that is not raw holds a bad escape (its prefix sits in the code before it)."""
+    at = [match.start() for match in re.finditer(_LIT, code)]
+    for index, token in enumerate(literals):
+        if "\\" in token:
+            prefix = _PREFIX_TAIL.search(code, max(0, at[index] - 2), at[index]).group().lower()
+            if "r" not in prefix and _bad_escape(token, "b" in prefix):
+                return True
+    return False
 
 
 def _plain_fstring(token: str) -> bool:
-    """No sign of an f-string that Python 3.11 rejects: unbalanced or empty braces, a backslash or ``#``."""
-    text = token.replace("{{", "").replace("}}", "")
-    if text.count("{") != text.count("}"):
-        return False
-    return not any(not body.strip() or "\\" in body or "#" in body for body in _FIELD.findall(text))
+    """No sign of an f-string that Python 3.11 rejects: a lone brace, an empty field, a backslash in a
+    field, a ``#`` in a field's expression."""
+    quotes = 3 if token[:3] in ('"""', "'''") else 1
+    text, depth, field, i = token[quotes:-quotes], 0, [], 0
+    while i < len(text):
+        char = text[i]
+        if depth == 0:
+            if char in "{}" and text.startswith(char * 2, i):
+                i += 2
+                continue
+            if char == "}":
+                return False
+            if char == "{":
+                depth, field = 1, []
+        else:
+            if char == "\\":
+                return False
+            depth += {"{": 1, "}": -1}.get(char, 0)
+            if depth == 0:
+                expression = re.split(r"[!:]", "".join(field), maxsplit=1)[0]
+                if not expression.strip() or "#" in expression:
+                    return False
+            else:
+                field.append(char)
+        i += 1
+    return depth == 0
 
 
 def _first_statement(
