@@ -20,10 +20,19 @@ documents; documents travel through the pipeline and meet their verdict by a
   ``cluster_size``.
 * ``cluster_check``: components chain (A~B~C), so a member whose Jaccard to
   the kept document is under the threshold is kept instead of removed.
+  With ``representatives`` such a member is compared, in keep-rule order,
+  with the component's earlier representatives (the kept document first) and
+  removed as a duplicate of the first one it is similar to, or becomes a
+  representative itself: every removal is similar to its ``duplicate_of``
+  and a component's survivors are pairwise under the threshold (one
+  ``GroupByKey`` of a component's shingle sets; ``max_cluster_size`` bounds it).
+* ``max_cluster_size``: a component larger than this fails the job (or, with
+  ``on_large_cluster: warn``, logs a warning and counts ``large_clusters``).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -41,6 +50,12 @@ REMOVED = "removed"
 _SHINGLES = "shingles"
 _STARS = "stars"
 METRICS_NAMESPACE = "near_dedup"
+LARGE_CLUSTER_MODES = ("fail", "warn")
+log = logging.getLogger("stackcurate.near_dedup")
+
+
+class LargeClusterError(RuntimeError):
+    """A near-duplicate component grew past ``max_cluster_size``."""
 
 
 @dataclass(frozen=True)
@@ -55,9 +70,12 @@ class NearDedupParams:
     rows: int | None = None
     verify: bool = False
     cluster_check: bool = False
+    representatives: bool = False
     min_tokens: int = 10
     max_rounds: int = DEFAULT_ROUNDS
     batch_size: int = 256
+    max_cluster_size: int | None = None
+    on_large_cluster: str = "fail"
     minhash: MinHashParams = field(init=False)
 
     def __post_init__(self) -> None:
@@ -72,6 +90,12 @@ class NearDedupParams:
             object.__setattr__(self, "rows", rows)
         if self.bands * self.rows > self.num_perm:
             raise ValueError(f"bands x rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
+        if self.representatives and not self.cluster_check:
+            raise ValueError("representatives needs cluster_check")
+        if self.on_large_cluster not in LARGE_CLUSTER_MODES:
+            raise ValueError(
+                f"on_large_cluster must be one of {LARGE_CLUSTER_MODES}, got {self.on_large_cluster!r}"
+            )
 
 
 Item = tuple[str, object, int, object]  # (id, content, stars, tag): what the sketch needs of a document
@@ -84,13 +108,14 @@ class Sketch(beam.DoFn):
     the document's position in its input batch for the batch pipeline.
     """
 
-    def __init__(self, params: NearDedupParams):
+    def __init__(self, params: NearDedupParams, namespace: str = METRICS_NAMESPACE):
         self._params = params
+        self._namespace = namespace
 
     def setup(self) -> None:
-        self._short = beam.metrics.Metrics.counter(METRICS_NAMESPACE, "docs_short_kept")
-        self._sketched = beam.metrics.Metrics.counter(METRICS_NAMESPACE, "docs_sketched")
-        self._cpu_us = beam.metrics.Metrics.counter(METRICS_NAMESPACE, "cpu_us")
+        self._short = beam.metrics.Metrics.counter(self._namespace, "docs_short_kept")
+        self._sketched = beam.metrics.Metrics.counter(self._namespace, "docs_sketched")
+        self._cpu_us = beam.metrics.Metrics.counter(self._namespace, "cpu_us")
 
     def process(self, items: list[Item]) -> Iterator:
         # Signatures are the stage's main cost: timed (as every stage's core is) for stats.json.
@@ -198,13 +223,15 @@ class NearVerdicts(beam.PTransform):
     shuffled, never documents.
     """
 
-    def __init__(self, params: NearDedupParams, label: str | None = None):
+    def __init__(self, params: NearDedupParams, label: str | None = None, namespace: str = METRICS_NAMESPACE):
         super().__init__(label)
         self._params = params
+        self._namespace = namespace
 
     def expand(self, items: beam.PCollection) -> beam.PCollection:
-        p = self._params
-        sketched = items | "Sketch" >> beam.ParDo(Sketch(p)).with_outputs(_SHINGLES, _STARS, main="bands")
+        p, namespace = self._params, self._namespace
+        sketch = Sketch(p, namespace)
+        sketched = items | "Sketch" >> beam.ParDo(sketch).with_outputs(_SHINGLES, _STARS, main="bands")
         edges = (
             sketched["bands"]
             | "GroupBuckets" >> beam.GroupByKey()
@@ -230,6 +257,24 @@ class NearVerdicts(beam.PTransform):
             | "MemberRank" >> beam.Map(lambda t: (t[0], keep_rank(t[1][1], t[1][0])))
             | "BestMember" >> beam.CombinePerKey(SmallestAndCount())
         )
+        if p.max_cluster_size is not None:
+            _ = best | "ClusterGuard" >> beam.Map(
+                _guard_cluster, p.max_cluster_size, p.on_large_cluster, namespace
+            )
+        if p.representatives:
+            removals = (
+                {
+                    "member": members | "ById" >> beam.Map(lambda t: (t[1][0], (t[0], t[1][1], t[1][2]))),
+                    _SHINGLES: sketched[_SHINGLES],
+                }
+                | "JoinShingles" >> beam.CoGroupByKey()
+                | "MemberKeys" >> beam.FlatMap(_member_keys)
+                | "GroupCluster" >> beam.GroupByKey()
+                | "Representatives" >> beam.FlatMap(_representative_removals, threshold=p.threshold)
+            )
+            return removals | "Detail" >> beam.Map(
+                lambda t: (t[0], t[1], {**t[2], "threshold": p.threshold, "ngram": p.ngram})
+            )
         removals = (
             {"members": members | "MemberIds" >> beam.Map(lambda t: (t[0], (t[1][0], t[1][2]))), "best": best}
             | "JoinBest" >> beam.CoGroupByKey()
@@ -240,7 +285,7 @@ class NearVerdicts(beam.PTransform):
                 removals
                 | "ByKept" >> beam.Map(lambda t: (t[2]["duplicate_of"], t[0], (t[1], t[2])))
                 | "KeptJaccard" >> PairJaccard(sketched[_SHINGLES])
-                | "ClusterCheck" >> beam.FlatMap(_cluster_checked, threshold=p.threshold)
+                | "ClusterCheck" >> beam.FlatMap(_cluster_checked, threshold=p.threshold, namespace=namespace)
             )
         return removals | "Detail" >> beam.Map(
             lambda t: (t[0], t[1], {**t[2], "threshold": p.threshold, "ngram": p.ngram})
@@ -253,9 +298,10 @@ class NearDuplicates(beam.PTransform):
     The verdicts come from :class:`NearVerdicts`; the documents meet them in one join by id.
     """
 
-    def __init__(self, params: NearDedupParams, label: str | None = None):
+    def __init__(self, params: NearDedupParams, label: str | None = None, namespace: str = METRICS_NAMESPACE):
         super().__init__(label)
         self._params = params
+        self._namespace = namespace
 
     def expand(self, docs: beam.PCollection) -> dict[str, beam.PCollection]:
         p = self._params
@@ -263,7 +309,7 @@ class NearDuplicates(beam.PTransform):
             docs
             | "Items" >> beam.Map(lambda d: (d["id"], d.get("content"), stars_of(d), None))
             | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=p.batch_size)
-            | "Verdicts" >> NearVerdicts(p)
+            | "Verdicts" >> NearVerdicts(p, namespace=self._namespace)
             | "ById" >> beam.Map(lambda t: (t[0], t[2]))
         )
         split = (
@@ -288,11 +334,60 @@ def _member_by_root(grouped: tuple[str, dict]) -> Iterable[tuple[str, tuple[str,
 
 
 def _cluster_checked(
-    pair: tuple[str, str, tuple, float], threshold: float
+    pair: tuple[str, str, tuple, float], threshold: float, namespace: str = METRICS_NAMESPACE
 ) -> Iterator[tuple[str, object, dict]]:
     """Keep the removal only when the member is itself similar to the kept document."""
     _, member, (tag, detail), similarity = pair
     if similarity >= threshold:
         yield member, tag, {**detail, "jaccard_to_kept": round(similarity, 4)}
     else:
-        beam.metrics.Metrics.counter(METRICS_NAMESPACE, "spared_by_cluster_check").inc()
+        beam.metrics.Metrics.counter(namespace, "spared_by_cluster_check").inc()
+
+
+def _member_keys(grouped: tuple[str, dict]) -> Iterator[tuple[str, tuple]]:
+    """(id, {member: [(root, stars, tag)], shingles: [keys]}) -> (root, (rank, id, tag, keys)) for clustered ids."""
+    node, joined = grouped
+    for root, stars, tag in joined["member"]:
+        keys = next(iter(joined[_SHINGLES]), None)
+        if keys is None:
+            raise RuntimeError(f"near_dedup: no shingles for document {node}")
+        yield root, (keep_rank(stars, node), node, tag, keys)
+
+
+def representative_removals(members: Iterable[tuple], threshold: float) -> Iterator[tuple[str, object, dict]]:
+    """One component's (rank, id, tag, keys) -> (id, tag, detail) per removal, greedily in keep-rule order.
+
+    The best-ranked member is the first representative; each next member is removed as a duplicate of the
+    first representative it is similar to (exact Jaccard >= ``threshold``), else it becomes one.
+    """
+    ordered = sorted(members, key=lambda m: m[0])
+    reps: list[tuple[str, np.ndarray]] = []
+    for _, node, tag, data in ordered:
+        keys = _keys(data) if isinstance(data, bytes) else data
+        for rep_id, rep_keys in reps:
+            similarity = jaccard(keys, rep_keys)
+            if similarity >= threshold:
+                detail = {"duplicate_of": rep_id, "cluster_size": len(ordered)}
+                yield node, tag, {**detail, "jaccard_to_kept": round(similarity, 4)}
+                break
+        else:
+            reps.append((node, keys))
+
+
+def _representative_removals(grouped: tuple[str, Iterable[tuple]], threshold: float) -> Iterator:
+    return representative_removals(grouped[1], threshold)
+
+
+def _guard_cluster(best: tuple[str, tuple], limit: int, mode: str, namespace: str) -> None:
+    """Fail (or warn about) a component larger than ``limit``: chains can merge a whole source into one."""
+    _, ((_, kept_id), size) = best
+    if size <= limit:
+        return
+    message = (
+        f"{namespace}: a near-duplicate cluster of {size} documents (kept {kept_id}) exceeds "
+        f"max_cluster_size={limit}"
+    )
+    if mode == "fail":
+        raise LargeClusterError(message + "; raise max_cluster_size or set on_large_cluster: warn")
+    beam.metrics.Metrics.counter(namespace, "large_clusters").inc()
+    log.warning(message)

@@ -25,6 +25,7 @@ ORDER: tuple[str, ...] = (
     "encoded_data",
     "long_files",
     "near_dedup",
+    "near_dedup_alt",  # SantaCoder's "more near-dedup": a second pass on near_dedup's output
     "pii",
     "decontam",
     "stars",

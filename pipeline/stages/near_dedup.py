@@ -11,6 +11,8 @@ their positions) and removals to ledger rows or verdict records.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import apache_beam as beam
 from pydantic import Field, model_validator
 
@@ -34,11 +36,19 @@ class NearDedupConfig(StageConfig):
     rows: int | None = Field(None, ge=1)
     verify: bool = False
     cluster_check: bool = False
+    representatives: bool = Field(
+        False,
+        description="with cluster_check: remove against the component's representatives, not only the kept one",
+    )
     min_tokens: int = Field(10, ge=0)
     max_rounds: int = Field(
         DEFAULT_ROUNDS, ge=1, description="unrolled large/small-star rounds; the run fails if too few"
     )
     batch_size: int = Field(256, ge=1)
+    max_cluster_size: int | None = Field(
+        None, ge=2, description="a component larger than this fails the job (or warns: on_large_cluster)"
+    )
+    on_large_cluster: Literal["fail", "warn"] = "fail"
 
     @model_validator(mode="after")
     def _bands_and_rows(self) -> NearDedupConfig:
@@ -48,6 +58,8 @@ class NearDedupConfig(StageConfig):
             raise ValueError(
                 f"near_dedup: bands x rows = {self.bands * self.rows} exceeds num_perm {self.num_perm}"
             )
+        if self.representatives and not self.cluster_check:
+            raise ValueError("near_dedup: representatives needs cluster_check: true")
         return self
 
     def params(self) -> NearDedupParams:
@@ -55,14 +67,18 @@ class NearDedupConfig(StageConfig):
 
 
 class NearDedupStage(beam.PTransform):
-    def __init__(self, config: NearDedupConfig):
-        super().__init__(label=f"Stage_{STAGE}")
+    """The dict-document wrapper; ``stage`` names its ledger rows and metrics (``near_dedup_alt`` reuses it)."""
+
+    def __init__(self, config: NearDedupConfig, stage: str = STAGE):
+        super().__init__(label=f"Stage_{stage}")
         self._params = config.params()
+        self._stage = stage
 
     def expand(self, docs: beam.PCollection) -> dict[str, beam.PCollection]:
-        out = docs | "NearDuplicates" >> NearDuplicates(self._params)
+        stage = self._stage
+        out = docs | "NearDuplicates" >> NearDuplicates(self._params, namespace=stage)
         removed = out[REMOVED] | "Ledger" >> beam.MapTuple(
-            lambda doc, detail: ledger_row(doc, STAGE, REASON, detail)
+            lambda doc, detail: ledger_row(doc, stage, REASON, detail)
         )
         return {KEPT: out[KEPT], REMOVED: removed}
 
@@ -71,10 +87,10 @@ def build(config: NearDedupConfig, ctx: StageContext) -> beam.PTransform:
     return NearDedupStage(config)
 
 
-def piece_items(piece: Piece, progress: bool) -> list[Item]:
+def piece_items(piece: Piece, progress: bool, stage: str = STAGE) -> list[Item]:
     """The sketch's view of a batch: (id, content, stars, position) per row; null stars count as 0."""
     batch = piece.batch
-    report_progress(progress, STAGE, batch.num_rows, int(content_sizes(batch).sum()) if progress else 0)
+    report_progress(progress, stage, batch.num_rows, int(content_sizes(batch).sum()) if progress else 0)
     stars = [int(s) if s is not None else 0 for s in column_values(batch, "max_stars_count")]
     contents = batch.column("content").to_pylist()
     return list(zip(batch.column("id").to_pylist(), contents, stars, positions(piece), strict=True))
@@ -83,16 +99,17 @@ def piece_items(piece: Piece, progress: bool) -> list[Item]:
 class NearBatchVerdicts(beam.PTransform):
     """Pieces -> verdict records ``pipeline.rejoin`` applies after re-reading the documents."""
 
-    def __init__(self, config: NearDedupConfig, progress: bool = False):
+    def __init__(self, config: NearDedupConfig, progress: bool = False, stage: str = STAGE):
         super().__init__()
         self._params = config.params()
         self._progress = progress
+        self._stage = stage
 
     def expand(self, pieces: beam.PCollection) -> beam.PCollection:
         return (
             pieces
-            | "Items" >> beam.Map(piece_items, self._progress)
-            | "NearVerdicts" >> NearVerdicts(self._params)
+            | "Items" >> beam.Map(piece_items, self._progress, self._stage)
+            | "NearVerdicts" >> NearVerdicts(self._params, namespace=self._stage)
             | "Records" >> beam.MapTuple(lambda _, position, detail: verdict_record(position, REASON, detail))
         )
 

@@ -19,9 +19,11 @@ def test_stack_base_holds_design_defaults():
 def test_santacoder_adds_dedup_alt_and_comments():
     cfg = resolve("santacoder")
     assert "variant:dedup-alt" in cfg.sources and "variant:comments" in cfg.sources
-    if "near_dedup" in cfg.stages:
-        nd = cfg.stages["near_dedup"]
-        assert (nd.ngram, nd.num_perm, nd.threshold, nd.verify) == (5, 256, 0.7, False)
+    # stack-v1 near-dedup first, then dedup-alt as a second pass on its output (the paper's "more near-dedup")
+    nd, alt = cfg.stages["near_dedup"], cfg.stages["near_dedup_alt"]
+    assert (nd.enabled, nd.ngram, nd.threshold, nd.verify) == (True, 1, 0.85, True)
+    assert (alt.enabled, alt.ngram, alt.num_perm, alt.threshold, alt.verify) == (True, 5, 256, 0.7, False)
+    assert cfg.enabled.index("near_dedup_alt") == cfg.enabled.index("near_dedup") + 1
     if "comments" in cfg.stages:
         assert cfg.stages["comments"].enabled
 

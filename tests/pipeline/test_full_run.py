@@ -11,7 +11,17 @@ from pipeline.run import run
 from tests.conftest import _cached, _source_key, base_args
 from tests.pipeline.helpers import file_bytes, input_ids, ledger, read_rows
 
-STAGES = ["validate", "optout", "exact_dedup", "basic", "near_dedup", "pii", "decontam", "comments"]
+STAGES = [
+    "validate",
+    "optout",
+    "exact_dedup",
+    "basic",
+    "near_dedup",
+    "near_dedup_alt",
+    "pii",
+    "decontam",
+    "comments",
+]
 
 
 @pytest.fixture(scope="module")
