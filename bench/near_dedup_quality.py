@@ -1,166 +1,461 @@
-"""near_dedup against exhaustive ground truth: recall and precision over every pair of a sample, not just planted ones.
+"""near_dedup against exhaustive ground truth on real code with its natural near-duplicates.
 
-The truth is the exact Jaccard of every pair of documents' shingle sets
-(a sparse document x shingle matrix times its transpose), so natural
-near-duplicates count (JDK and npm files that share most of their text),
-not only the sample builder's planted pairs. Documents are the sample after
-exact dedup (one copy per identical content), as the stage sees them.
+Documents: the corpus of ``bench.nd_corpus`` (>= 150 MB of unscreened real
+code: npm module families, JDK locale data, generated Java and Python) as the
+stage sees it (after exact dedup and the basic filter), or ``--sample DIR``.
 
-Per configuration it prints:
+Truth: the exact Jaccard of word 5-gram sets (tokens split on
+``[^A-Za-z_0-9]``, the stage's own hashing) of EVERY pair of documents at or
+above 0.7, found exactly with prefix filtering (a pair with J >= t must share a
+token among the first ``|x| - ceil(t |x|) + 1`` of each set in a global
+rarest-first order) and then counted exactly; no pair is sampled.
 
-* pair recall: true pairs (J >= threshold) whose documents end in one cluster;
-* removed, and the ideal count (collapsing each component of the true J >= threshold graph to one document);
-* removed documents with J >= 0.6 to some other member of their cluster (a real near-duplicate),
-  and with J >= threshold to their ``duplicate_of``;
-* removed documents with no true partner at all (J < threshold to everything: an LSH false positive kept
-  by chaining or a hash accident).
+Scores per configuration:
 
-    python -m bench.near_dedup_quality [--sample DIR | --size-mb 20]
+* recall at J >= 0.7 / 0.8: true pairs of which at most one document is left
+  in the output (the duplication is gone);
+* precision at 0.6 / 0.7: removals whose exact J with their ``duplicate_of``
+  (the document their cluster kept) is at least 0.6 / 0.7;
+* removed, the ideal count (every component of the true J >= 0.7 graph
+  collapsed to one document) and the largest cluster;
+* CPU seconds.
+
+Three parts:
+
+1. ``--sweep``: our stage's pure cores (``dedup.minhash`` signatures,
+   ``dedup.lsh.band_keys`` / ``star_edges``, ``dedup.minhash.jaccard`` for
+   ``verify`` and ``cluster_check``, ``dedup.components.components_in_memory``,
+   ``dedup.exact.keep_rank``) in memory, the same steps as ``dedup.near``, over
+   many (bands, rows, verify, cluster_check) settings: the recall / precision /
+   cost curve.
+2. The Beam stage itself (FnApiRunner, one worker) for ``santacoder`` and
+   ``stackcurate``: its removals (checked equal to the in-memory cores') and
+   its CPU seconds, a read-only run of the same input subtracted.
+3. Peers (``bench.near_dedup_peers``): datasketch bigcode-style and datatrove.
+
+    python -m bench.near_dedup_quality [--corpus DIR | --sample DIR] [--sweep] [--no-beam] [--no-peers]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
-import subprocess
-import sys
-from collections import defaultdict
+import resource
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from dedup.minhash import MinHashParams, shingle_keys, token_hashes
-from pipeline.sample import read_sample_docs
-from pipeline.stages.base import StageContext
-from pipeline.stages.near_dedup import NearDedupConfig, build
+from dedup.components import components_in_memory
+from dedup.exact import keep_rank, stars_of
+from dedup.lsh import band_keys, candidate_probability, star_edges
+from dedup.minhash import MinHashParams, jaccard, shingle_keys, signatures_of_keys, token_hashes
+from dedup.near import NearDedupParams, representative_removals
 
+SEED = MinHashParams().seed
 ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = {
-    "dedup-alt": {"ngram": 5, "threshold": 0.7},
-    "dedup-alt + cluster_check": {"ngram": 5, "threshold": 0.7, "cluster_check": True},
-    "dedup-alt + verify": {"ngram": 5, "threshold": 0.7, "verify": True},
-    "stack-v1": {"ngram": 1, "threshold": 0.85, "verify": True},
+# The Beam runs: what the presets set (the ``stackcurate`` row is the tuned recipe).
+CHECKED = {"verify": True, "cluster_check": True, "representatives": True}
+CONFIGS: dict[str, dict] = {
+    "santacoder (dedup-alt)": {"ngram": 5, "threshold": 0.7},
+    "stackcurate": {"ngram": 5, "threshold": 0.7, "num_perm": 130, "bands": 26, "rows": 5, **CHECKED},
 }
+# --candidates: other settings the Beam stage was timed with when stackcurate's were chosen.
+CANDIDATES: dict[str, dict] = {
+    "dedup-alt 25x10 + checks": {"ngram": 5, "threshold": 0.7, **CHECKED},
+    "20x4 + checks": {"ngram": 5, "threshold": 0.7, "num_perm": 80, "bands": 20, "rows": 4, **CHECKED},
+}
+# (bands, rows) tried by --sweep, each with num_perm = bands x rows, plus the checks on/off.
+BANDINGS = [
+    (25, 10),
+    (42, 6),
+    (26, 5),
+    (32, 5),
+    (20, 4),
+    (32, 4),
+    (14, 3),
+    (20, 3),
+    (36, 7),
+    (51, 5),
+    (16, 4),
+    (24, 4),
+    (64, 4),
+    (32, 8),
+    (20, 5),
+]
+CHECKS = [(False, False, False), (True, False, False), (True, True, False), (True, True, True)]
 
 
-def true_similarities(
-    docs: list[dict], ngram: int, min_tokens: int, floor: float
-) -> dict[tuple[str, str], float]:
-    """(a, b) with a < b -> exact Jaccard, for every pair at or above ``floor`` (MinHashed documents only)."""
-    seed = MinHashParams().seed
-    ids, key_sets = [], []
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass
+class Shingled:
+    """Every document's distinct shingle keys; ``hashed`` marks those the stage MinHashes (>= min_tokens)."""
+
+    ids: list[str]
+    keys: list[np.ndarray]
+    hashed: np.ndarray
+    stars: list[int]
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        return {doc_id: i for i, doc_id in enumerate(self.ids)}
+
+
+def shingle(docs: list[dict], ngram: int, min_tokens: int = 10) -> Shingled:
+    keys, hashed = [], []
     for doc in docs:
-        hashes = token_hashes(doc["content"], seed)
-        if len(hashes) >= min_tokens:
-            keys = shingle_keys(hashes, ngram)
-            if len(keys):
-                ids.append(doc["id"])
-                key_sets.append(keys)
-    _, columns = np.unique(np.concatenate(key_sets), return_inverse=True)
-    rows = np.repeat(np.arange(len(ids)), [len(k) for k in key_sets])
-    matrix = sparse.csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, columns)))
-    shared = sparse.triu(matrix @ matrix.T, k=1).tocoo()
-    sizes = np.array([len(k) for k in key_sets])
-    jaccard = shared.data / (sizes[shared.row] + sizes[shared.col] - shared.data)
-    keep = jaccard >= floor
-    return {
-        (ids[a], ids[b]): float(j)
-        for a, b, j in zip(shared.row[keep], shared.col[keep], jaccard[keep], strict=True)
+        hashes = token_hashes(doc["content"], SEED)
+        keys.append(shingle_keys(hashes, ngram))
+        hashed.append(len(hashes) >= min_tokens and len(keys[-1]) > 0)
+    return Shingled([d["id"] for d in docs], keys, np.array(hashed), [stars_of(d) for d in docs])
+
+
+def similar_pairs(keys: list[np.ndarray], floor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(a, b, J) with a < b for every pair of key sets with exact Jaccard >= ``floor`` (prefix filtering)."""
+    sizes = np.array([len(k) for k in keys])
+    rows = np.repeat(np.arange(len(keys)), sizes)
+    unique, inverse, counts = np.unique(np.concatenate(keys), return_inverse=True, return_counts=True)
+    order = np.lexsort((unique, counts))  # rarest first, ties by key value
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    token_rank = rank[inverse]
+    entries = np.lexsort((token_rank, rows))
+    token_rank, starts = token_rank[entries], np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    position = np.arange(len(rows)) - starts[rows]
+    prefix = sizes - np.ceil(floor * sizes - 1e-9).astype(np.int64) + 1
+    mask = position < prefix[rows]
+    ones = np.ones(int(mask.sum()), dtype=np.int32)
+    p = sparse.csr_matrix((ones, (rows[mask], token_rank[mask])), shape=(len(keys), len(unique)))
+    cand = sparse.triu(p @ p.T, k=1).tocoo()
+    a, b = cand.row, cand.col
+    small, large = np.minimum(sizes[a], sizes[b]), np.maximum(sizes[a], sizes[b])
+    keep = small >= floor * large - 1e-9
+    a, b = a[keep], b[keep]
+    full = sparse.csr_matrix(
+        (np.ones(len(rows), dtype=np.int32), (rows, token_rank)), shape=(len(keys), len(unique))
+    )
+    shared = np.empty(len(a), dtype=np.int64)
+    start = 0
+    while start < len(a):  # chunks of ~20M row entries
+        end, budget = start, 0
+        while end < len(a) and budget < 20_000_000:
+            budget += sizes[a[end]] + sizes[b[end]]
+            end += 1
+        block = full[a[start:end]].multiply(full[b[start:end]])
+        shared[start:end] = np.asarray(block.sum(axis=1)).ravel()
+        start = end
+    similarity = shared / (sizes[a] + sizes[b] - shared)
+    keep = similarity >= floor
+    return a[keep], b[keep], similarity[keep]
+
+
+def candidate_edges(sh: Shingled, signatures: np.ndarray, bands: int, rows: int) -> tuple[set, dict]:
+    """Band keys per document, buckets, star edges (``Sketch`` -> ``GroupBuckets`` -> ``StarEdges``)."""
+    start = cpu_seconds()
+    hashed = np.flatnonzero(sh.hashed)
+    buckets: dict[bytes, list[str]] = defaultdict(list)
+    for i in hashed:
+        for key in band_keys(signatures[i, : bands * rows], bands, rows):
+            buckets[key].append(sh.ids[i])
+    edges = {edge for members in buckets.values() for edge in star_edges(members)}
+    costs = {
+        "band_records": len(hashed) * bands,
+        "candidate_edges": len(edges),
+        "bands_s": cpu_seconds() - start,
     }
+    return edges, costs
 
 
-def run_configs(docs: list[dict]) -> dict[str, dict[str, str]]:
-    """name -> {removed id: duplicate_of}, every configuration in one in-process pipeline."""
-    import tempfile
+class PairSimilarity:
+    """Exact Jaccard of two documents' shingle sets (``dedup.minhash.jaccard``), memoised across settings."""
 
+    def __init__(self, sh: Shingled):
+        self._keys, self._index, self._memo = sh.keys, sh.index, {}
+
+    def __call__(self, a: str, b: str) -> float:
+        pair = (a, b) if a < b else (b, a)
+        if pair not in self._memo:
+            self._memo[pair] = jaccard(self._keys[self._index[a]], self._keys[self._index[b]])
+        return self._memo[pair]
+
+
+def resolve(sh: Shingled, edges: set, p: NearDedupParams, similarity: PairSimilarity) -> tuple[dict, dict]:
+    """``verify`` -> components -> keep rule -> ``cluster_check``, as ``NearVerdicts``: {removed id: detail}."""
+    start = cpu_seconds()
+    if p.verify:
+        edges = {(a, b) for a, b in edges if similarity(a, b) >= p.threshold}
+    costs = {"verified_edges": len(edges), "verify_s": cpu_seconds() - start}
+    start = cpu_seconds()
+    labels, rounds = components_in_memory(edges)
+    clusters: dict[str, list[str]] = defaultdict(list)
+    for node, root in labels.items():
+        clusters[root].append(node)
+    index = sh.index
+    removed = {}
+    for members in clusters.values():
+        if p.representatives:
+            ranked = [(keep_rank(sh.stars[index[m]], m), m, None, sh.keys[index[m]]) for m in members]
+            removed.update({m: detail for m, _, detail in representative_removals(ranked, p.threshold)})
+            continue
+        kept = min(members, key=lambda m: keep_rank(sh.stars[index[m]], m))
+        for member in members:
+            if member == kept:
+                continue
+            detail = {"duplicate_of": kept, "cluster_size": len(members)}
+            if p.cluster_check:
+                j = similarity(member, kept)
+                if j < p.threshold:
+                    continue
+                detail["jaccard_to_kept"] = round(j, 4)
+            removed[member] = detail
+    costs.update(rounds=rounds, components_s=cpu_seconds() - start)
+    return removed, costs
+
+
+def reference_removals(sh: Shingled, signatures: np.ndarray, p: NearDedupParams) -> tuple[dict, dict]:
+    """{removed id: detail} by the steps of ``dedup.near.NearVerdicts``, in memory, and their costs."""
+    edges, costs = candidate_edges(sh, signatures, p.bands, p.rows)
+    removed, more = resolve(sh, edges, p, PairSimilarity(sh))
+    return removed, {**costs, **more}
+
+
+@dataclass
+class Truth:
+    """The true similar pairs (5-gram J >= 0.7) and a way to get any pair's exact J."""
+
+    sh: Shingled
+    a: np.ndarray
+    b: np.ndarray
+    j: np.ndarray
+
+    def jaccard(self, x: str, y: str) -> float:
+        index = self.sh.index
+        return jaccard(self.sh.keys[index[x]], self.sh.keys[index[y]])
+
+
+def score(removed: dict[str, str], truth: Truth) -> dict:
+    """Recall, precision, removed / ideal counts and the largest cluster of ``{removed id: duplicate_of}``."""
+    index = truth.sh.index
+    gone = np.zeros(len(truth.sh.ids), dtype=bool)
+    gone[[index[d] for d in removed]] = True
+    out = {}
+    n = len(truth.sh.ids)
+    graph = sparse.coo_matrix((np.ones(len(truth.a)), (truth.a, truth.b)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    found = gone[truth.a] | gone[truth.b]
+    for t in (0.7, 0.8):
+        sel = truth.j >= t
+        out[f"recall@{t}"] = float(found[sel].mean()) if sel.any() else 1.0
+        out[f"pairs@{t}"] = int(sel.sum())
+    # pairs that are a whole true component: no chain can find them, only their own bands
+    alone = np.bincount(labels)[labels[truth.a]] == 2
+    out["isolated_recall"] = float(found[alone].mean()) if alone.any() else 1.0
+    out["isolated_pairs"] = int(alone.sum())
+    similarity = np.array([truth.jaccard(d, k) for d, k in removed.items()])
+    for t in (0.6, 0.7):
+        out[f"precision@{t}"] = float((similarity >= t).mean()) if len(similarity) else 1.0
+    nodes = np.unique(np.concatenate([truth.a, truth.b]))
+    out["ideal"] = int(len(nodes) - len(np.unique(labels[nodes])))
+    out["removed"] = len(removed)
+    sizes = Counter(removed.values())
+    out["largest"] = max(sizes.values(), default=0) + (1 if sizes else 0)
+    return out
+
+
+def sweep(sh: Shingled, truth: Truth) -> list[dict]:
+    """Every banding x check setting through the in-memory cores: the curve for docs/near-dedup.md."""
+    full = MinHashParams(5, 256, SEED)
+    start = cpu_seconds()
+    signatures = np.zeros((len(sh.ids), 256), dtype=np.uint32)
+    rows = np.flatnonzero(sh.hashed)
+    signatures[rows] = signatures_of_keys([sh.keys[i] for i in rows], full)
+    sign_s = cpu_seconds() - start
+    print(f"signatures (256 perms) of {len(rows)} documents: {sign_s:.1f} CPU s")
+    results = []
+    similarity = PairSimilarity(sh)
+    for bands, rows_ in BANDINGS:
+        edges, edge_costs = candidate_edges(sh, signatures, bands, rows_)
+        for verify, check, reps in CHECKS:
+            p = NearDedupParams(
+                num_perm=bands * rows_,
+                bands=bands,
+                rows=rows_,
+                verify=verify,
+                cluster_check=check,
+                representatives=reps,
+            )
+            removed, costs = resolve(sh, edges, p, similarity)
+            costs.update(edge_costs)
+            s = score({d: v["duplicate_of"] for d, v in removed.items()}, truth)
+            row = {
+                "bands": bands,
+                "rows": rows_,
+                "verify": verify,
+                "cluster_check": check,
+                "representatives": reps,
+                **s,
+                **costs,
+                "p_cand@0.7": float(candidate_probability(0.7, bands, rows_)),
+                "sign_s": round(sign_s * bands * rows_ / 256, 2),
+            }
+            results.append(row)
+            print(sweep_line(row), flush=True)
+    return results
+
+
+def sweep_line(r: dict) -> str:
+    checks = ("verify" if r["verify"] else "") + ("+check" if r["cluster_check"] else "")
+    checks += "+reps" if r["representatives"] else ""
+    return (
+        f"{r['bands']:>3}x{r['rows']:<2} {checks or 'none':<13} P(cand|0.7) {r['p_cand@0.7']:.3f}  "
+        f"recall {r['recall@0.7']:.4f} {r['recall@0.8']:.4f} isolated {r['isolated_recall']:.3f}  precision {r['precision@0.6']:.4f} "
+        f"{r['precision@0.7']:.4f}  removed {r['removed']:>6} largest {r['largest']:>5}  "
+        f"band records {r['band_records']:>8} edges {r['candidate_edges']:>7} verified {r['verified_edges']:>7}  "
+        f"cpu sign {r['sign_s']:.1f} bands {r['bands_s']:.1f} verify {r['verify_s']:.1f} cc {r['components_s']:.1f}"
+    )
+
+
+def beam_runs(docs: list[dict], configs: dict[str, dict], repeat: int = 1) -> dict[str, tuple[dict, float]]:
+    """name -> ({removed id: detail}, stage CPU s): the stage in Beam, a read-only run subtracted."""
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
-    outdir = Path(tempfile.mkdtemp(prefix="near_quality_"))
-    pipeline = beam.Pipeline(runner=FnApiRunner(), options=PipelineOptions(flags=[], direct_num_workers=1))
-    with pipeline:
-        source = pipeline | beam.Create(docs, reshuffle=False)
-        for i, (name, overrides) in enumerate(CONFIGS.items()):
-            out = source | f"Stage {name}" >> build(
-                NearDedupConfig(enabled=True, **overrides), StageContext()
-            )
+    from pipeline.stages.base import StageContext
+    from pipeline.stages.near_dedup import NearDedupConfig, build
+
+    work = Path(tempfile.mkdtemp(prefix="near_quality_"))
+    data = work / "docs.jsonl"
+    data.write_text("".join(json.dumps(d) + "\n" for d in docs))
+
+    def run(config: dict | None, out: Path | None) -> float:
+        pipeline = beam.Pipeline(
+            runner=FnApiRunner(), options=PipelineOptions(flags=[], direct_num_workers=1)
+        )
+        read = pipeline | beam.io.ReadFromText(str(data)) | beam.Map(json.loads)
+        if config is None:
+            _ = read | beam.combiners.Count.Globally()
+        else:
+            parts = read | build(NearDedupConfig(enabled=True, **config), StageContext())
+            _ = parts["kept"] | beam.combiners.Count.Globally()
             _ = (
-                out["removed"]
-                | f"Json {name}" >> beam.Map(lambda row: json.dumps([row["id"], json.loads(row["detail"])]))
-                | f"Write {name}" >> beam.io.WriteToText(str(outdir / f"config{i}"))
+                parts["removed"]
+                | beam.Map(lambda row: json.dumps([row["id"], json.loads(row["detail"])]))
+                | beam.io.WriteToText(str(out))
             )
-    runs = {}
-    for i, name in enumerate(CONFIGS):
-        lines = [line for path in outdir.glob(f"config{i}-*") for line in path.read_text().splitlines()]
-        runs[name] = {doc: detail["duplicate_of"] for doc, detail in map(json.loads, lines)}
-    return runs
+        start = cpu_seconds()
+        pipeline.run().wait_until_finish()
+        return cpu_seconds() - start
+
+    results: dict[str, tuple[dict, float]] = {}
+    baseline = min(run(None, None) for _ in range(repeat))
+    print(f"read-only run of {len(docs)} documents: {baseline:.1f} CPU s (subtracted)")
+    for i, (name, config) in enumerate(configs.items()):
+        cpu = min(run(config, work / f"config{i}") for _ in range(repeat))
+        lines = [line for path in work.glob(f"config{i}-*") for line in path.read_text().splitlines()]
+        results[name] = ({d: detail for d, detail in map(json.loads, lines)}, cpu - baseline)
+    return results
 
 
-def score(removed: dict[str, str], similar: dict[tuple[str, str], float], threshold: float) -> dict:
-    def sim(a: str, b: str) -> float:
-        return similar.get((a, b) if a < b else (b, a), 0.0)
+def cached_truth(sh: Shingled, hashed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``similar_pairs`` of the MinHashed documents at 0.7 (indices into ``hashed``), cached by document ids."""
+    digest = hashlib.blake2b("\n".join(sh.ids).encode(), digest_size=12).hexdigest()
+    path = ROOT / ".cache" / "bench" / f"near_truth_{len(sh.ids)}_{digest}.npz"
+    if path.exists():
+        saved = np.load(path)
+        return saved["a"], saved["b"], saved["j"]
+    a, b, j = similar_pairs([sh.keys[i] for i in hashed], 0.7)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, a=a, b=b, j=j)
+    return a, b, j
 
-    def root(x: str) -> str:
-        return removed.get(x, x)
 
-    true_pairs = [pair for pair, j in similar.items() if j >= threshold]
-    found = sum(root(a) == root(b) for a, b in true_pairs)
-    nodes = sorted({x for pair in true_pairs for x in pair})
-    index = {x: i for i, x in enumerate(nodes)}
-    graph = sparse.coo_matrix(
-        (np.ones(len(true_pairs)), ([index[a] for a, _ in true_pairs], [index[b] for _, b in true_pairs])),
-        shape=(len(nodes), len(nodes)),
+def table_line(name: str, s: dict, cpu: float, base_cpu: float | None) -> str:
+    ratio = f"{cpu / base_cpu:.2f}" if base_cpu else "-"
+    return (
+        f"| {name} | {s['recall@0.7']:.4f} | {s['recall@0.8']:.4f} | {s['isolated_recall']:.3f} | "
+        f"{s['precision@0.6']:.4f} | "
+        f"{s['precision@0.7']:.4f} | {s['removed']:,} | {s['largest']:,} | {cpu:.1f} | {ratio} |"
     )
-    components = connected_components(graph, directed=False)[0] if nodes else 0
-    members: dict[str, set[str]] = defaultdict(set)
-    for doc, kept in removed.items():
-        members[kept] |= {doc, kept}
-    partnered = {x for pair in true_pairs for x in pair}
-    return {
-        "true_pairs": len(true_pairs),
-        "pair_recall": found / len(true_pairs) if true_pairs else 1.0,
-        "removed": len(removed),
-        "ideal_removed": len(nodes) - components,
-        "real": sum(any(sim(d, o) >= 0.6 for o in members[k] - {d}) for d, k in removed.items()),
-        "like_kept": sum(sim(d, k) >= threshold for d, k in removed.items()),
-        "no_partner": sum(d not in partnered for d in removed),
-    }
 
 
 def main(argv: list[str] | None = None) -> None:
+    from bench.nd_corpus import CACHE, load_docs
+    from bench.near_dedup_peers import cached_peer
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sample", type=Path, default=None, help="a pipeline.sample output dir")
-    parser.add_argument(
-        "--size-mb", type=float, default=20.0, help="build a sample this big when --sample is absent"
-    )
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--corpus", type=Path, default=CACHE / "corpus", help="a bench.nd_corpus output")
+    parser.add_argument("--sample", type=Path, default=None, help="a pipeline.sample output dir instead")
+    parser.add_argument("--sweep", action="store_true", help="the banding x checks curve (in-memory cores)")
+    parser.add_argument("--no-beam", action="store_true", help="skip the Beam stage runs")
+    parser.add_argument("--no-peers", action="store_true", help="skip datasketch and datatrove")
+    parser.add_argument("--refresh-peers", action="store_true", help="rerun the peers instead of their cache")
+    parser.add_argument("--candidates", action="store_true", help="time the CANDIDATES settings in Beam too")
+    parser.add_argument("--repeat", type=int, default=1, help="Beam runs per config (least CPU kept)")
+    parser.add_argument("--json", type=Path, default=None, help="write every figure here")
     args = parser.parse_args(argv)
-    sample = args.sample
-    if sample is None:
-        sample = ROOT / ".cache" / "bench" / f"near_quality_{args.size_mb:g}mb_seed{args.seed}"
-        if not (sample / "truth.json").exists():
-            cmd = [sys.executable, "-m", "pipeline.sample", "--output", str(sample)]
-            subprocess.run(cmd + ["--size-mb", str(args.size_mb), "--seed", str(args.seed)], check=True)
-    docs = read_sample_docs(sample)
+    if args.sample is not None:
+        from pipeline.sample import read_sample_docs
+
+        docs = read_sample_docs(args.sample)
+    else:
+        docs = load_docs(args.corpus)
     mb = sum(len(d["content"].encode("utf-8", "surrogatepass")) for d in docs) / 1e6
-    print(f"{sample}: {len(docs)} documents after exact dedup, {mb:.1f} MB")
-    runs = run_configs(docs)
-    truths: dict[int, dict] = {}
-    header = f"{'config':<26} {'true pairs':>10} {'pair recall':>11} {'removed':>8} {'ideal':>6} "
-    print(header + f"{'J>=0.6 in cluster':>18} {'J>=t to kept':>13} {'no partner':>11}")
-    for name, overrides in CONFIGS.items():
-        config = NearDedupConfig(enabled=True, **overrides)
-        if config.ngram not in truths:
-            truths[config.ngram] = true_similarities(docs, config.ngram, config.min_tokens, floor=0.5)
-        s = score(runs[name], truths[config.ngram], config.threshold)
-        removed = max(s["removed"], 1)
-        print(
-            f"{name:<26} {s['true_pairs']:>10} {s['pair_recall']:>11.3f} {s['removed']:>8} {s['ideal_removed']:>6} "
-            f"{s['real'] / removed:>18.3f} {s['like_kept'] / removed:>13.3f} {s['no_partner']:>11}"
-        )
+    start = time.perf_counter()
+    sh = shingle(docs, 5)
+    hashed = np.flatnonzero(sh.hashed)
+    a, b, j = cached_truth(sh, hashed)
+    truth = Truth(sh, hashed[a], hashed[b], j)
+    print(
+        f"{len(docs)} documents ({len(hashed)} with >= 10 tokens), {mb:.1f} MB; {len(j)} pairs with 5-gram "
+        f"J >= 0.7, {(j >= 0.8).sum()} with J >= 0.8 (exact, {time.perf_counter() - start:.0f} s)"
+    )
+    report: dict = {"docs": len(docs), "mb": mb, "pairs@0.7": len(j), "rows": {}}
+    if args.sweep:
+        report["sweep"] = sweep(sh, truth)
+    print(
+        "| run | recall J>=0.7 | recall J>=0.8 | isolated pairs | precision J>=0.6 | precision J>=0.7 | "
+        "removed | largest cluster | CPU s | x santacoder |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    base_cpu = None
+    if not args.no_beam:
+        full = MinHashParams(5, 256, SEED)
+        signatures = np.zeros((len(sh.ids), 256), dtype=np.uint32)
+        signatures[hashed] = signatures_of_keys([sh.keys[i] for i in hashed], full)
+        configs = {**CONFIGS, **(CANDIDATES if args.candidates else {})}
+        for name, (removed, cpu) in beam_runs(docs, configs, args.repeat).items():
+            reference, _ = reference_removals(sh, signatures, NearDedupParams(**configs[name]))
+            stripped = {
+                d: {k: v for k, v in detail.items() if k not in ("ngram", "threshold")}
+                for d, detail in removed.items()
+            }
+            if reference != stripped:
+                raise AssertionError(f"{name}: the Beam stage and the in-memory cores disagree")
+            s = score({d: v["duplicate_of"] for d, v in removed.items()}, truth)
+            base_cpu = base_cpu or cpu
+            report["rows"][name] = {**s, "cpu_s": cpu}
+            print(table_line(name, s, cpu, base_cpu), flush=True)
+    if not args.no_peers:
+        for name in ("datasketch", "datatrove"):
+            removed, cpu = cached_peer(name, docs, args.refresh_peers)
+            s = score(removed, truth)
+            report["rows"][name] = {**s, "cpu_s": cpu}
+            print(table_line(name, s, cpu, base_cpu), flush=True)
+    print(f"ideal removals (true J >= 0.7 components collapsed): {score({}, truth)['ideal']}")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1, default=float))
 
 
 if __name__ == "__main__":
