@@ -359,6 +359,7 @@ def representative_removals(members: Iterable[tuple], threshold: float) -> Itera
 
     The best-ranked member is the first representative; each next member is removed as a duplicate of the
     first representative it is similar to (exact Jaccard >= ``threshold``), else it becomes one.
+    ``cluster_kept`` names the component's best-ranked member (what reports group clusters by).
     """
     ordered = sorted(members, key=lambda m: m[0])
     reps: list[tuple[str, np.ndarray]] = []
@@ -367,7 +368,7 @@ def representative_removals(members: Iterable[tuple], threshold: float) -> Itera
         for rep_id, rep_keys in reps:
             similarity = jaccard(keys, rep_keys)
             if similarity >= threshold:
-                detail = {"duplicate_of": rep_id, "cluster_size": len(ordered)}
+                detail = {"duplicate_of": rep_id, "cluster_size": len(ordered), "cluster_kept": reps[0][0]}
                 yield node, tag, {**detail, "jaccard_to_kept": round(similarity, 4)}
                 break
         else:

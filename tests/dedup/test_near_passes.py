@@ -184,3 +184,16 @@ def test_cluster_size_limit_fails_or_warns():
     for name in ("warn", "roomy"):
         assert sorted(r["id"] for r in out[name]["removed"]) == ["bbbb", "cccc", "dddd"]
         assert {json.loads(r["detail"])["cluster_size"] for r in out[name]["removed"]} == {4}
+
+
+def test_report_shows_the_largest_clusters(two_passes):
+    from pipeline.report import largest_clusters, render_report
+
+    _, ids, (out, _) = two_passes
+    assert largest_clusters(out) == [
+        ("near_dedup_alt", 4, ids["c0"], min(ids["c1"], ids["c3"])),
+        ("near_dedup", 2, ids["a1"], ids["a2"]),
+        ("near_dedup_alt", 2, ids["b1"], ids["b2"]),
+    ]
+    page = render_report(out)
+    assert "Largest near-duplicate clusters" in page and f"<td>{ids['c0']}</td>" in page
