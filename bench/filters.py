@@ -142,24 +142,28 @@ def _paths(subset: list[dict], lang: str) -> str:
     """Which path the default lexer took: the fast scan (Python, Java), tree-sitter, or the reference."""
     import filters.comments_python as python_scan
     from filters.comments_java import java_comment_chars_fast
+    from filters.comments_javascript import javascript_comment_chars_fast
     from filters.comments_treesitter import comment_chars_treesitter
 
     texts = [doc["content"] for doc in subset if isinstance(doc["content"], str) and doc["content"]]
-    if lang == "javascript":
-        errors = sum(comment_chars_treesitter(text, lang) is None for text in texts)
-        return f"tree-sitter: {len(texts) - errors} files; syntax error, so the reference: {errors}"
-    if lang == "java":
-        back = sum(java_comment_chars_fast(text) is None for text in texts)
-        return f"fast scan: {len(texts) - back} files; handed back to tree-sitter / reference: {back}"
+    if lang in ("java", "javascript"):
+        scan = java_comment_chars_fast if lang == "java" else javascript_comment_chars_fast
+        back = [text for text in texts if scan(text) is None]
+        errors = sum(comment_chars_treesitter(text, lang) is None for text in back)
+        return (
+            f"fast scan: {len(texts) - len(back)} files; handed back to tree-sitter: {len(back) - errors}, "
+            f"to the reference (syntax error): {errors}"
+        )
     real_ast, from_ast = python_scan.python_docstrings_ast, []
     python_scan.python_docstrings_ast = lambda text: from_ast.append(1) or real_ast(text)
     try:
-        back = sum(python_scan.python_comment_chars_fast(text) is None for text in texts)
+        back = [text for text in texts if python_scan.python_comment_chars_fast(text) is None]
     finally:
         python_scan.python_docstrings_ast = real_ast
+    errors = sum(comment_chars_treesitter(text, lang) is None for text in back)
     return (
-        f"fast scan: {len(texts) - back} files ({len(from_ast)} with docstrings from ast); "
-        f"handed back to tree-sitter / reference: {back}"
+        f"fast scan: {len(texts) - len(back)} files ({len(from_ast)} with docstrings from ast); "
+        f"handed back to tree-sitter: {len(back) - errors}, to the reference (syntax error): {errors}"
     )
 
 

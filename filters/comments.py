@@ -35,12 +35,14 @@ SantaCoder data was filtered with:
   unterminated ``/*`` is not a comment token. Pygments never fails, so a
   Java/JS file is only unparseable when it is empty or binary.
 
-Two implementations (``lexer``): ``reference`` (the code above) and
-``tree-sitter`` (``filters/comments_treesitter.py``: comments from the
-published grammars instead of the slow pure-Python tokenizer and Pygments,
-Python docstrings still from ``ast``), which hands any file whose tree has a
-syntax error to ``reference`` so that broken files are judged exactly as the
-reference judged them.
+Two implementations (``lexer``): ``reference`` (the code above) and the
+default ``tree-sitter``, which computes the same number in up to three steps,
+each exact where it answers: one regex scan per language
+(``filters/comments_{python,java,javascript}.py``; Python docstrings from the
+masked code, or from ``ast`` when the file shows a sign that ``ast.parse``
+rejects it); what a scan cannot settle goes to the tree-sitter parse
+(``filters/comments_treesitter.py``); a tree with a syntax error goes to
+``reference``, so broken files are judged as the reference judged them.
 """
 
 from __future__ import annotations
