@@ -3,7 +3,8 @@
 Files are listed when the pipeline is built, and their schemas are checked
 there, so a missing column or a corrupt file is an error that names the file
 before any worker starts. Workers read one parquet row group (or one jsonl
-file) per element, so large inputs spread over many workers.
+file) per unit, as bounded Arrow batches (``pipeline.batches``), so large
+inputs spread over many workers.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ import gzip
 import io
 import json
 import posixpath
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
@@ -250,63 +250,3 @@ def prepare(row: dict[str, Any]) -> dict[str, Any]:
         avg, longest, alnum = line_stats(content)
         row["avg_line_length"], row["max_line_length"], row["alphanum_fraction"] = avg, longest, alnum
     return row
-
-
-class _ListUnits(beam.DoFn):
-    """file -> (file, row group) for parquet, (file, -1) for jsonl."""
-
-    def process(self, path: str) -> Iterable[tuple[str, int]]:
-        if path.endswith(".parquet"):
-            try:
-                with open_binary(path) as handle:
-                    groups = pq.ParquetFile(handle).num_row_groups
-            except (pa.ArrowException, OSError) as exc:
-                raise InputError(f"{path}: not a readable parquet file: {exc}") from exc
-            for group in range(groups):
-                yield path, group
-        else:
-            yield path, -1
-
-
-class _ReadUnit(beam.DoFn):
-    def setup(self) -> None:
-        self._rows = beam.metrics.Metrics.counter("read", "rows")
-
-    def process(self, unit: tuple[str, int]) -> Iterable[dict]:
-        path, group = unit
-        if group < 0:
-            for number, line in _jsonl_lines(path):
-                row = _parse_json_line(path, number, line)
-                for column in REQUIRED_COLUMNS:
-                    row.setdefault(column, None)  # a missing field is a null: the validate stage records it
-                self._rows.inc()
-                yield make_encodable(prepare(row))
-            return
-        try:
-            with open_binary(path) as handle:
-                table = pq.ParquetFile(handle).read_row_group(group)
-        except (pa.ArrowException, OSError) as exc:
-            raise InputError(f"{path}, row group {group}: cannot be read: {exc}") from exc
-        missing = [c for c in REQUIRED_COLUMNS if c not in table.column_names]
-        if missing:
-            raise InputError(f"{path}: missing required column(s) {', '.join(missing)}")
-        for row in table.to_pylist():
-            self._rows.inc()
-            yield prepare(row)
-
-
-class ReadStack(beam.PTransform):
-    """Read the listed files into prepared documents (dicts with ``id`` and ``lang``)."""
-
-    def __init__(self, files: list[str]):
-        super().__init__()
-        self._files = files
-
-    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
-        return (
-            pbegin
-            | "Files" >> beam.Create(self._files)
-            | "Units" >> beam.ParDo(_ListUnits())
-            | "Spread" >> beam.Reshuffle()
-            | "Read" >> beam.ParDo(_ReadUnit())
-        )

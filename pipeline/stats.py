@@ -121,29 +121,6 @@ class DigestParts(beam.PTransform):
         return parts | beam.CombineGlobally(_SumDigest())
 
 
-class _DigestFn(beam.CombineFn):
-    """The input's ``ids_digest`` (see ``pipeline.ledger``), computed where the documents are."""
-
-    def create_accumulator(self) -> int:
-        return 0
-
-    def add_input(self, acc: int, doc: dict) -> int:
-        return (acc + id_hash(doc["id"])) % DIGEST_MODULUS
-
-    def merge_accumulators(self, accs: Iterable[int]) -> int:
-        return sum(accs) % DIGEST_MODULUS
-
-    def extract_output(self, acc: int) -> str:
-        return f"{acc:032x}"
-
-
-class InputDigest(beam.PTransform):
-    """docs -> one string: the order-independent digest of their ids."""
-
-    def expand(self, docs: beam.PCollection) -> beam.PCollection:
-        return docs | beam.CombineGlobally(_DigestFn())
-
-
 class CombineCounts(beam.PTransform):
     """Flattened (key, (docs, bytes)) pairs -> one JSON text of all counts (small)."""
 
