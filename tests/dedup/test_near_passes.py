@@ -197,3 +197,19 @@ def test_report_shows_the_largest_clusters(two_passes):
     ]
     page = render_report(out)
     assert "Largest near-duplicate clusters" in page and f"<td>{ids['c0']}</td>" in page
+
+
+def test_presets_run_stack_v1_then_a_second_pass():
+    from pipeline.ablate import VARIANT_STAGE
+    from pipeline.config import resolve
+
+    for preset in ("santacoder", "stack-base+dedup-alt", "stackcurate"):
+        cfg = resolve(preset)
+        assert cfg.enabled.index("near_dedup_alt") == cfg.enabled.index("near_dedup") + 1, preset
+        assert (cfg.stages["near_dedup"].ngram, cfg.stages["near_dedup"].threshold) == (1, 0.85)
+        assert (cfg.stages["near_dedup_alt"].ngram, cfg.stages["near_dedup_alt"].threshold) == (5, 0.7)
+    assert "near_dedup_alt" not in resolve("stack-base").enabled
+    assert VARIANT_STAGE["+dedup-alt"] == "near_dedup_alt"
+    tuned = resolve("stackcurate").stages["near_dedup_alt"]
+    assert (tuned.verify, tuned.cluster_check, tuned.representatives) == (True, True, True)
+    assert resolve("santacoder").stages["near_dedup_alt"].verify is False
