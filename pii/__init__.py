@@ -1,4 +1,4 @@
-"""PII and secret detection and redaction for source code (Presidio + detect-secrets, BigCode replacements).
+"""PII and secret detection and redaction for source code (Presidio + detect-secrets; our or BigCode's replacements).
 
 Importing any ``pii`` module first points tldextract (used by Presidio's email
 recognizer) at no download URL, so nothing here ever reaches the network.

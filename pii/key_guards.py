@@ -84,7 +84,7 @@ _PUBLIC_TEST_KEYS = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2",)
 HEURISTIC_SOURCES = frozenset(
     {"Base64HighEntropyString", "HexHighEntropyString", "KeywordDetector", "BasicAuthDetector"}
 )
-BASE64_ENTROPY_LIMIT = 4.5  # detect-secrets' default, for comment labels (no plugin computed it)
+BASE64_ENTROPY_LIMIT = 4.5  # detect-secrets' default: its base64 plugin's limit, and ours for comment labels
 
 
 def shannon_entropy(value: str) -> float:
@@ -211,8 +211,8 @@ def _credential_guard(value: str, kind: str, bare: bool) -> str | None:
         return "template"
     if _PLACEHOLDER_SECRET.search(value):
         return "placeholder_secret"
-    if _DOTTED_NAME.match(value) and all(_word_like(part) for part in value.split(".")):
-        return "reference"  # settings.SECRET_KEY, process.env.TOKEN, self.password
+    if _DOTTED_NAME.match(value) and (bare or value.islower() or all(map(_word_like, value.split(".")))):
+        return "reference"  # settings.SECRET_KEY, self.password, com.github.org.curve_type, (bare) P11Key.privateKey
     if "://" in value or value.startswith(("/", "./", "~/", "../")) or _PATH_LIKE.match(value):
         return "path"
     if _RESOURCE_NAME.match(value):

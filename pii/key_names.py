@@ -97,6 +97,11 @@ def assigned_name(text: str, start: int) -> str | None:
     return match.group("name").lstrip("$@") if match else None
 
 
+def names_something_else(name: str) -> bool:
+    """Whether any word of ``name`` turns a credential name into something else (``sha256``, ``key_id`` ...)."""
+    return any(w in _HEAD_BLOCKERS or w in _PREFIX_BLOCKERS for w in name_words(name))
+
+
 def has_credential_word(name: str) -> bool:
     """Whether ``name`` holds a credential word at all (``secretName`` does; ``MantleAPI_version`` does not)."""
     return any(w in _PASSWORD_WORDS or w in _SECRET_WORDS or w == "key" for w in name_words(name))

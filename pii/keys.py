@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 
 from pii.detect import import_presidio
-from pii.key_names import _HEAD_BLOCKERS, _PREFIX_BLOCKERS, KEY_ENTITY, SOURCE_KEY, key_name_kind, name_words
+from pii.key_names import KEY_ENTITY, SOURCE_KEY, key_name_kind, names_something_else
 
 import_presidio()
 
@@ -102,10 +102,8 @@ class KeyContextRecognizer(EntityRecognizer):
                 for span, quoted in _values_after(text, start, end):
                     results.setdefault(span, f"KeyContext:{kind}" if quoted else f"KeyContextBare:{kind}")
         for label in _COMMENT_LABEL.finditer(text):
-            words = name_words(label.group("name"))
-            if not key_name_kind(label.group("name")) and not any(
-                w in _HEAD_BLOCKERS or w in _PREFIX_BLOCKERS for w in words
-            ):
+            name = label.group("name")
+            if not key_name_kind(name) and not names_something_else(name):
                 results.setdefault(label.span("bare"), "CommentLabel")
         return [_result(span, source, self.name, self.id) for span, source in sorted(results.items())]
 

@@ -59,13 +59,10 @@ from detect_secrets.plugins.twilio import TwilioKeyDetector  # noqa: E402
 from presidio_analyzer import EntityRecognizer, RecognizerResult  # noqa: E402
 from presidio_analyzer.predefined_recognizers import EmailRecognizer  # noqa: E402
 
+from pii.key_guards import BASE64_ENTROPY_LIMIT  # noqa: E402
 from pii.keys import KEY_ENTITY, SOURCE_KEY  # noqa: E402
 
-EMAIL_ENTITY = "EMAIL_ADDRESS"
-IP_ENTITY = "IP_ADDRESS"
-
 # detect-secrets' default entropy limits: BigCode used them too; our guards do the rest.
-BASE64_ENTROPY_LIMIT = 4.5
 HEX_ENTROPY_LIMIT = 3.0
 _HEURISTIC_PLUGINS = frozenset({"Base64HighEntropyString", "HexHighEntropyString", "KeywordDetector"})
 MAX_SECRET_CHARS = 1024  # longer "secrets" are blobs (a JWT or key past this is cut off by the window anyway)
