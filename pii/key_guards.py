@@ -43,6 +43,9 @@ _SRI_VALUE = re.compile(r"^sha(?:1|256|384|512)-[A-Za-z0-9+/=]+$", re.IGNORECASE
 _SRI_PREFIX = re.compile(r"(?:sha(?:256|384|512)-|base64,)$", re.IGNORECASE)
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _PATH_LIKE = re.compile(r"^[\w.-]*(?:/[A-Za-z_][\w.-]*){2,}/?$")
+_ABSOLUTE_PATH = re.compile(
+    r"^(?:~|\.{1,2})?/[\w.\-]*[a-z]{3}[\w.\-/]*$"
+)  # /run/secrets/x, ~/.ssh/id; not "/Ab+c=="
 # A resource name: a lower-case word, a slash, then anything (projects/123/global/networks/x, fileStores/5en0...).
 _RESOURCE_NAME = re.compile(r"^[a-z][a-zA-Z]{4,}/[\w.\-/]+$")
 # Well-known default passwords: in code they are the documented default, not anyone's secret.
@@ -51,11 +54,16 @@ _DEFAULT_PASSWORD = re.compile(
     r"|default|master|oracle|postgres|mysql)[\d!@#.]*$",
     re.IGNORECASE,
 )
+_PLACEHOLDER_WORDS = (
+    "your", "xxx", "changeit", "password", "secret", "example", "dummy", "fake", "sample", "placeholder", "replace",
+    "insert", "enter", "redacted", "todo", "fixme", "none", "null", "undefined", "default",
+)  # fmt: skip
+# Placeholder words in one case (lower, UPPER, Capitalized: "NuLL" inside a random token is not "null"), and
+# templates: <...>, {...}, ${...}, $VAR, $(cmd), %s, %(name)s, %VAR%, ***.
 _PLACEHOLDER_SECRET = re.compile(
-    r"your|xxx|change.?me|changeit|password|secret|example|dummy|fake|sample|placeholder|replace|insert|"
-    r"enter|redacted|todo|fixme|\*\*\*|<|>|\{|\}|^\$|\$\(|%[sdr(]|%\w+%|none|null|undefined|default",
-    re.IGNORECASE,
-)  # templates: <...>, {...}, ${...}, $VAR, $(cmd), %s, %(name)s, %VAR%
+    "|".join(f"{w}|{w.upper()}|{w.capitalize()}" for w in _PLACEHOLDER_WORDS)
+    + r"|[cC]hange.?[mM]e|CHANGE.?ME|\*\*\*|<|>|\{|\}|^\$|\$\(|%[sdr(]|%\w+%"
+)
 _IDENTIFIER = re.compile(
     r"^(?:[a-z]+(?:[_.-][a-z]+)*|[A-Z]+(?:[_.-][A-Z]+)*|[a-z]+(?:[A-Z][a-z]+)+|[A-Z][a-z]+(?:[A-Z][a-z]+)*)$"
 )
@@ -157,8 +165,14 @@ def _word_like(value: str) -> bool:
 
 
 def _camel_words(segment: str) -> bool:
+    """``HTTPBasicAuth``, ``NFCISO15693ReadMultipleBlocks``: a few long pieces, digits at most twice, one
+    one-letter piece at most (hex and random tokens alternate short letter and digit runs)."""
     pieces = _CAMEL_PIECES.findall(segment)
-    return "".join(pieces) == segment and len(segment) >= 3 * len(pieces)
+    if "".join(pieces) != segment or len(segment) < 3 * len(pieces):
+        return False
+    digit_runs = sum(p.isdigit() for p in pieces)
+    one_letter = sum(len(p) == 1 and p.isalpha() for p in pieces)
+    return digit_runs <= 2 and one_letter <= 1
 
 
 def key_guard(value: str, text: str, start: int, end: int, source: str) -> str | None:
@@ -211,9 +225,9 @@ def _credential_guard(value: str, kind: str, bare: bool) -> str | None:
         return "template"
     if _PLACEHOLDER_SECRET.search(value):
         return "placeholder_secret"
-    if _DOTTED_NAME.match(value) and (bare or value.islower() or all(map(_word_like, value.split(".")))):
-        return "reference"  # settings.SECRET_KEY, self.password, com.github.org.curve_type, (bare) P11Key.privateKey
-    if "://" in value or value.startswith(("/", "./", "~/", "../")) or _PATH_LIKE.match(value):
+    if _DOTTED_NAME.match(value) and _word_like(value.rsplit(".", 1)[1]):
+        return "reference"  # settings.SECRET_KEY, self.password, org.example.curve_type, P11Key.privateKey
+    if "://" in value or _PATH_LIKE.match(value) or _ABSOLUTE_PATH.match(value):
         return "path"
     if _RESOURCE_NAME.match(value):
         return "path"

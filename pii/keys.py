@@ -64,7 +64,7 @@ _AFTER_QUOTED_NAME = re.compile(
 )  # setdefault("API_KEY", "..."), put("password", ...)
 _AFTER_FLAG = re.compile(r"(?:=|[ \t]+)" + _BARE)  # --token VALUE, --password=VALUE
 _AFTER_TAG = re.compile(
-    r">\s*(?P<value>[^\s<>\"'`@:/][^\s<>\"'`]{5,1023})(?=[ \t]*(?:</|\r?\n|\Z))"
+    r">\s*(?P<value>[^\s<>\"'`@][^\s<>\"'`]{5,1023})(?=[ \t]*(?:</|\r?\n|\Z))"
 )  # <apiToken> VALUE </apiToken>
 # A label in a comment with a long unquoted value: ``// high_entropy_base64: c2VjcmV0...``.
 _COMMENT_LABEL = re.compile(
