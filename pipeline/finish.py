@@ -28,6 +28,7 @@ from pipeline import stats as stats_mod
 from pipeline import store
 from pipeline.cli import CliParser, parse_beam_command, run_cli
 from pipeline.ledger import STATS_FILE, load_stats
+from pipeline.stages.near_dedup import NEAR_STAGES, largest_clusters
 
 log = logging.getLogger("stackcurate")
 
@@ -118,6 +119,8 @@ def _assemble(plan: dict[str, Any], cpu: dict[str, float] | None, wall: float | 
     stages = stats_mod.assemble(counts, enabled)
     for stage in stages:
         stage["cpu_s"] = round((cpu or {}).get(stage["name"], 0.0), 3)
+        if stage["name"] in NEAR_STAGES:  # from the ledger: a runaway cluster shows in stats.json too
+            stage["largest_clusters"] = largest_clusters(plan["parts_root"], stage["name"])
     first = stages[0]["langs"].values() if stages else []
     last = stages[-1]["langs"].values() if stages else []
     return {

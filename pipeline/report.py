@@ -33,6 +33,8 @@ from pipeline.card import (
     wall_time,
 )  # noqa: E402
 from pipeline.ledger import iter_column, load_stats, parquet_files  # noqa: E402
+from pipeline.stages.near_dedup import LARGEST_CLUSTERS, NEAR_STAGES  # noqa: E402
+from pipeline.stages.near_dedup import largest_clusters as near_largest_clusters  # noqa: E402
 
 MAX_ROWS_PER_LANG = 50_000
 LANG_COLORS = {"python": "#3572A5", "java": "#b07219", "javascript": "#d4b000"}
@@ -222,10 +224,6 @@ def _bar_figure(counts: Counter, title: str, ylabel: str, log: bool = False) -> 
     return _svg(fig)
 
 
-NEAR_STAGES = ("near_dedup", "near_dedup_alt")
-LARGEST_CLUSTERS = 10
-
-
 def cluster_sizes(out_dir: str | Path) -> Counter[tuple[int, str]]:
     """(cluster size, lang) -> number of near-duplicate clusters, from the near-dedup ledgers."""
     clusters: dict[tuple[str, str, str], int] = {}
@@ -237,24 +235,14 @@ def cluster_sizes(out_dir: str | Path) -> Counter[tuple[int, str]]:
     return Counter((size, lang) for (_, _, lang), size in clusters.items())
 
 
-def largest_clusters(out_dir: str | Path, top: int = LARGEST_CLUSTERS) -> list[tuple[str, int, str, str]]:
-    """(stage, size, kept id, a member) of the largest near-duplicate clusters, from the near-dedup ledgers.
-
-    A cluster is named by its kept document (``cluster_kept`` with representatives, else ``duplicate_of``);
-    the member shown is its smallest removed id. Chains can grow one cluster over a whole source: look here first.
-    """
-    found: dict[tuple[str, str], tuple[int, str]] = {}
-    for stage in NEAR_STAGES:
-        for batch in iter_column(parquet_files(store.join(str(out_dir), "removed", stage)), ["id", "detail"]):
-            for doc_id, text in zip(batch.get("id", []), batch.get("detail", []), strict=False):
-                detail = json.loads(text) if text else {}
-                if "duplicate_of" not in detail:
-                    continue
-                key = (stage, detail.get("cluster_kept", detail["duplicate_of"]))
-                size, member = found.get(key, (0, doc_id))
-                found[key] = (max(size, int(detail.get("cluster_size", 0))), min(member, doc_id))
-    rows = [(stage, size, kept, member) for (stage, kept), (size, member) in found.items()]
-    return sorted(rows, key=lambda r: (-r[1], r[0], r[2]))[:top]
+def largest_clusters(out_dir: str | Path) -> list[tuple[str, int, str, str]]:
+    """(stage, size, kept id, a member) of the largest near-duplicate clusters of both near-dedup stages."""
+    rows = [
+        (stage, c["size"], c["kept"], c["member"])
+        for stage in NEAR_STAGES
+        for c in near_largest_clusters(str(out_dir), stage)
+    ]
+    return sorted(rows, key=lambda r: (-r[1], r[0], r[2]))[:LARGEST_CLUSTERS]
 
 
 def throughput_rows(stats: dict) -> list[tuple[str, float, float, float]]:
@@ -342,9 +330,9 @@ def render_report(out_dir: str | Path, max_rows_per_lang: int = MAX_ROWS_PER_LAN
             "Near-duplicate cluster sizes",
             _bar_figure(cluster_sizes(out), "clusters by size", "clusters", True),
         ),
-        "<h2>Largest near-duplicate clusters</h2>"
-        + (
-            "<table><thead><tr><th>stage</th><th>documents</th><th>kept id</th><th>a member</th></tr></thead><tbody>"
+        (
+            "<h2>Largest near-duplicate clusters</h2><table><thead><tr><th>stage</th><th>documents</th>"
+            "<th>kept id</th><th>a member</th></tr></thead><tbody>"
             + "".join(
                 f"<tr><td>{html.escape(stage)}</td><td>{size:,}</td><td>{html.escape(kept)}</td>"
                 f"<td>{html.escape(member)}</td></tr>"
@@ -352,7 +340,7 @@ def render_report(out_dir: str | Path, max_rows_per_lang: int = MAX_ROWS_PER_LAN
             )
             + "</tbody></table>"
             if largest
-            else "<p class=muted>nothing recorded in this output</p>"
+            else ""  # no near-dedup removals: the cluster-size section above already says so
         ),
         section("PII redacted, by type", _bar_figure(pii_counts(out), "values redacted by type", "values")),
         section(

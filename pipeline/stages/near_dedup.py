@@ -11,6 +11,7 @@ their positions) and removals to ledger rows or verdict records.
 
 from __future__ import annotations
 
+import json
 from typing import Literal
 
 import apache_beam as beam
@@ -18,13 +19,17 @@ from pydantic import Field, model_validator
 
 from dedup.components import DEFAULT_ROUNDS
 from dedup.near import KEPT, REMOVED, Item, NearDedupParams, NearDuplicates, NearVerdicts
+from pipeline import store
 from pipeline.batches import Piece, column_values, content_sizes
 from pipeline.judging import report_progress
+from pipeline.ledger import iter_column, parquet_files
 from pipeline.rejoin import positions, verdict_record
 from pipeline.stages.base import StageConfig, StageContext, StageSpec, ledger_row
 
 STAGE = "near_dedup"
 REASON = "near_duplicate"
+NEAR_STAGES = ("near_dedup", "near_dedup_alt")
+LARGEST_CLUSTERS = 10
 
 
 class NearDedupConfig(StageConfig):
@@ -119,3 +124,20 @@ def batch_verdicts(config: NearDedupConfig, ctx: StageContext, progress: bool) -
 
 
 SPEC = StageSpec(name=STAGE, config=NearDedupConfig, build=build, columns={})
+
+
+def largest_clusters(root: str, stage: str, top: int = LARGEST_CLUSTERS) -> list[dict]:
+    """The ``top`` largest clusters of a near-dedup stage, from its ledger under ``root``: size, kept id and
+    a member (its smallest removed id). A cluster is named by its kept document (``cluster_kept`` with
+    representatives, else ``duplicate_of``). Chains can grow one cluster over a whole source: look here first.
+    """
+    found: dict[str, tuple[int, str]] = {}
+    for batch in iter_column(parquet_files(store.join(root, "removed", stage)), ["id", "detail"]):
+        for doc_id, text in zip(batch.get("id", []), batch.get("detail", []), strict=False):
+            detail = json.loads(text) if text else {}
+            if "duplicate_of" in detail:
+                kept = detail.get("cluster_kept", detail["duplicate_of"])
+                size, member = found.get(kept, (0, doc_id))
+                found[kept] = (max(size, int(detail.get("cluster_size", 0))), min(member, doc_id))
+    rows = sorted(found.items(), key=lambda item: (-item[1][0], item[0]))[:top]
+    return [{"size": size, "kept": kept, "member": member} for kept, (size, member) in rows]

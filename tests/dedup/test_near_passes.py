@@ -186,7 +186,7 @@ def test_cluster_size_limit_fails_or_warns():
         assert {json.loads(r["detail"])["cluster_size"] for r in out[name]["removed"]} == {4}
 
 
-def test_report_shows_the_largest_clusters(two_passes):
+def test_stats_and_report_show_the_largest_clusters(two_passes):
     from pipeline.report import largest_clusters, render_report
 
     _, ids, (out, _) = two_passes
@@ -195,6 +195,13 @@ def test_report_shows_the_largest_clusters(two_passes):
         ("near_dedup", 2, ids["a1"], ids["a2"]),
         ("near_dedup_alt", 2, ids["b1"], ids["b2"]),
     ]
+    stats = {s["name"]: s for s in json.loads((out / "stats.json").read_text())["stages"]}
+    assert stats["near_dedup_alt"]["largest_clusters"] == [
+        {"size": 4, "kept": ids["c0"], "member": min(ids["c1"], ids["c3"])},
+        {"size": 2, "kept": ids["b1"], "member": ids["b2"]},
+    ]
+    assert stats["near_dedup"]["largest_clusters"] == [{"size": 2, "kept": ids["a1"], "member": ids["a2"]}]
+    assert "largest_clusters" not in stats["validate"]
     page = render_report(out)
     assert "Largest near-duplicate clusters" in page and f"<td>{ids['c0']}</td>" in page
 
