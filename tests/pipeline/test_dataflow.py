@@ -224,7 +224,8 @@ def test_every_stage_and_variant_builds_a_dataflow_job(all_stages_job):
     }
     on_gpu = {t.unique_name.split("/")[0] for t in components.transforms.values() if t.environment_id in gpu}
     assert on_gpu == {"Stage_score"}  # only the score stage asks for GPU workers
-    assert plan.config.stages["near_dedup"].ngram == 5  # dedup-alt
+    # stack-v1 near-dedup, then dedup-alt as the second pass
+    assert (plan.config.stages["near_dedup"].ngram, plan.config.stages["near_dedup_alt"].ngram) == (1, 5)
 
 
 def test_every_stage_ships_its_state_not_a_local_path(
