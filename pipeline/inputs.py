@@ -244,7 +244,9 @@ def prepare(row: dict[str, Any]) -> dict[str, Any]:
         except UnicodeDecodeError:
             pass
     repo, path = row.get("max_stars_repo_name"), row.get("max_stars_repo_path")
-    row["id"] = doc_id(repo, path, content)
+    # a JSON number or list as content is hashed as its JSON text; validate records it as not_text
+    hashed = content if content is None or isinstance(content, (str, bytes)) else json.dumps(content)
+    row["id"] = doc_id(repo, path, hashed)
     row["lang"] = normalize_lang(row.get("lang"), path)
     if isinstance(content, str) and any(row.get(c) is None for c in DERIVED_COLUMNS[2:]):
         avg, longest, alnum = line_stats(content)

@@ -8,6 +8,8 @@ Our options are a Beam ``PipelineOptions`` class, so they travel with the job;
 
 from __future__ import annotations
 
+import os
+
 from apache_beam.options.pipeline_options import (
     DirectOptions,
     GoogleCloudOptions,
@@ -30,11 +32,14 @@ from pipeline.runners import configure as configure_runner
 from pipeline.stages import ORDER
 
 PROG = "python -m pipeline.run"
-# Measured on the santacoder preset (2-core machine): 20 MB in 57 s in_memory vs 67 s multi_processing with
-# 2 workers; 80 MB in 123 s vs 157 s. Each extra process pays the heavy per-worker setup (Presidio,
-# the decontamination automaton) and every element crosses gRPC, so one in-process worker wins here.
-DEFAULT_LOCAL_WORKERS = 1
-DEFAULT_RUNNING_MODE = "in_memory"
+# Local runs use every core: one worker process per core. Documents now cross no process boundary (batches
+# stay in the worker that read them; only small records go through the runner), so a second process pays
+# only its start-up (Beam, Presidio, the decontamination automaton: about 10 CPU-seconds). Measured on the
+# santacoder preset on a shared 2-core machine (python -m bench.pipeline_throughput): 200 MB in 153 s wall
+# with 2 workers vs 209 s with one in-process worker; on a 20 MB sample the start-up still dominates
+# (46 s vs 36 s), so small runs may pass --direct_num_workers=1 --direct_running_mode=in_memory.
+DEFAULT_LOCAL_WORKERS = os.cpu_count() or 1
+DEFAULT_RUNNING_MODE = "multi_processing" if DEFAULT_LOCAL_WORKERS > 1 else "in_memory"
 
 
 def _names(folder) -> str:

@@ -112,10 +112,23 @@ def configure(options: PipelineOptions) -> None:
 def make_runner(options: PipelineOptions) -> Any:
     """The runner object for ``beam.Pipeline``: FnApiRunner locally, else None (Beam builds it from options)."""
     if runner_name(options) is None:
-        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-
-        return FnApiRunner()
+        return local_runner(options)
     return None
+
+
+def local_runner(options: PipelineOptions) -> Any:
+    """FnApiRunner whose worker processes (``multi_processing``) get the job's options, as a portable
+    runner's do: without them Beam's filesystems there lack e.g. the S3 endpoint and keys."""
+    from apache_beam.portability.api import beam_provision_api_pb2
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+    from apache_beam.runners.portability.fn_api_runner.fn_runner import ExtendedProvisionInfo
+    from apache_beam.runners.portability.portable_runner import JobServiceHandle
+
+    info = beam_provision_api_pb2.ProvisionInfo(
+        retrieval_token="unused-retrieval-token",
+        pipeline_options=JobServiceHandle.encode_pipeline_options(options.get_all_options()),
+    )
+    return FnApiRunner(provision_info=ExtendedProvisionInfo(info))
 
 
 def job_server_pom(server: JobServer) -> str:

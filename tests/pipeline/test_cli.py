@@ -394,6 +394,7 @@ run_cli(main, "pipeline.run")
 
 def test_ctrl_c_during_a_beam_run_exits_130_with_one_line(tmp_path, sample_dir):
     argv = ["--input", str(sample_dir), "--output", str(tmp_path / "o"), "--stages", "basic", "--quiet"]
+    argv += ["--direct_running_mode", "in_memory", "--direct_num_workers", "1"]  # the patched judge runs here
     done = _command(argv, CTRL_C)
     assert done.returncode == 130, done.stderr[-3000:]
     assert done.stderr.splitlines()[-1] == "pipeline.run: interrupted"

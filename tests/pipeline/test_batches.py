@@ -1,0 +1,147 @@
+"""The batch plane's parts: reading units into bounded batches, deltas, shard plans, the local worker default."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline import batches
+from pipeline.batches import (
+    CHANGED,
+    ROW,
+    apply_delta,
+    content_sizes,
+    delta_of,
+    list_units,
+    read_unit,
+    to_dicts,
+    with_column,
+)
+from pipeline.inputs import _jsonl_lines, _parse_json_line, input_schema, make_encodable, prepare
+from pipeline.outputs import shard_plan
+from pipeline.stages.base import content_bytes
+
+
+def _rows(n: int, size: int = 10) -> list[dict]:
+    return [
+        {
+            "content": f"x{i} = {'a' * (size + i % 7)}\n",
+            "max_stars_repo_name": f"owner/repo{i % 3}",
+            "max_stars_repo_path": f"src/f{i}.{'py' if i % 2 else 'js'}",
+            "max_stars_count": i if i % 5 else None,
+        }
+        for i in range(n)
+    ]
+
+
+def _units(paths: list[str]) -> list[tuple[str, int]]:
+    return [unit for path in paths for unit in list_units(path)]
+
+
+def test_parquet_batches_are_the_prepared_rows(tmp_path):
+    rows = _rows(300)
+    rows[5]["avg_line_length"], rows[5]["max_line_length"], rows[5]["alphanum_fraction"] = 1.0, 2, 0.5
+    path = str(tmp_path / "in.parquet")
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=100)
+    schema = input_schema([path])
+    units = _units([path])
+    assert units == [(path, 0), (path, 1), (path, 2)]
+    got = [doc for unit in units for batch in read_unit(unit, schema) for doc in to_dicts(batch)]
+    want = [prepare(dict(row)) for row in pq.read_table(path).to_pylist()]
+    assert got == want
+    assert [d["lang"] for d in got[:2]] == ["javascript", "python"]
+
+
+def test_jsonl_keeps_what_arrow_cannot_hold_for_validate(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    good = json.dumps(_rows(1)[0])
+    lines = [good, json.dumps({**_rows(2)[1], "content": 42}), good.replace('"x0', '"\\udc80x0')]
+    path.write_text("\n".join(lines) + "\n")
+    schema = input_schema([str(path)])
+    (batch,) = list(read_unit((str(path), -1), schema))
+    got = to_dicts(batch)
+    want = [
+        make_encodable(prepare(_parse_json_line(str(path), n, line))) for n, line in _jsonl_lines(str(path))
+    ]
+    assert got == [{**dict.fromkeys(schema.names), **row} for row in want]  # every column, null when absent
+    assert got[1]["content"] == 42 and isinstance(got[2]["content"], bytes)  # validate: not_text, undecodable
+    assert list(content_sizes(batch)) == [content_bytes(d) for d in got]
+
+
+def test_batches_are_bounded_and_always_the_same(tmp_path, monkeypatch):
+    monkeypatch.setattr(batches, "MAX_ROWS", 50)
+    monkeypatch.setattr(batches, "MAX_BYTES", 2_000)
+    monkeypatch.setattr(batches, "READ_ROWS", 16)
+    rows = _rows(400, size=30)
+    rows[123]["content"] = "y" * 5_000  # one document over the byte cap travels alone
+    path = str(tmp_path / "in.parquet")
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=400)
+    schema = input_schema([path])
+    first = list(read_unit((path, 0), schema))
+    again = list(read_unit((path, 0), schema, ids=False))
+    assert sum(b.num_rows for b in first) == 400
+    assert [b.num_rows for b in first] == [b.num_rows for b in again]
+    for batch in first:
+        assert batch.num_rows <= 50
+        assert content_sizes(batch).sum() <= 2_000 or batch.num_rows == 1
+        assert batch.column(ROW).to_pylist() == list(range(batch.num_rows))
+    assert any(b.num_rows == 1 and content_sizes(b)[0] == 5_000 for b in first)
+    assert all(b.column("id").null_count == b.num_rows for b in again)  # a re-read takes ids from its delta
+
+
+def test_delta_carries_added_columns_and_only_rewritten_content(tmp_path):
+    path = str(tmp_path / "in.parquet")
+    pq.write_table(pa.Table.from_pylist(_rows(40, size=2_000)), path)
+    schema = input_schema([path])
+    (batch,) = list(read_unit((path, 0), schema))
+    keep = np.arange(40) % 3 != 0
+    changed = np.arange(40) == 4
+    content = [
+        ("[redacted] " + c) if changed[i] else c for i, c in enumerate(batch.column("content").to_pylist())
+    ]
+    staged = with_column(batch, "content", pa.array(content))
+    staged = with_column(staged, CHANGED, pa.array(changed))
+    staged = with_column(staged, "comment_ratio", pa.array(np.linspace(0, 1, 40)))
+    staged = staged.filter(pa.array(keep))
+    rows, carried = delta_of(staged, schema)
+    assert len(carried) < 2 * 2_100 + 5_000  # one document's content, not the batch's 80 kB
+    (reread,) = list(read_unit((path, 0), schema, ids=False))
+    assert apply_delta(reread, rows, carried).equals(staged)
+
+
+def test_shard_plan_is_contiguous_and_sized_like_before():
+    units = [(f"f{i:02d}.parquet", 0) for i in range(10)]
+    totals = [(("python", u), 30) for u in units] + [(("java", units[3]), 5)]
+    plan = shard_plan(totals, target=100)
+    count, shards = plan["python"]
+    assert count == 3  # ceil(300 / 100), as the writer always counted
+    assert [shards[u] for u in units] == sorted(shards[u] for u in units)  # contiguous runs in input order
+    assert set(shards.values()) == {0, 1, 2}
+    assert plan["java"] == (1, {units[3]: 0})
+    assert shard_plan(list(reversed(totals)), target=100) == plan
+
+
+def test_local_runs_use_every_core():
+    from apache_beam.options.pipeline_options import DirectOptions
+
+    from pipeline.options import parse
+
+    direct = parse(["--input", "in", "--output", "out"]).view_as(DirectOptions)
+    cores = os.cpu_count() or 1
+    assert direct.direct_num_workers == cores
+    assert direct.direct_running_mode == ("multi_processing" if cores > 1 else "in_memory")
+
+
+@pytest.mark.parametrize("name", ["id", "lang"])
+def test_delta_always_carries_ids_and_languages(tmp_path, name):
+    path = str(tmp_path / "in.parquet")
+    pq.write_table(pa.Table.from_pylist(_rows(5)), path)
+    schema = input_schema([path])
+    (batch,) = list(read_unit((path, 0), schema))
+    rows, carried = delta_of(batch, schema)
+    assert pa.ipc.open_stream(carried).read_next_batch().column(name).equals(batch.column(name))
