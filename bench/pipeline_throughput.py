@@ -1,96 +1,241 @@
-"""Spine throughput: MB per CPU-second of validate + optout + exact_dedup + basic on the sample at 3 sizes.
+"""Whole-pipeline throughput on the built-in sample: MB per CPU-second, stage cores, peak memory, two workers.
 
-    python bench/pipeline_throughput.py [--sizes 5,20,80] [--stages optout,exact_dedup,basic] [--preset P]
+    python -m bench.pipeline_throughput [--sizes 20,200] [--baseline REV] [--jobs santacoder,read_write,...]
 
-Each size runs in a fresh subprocess (in_memory FnApiRunner, one worker) so
-CPU time and peak memory are that run's alone.
+For each sample size (``python -m pipeline.sample --output .cache/bench/sample-<N>mb --size_mb N``,
+built once and cached) it runs, each in a fresh subprocess:
+
+* ``santacoder``: the whole ``santacoder`` preset (one in-process worker);
+* ``read_write``: ``--stages validate``, the plumbing floor (validate always runs: read, check, write);
+* ``near_dedup``: ``--stages near_dedup`` with dedup-alt's settings (word 5-grams, 256 perms, 0.7);
+* ``datasketch``: bigcode-dataset's MinHash near-dedup done with datasketch (256 perms, word 5-grams,
+  LSH 0.7, union-find; ``bench.near_dedup_peers``) on the same documents, as a script: start-up, reading
+  the sample and the dedup (its dedup alone is printed too);
+* ``santacoder_x2``: the santacoder job on two worker processes (``multi_processing``), for the wall
+  time against one worker.
+
+CPU is user+sys of the job's process and its children (worker processes included), so MB per
+CPU-second is the cost of the whole command; peak RSS is the largest process's. Stage cores are
+``cpu_s`` in stats.json against the MB that reached the stage. ``--baseline REV`` runs the same jobs
+(not datasketch) on the code of a git revision (``git archive`` into ``.cache/bench/rev-REV``) in the
+same session, so the ratios compare like with like on a shared machine: the load average printed
+with each job says how noisy that was.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 CACHE = ROOT / ".cache" / "bench"
+JOBS = ("santacoder", "read_write", "near_dedup", "datasketch", "santacoder_x2")
+DEDUP_ALT = "stages:\n  near_dedup: {enabled: true, ngram: 5, num_perm: 256, threshold: 0.7, verify: false}\n"
+ONE_WORKER = ["--direct_running_mode", "in_memory", "--direct_num_workers", "1"]
+TWO_WORKERS = ["--direct_running_mode", "multi_processing", "--direct_num_workers", "2"]
+
+RUN_JOB = """
+import json, resource, sys, time
+start = time.time()
+from pipeline.run import run
+stats = run(json.loads(sys.argv[1]))
+me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({
+    "cpu": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime,
+    "wall": time.time() - start,
+    "rss_mb": max(me.ru_maxrss, kids.ru_maxrss) / 1024,
+    "mb": stats["input"]["bytes"] / 1e6,
+    "stages": {s["name"]: [s["cpu_s"], sum(e["bytes_in"] for e in s["langs"].values()) / 1e6] for s in stats["stages"]},
+}))
+"""
+
+RUN_DATASKETCH = """
+import json, resource, sys, time
+start = time.time()
+import pyarrow.parquet as pq
+from bench.near_dedup_peers import datasketch_bigcode
+from pipeline.inputs import _jsonl_lines, _parse_json_line, list_inputs, prepare
+docs = []
+for path in list_inputs(sys.argv[1]):
+    rows = pq.read_table(path).to_pylist() if path.endswith(".parquet") else [
+        _parse_json_line(path, n, line) for n, line in _jsonl_lines(path)]
+    docs += [prepare(row) for row in rows if isinstance(row.get("content"), str)]
+docs.sort(key=lambda d: d["id"])
+removed, dedup_cpu = datasketch_bigcode(docs)
+me = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({
+    "cpu": me.ru_utime + me.ru_stime, "wall": time.time() - start, "rss_mb": me.ru_maxrss / 1024,
+    "mb": sum(len(d["content"].encode("utf-8", "surrogatepass")) for d in docs) / 1e6,
+    "dedup_cpu": dedup_cpu, "removed": len(removed),
+}))
+"""
 
 
 def sample(size_mb: float) -> Path:
+    """The built-in sample of ``size_mb`` MB, built by the documented command once."""
     path = CACHE / f"sample-{size_mb:g}mb"
     if not (path / "truth.json").exists():
-        from pipeline.sample import build_sample
-
-        build_sample(path, size_mb=size_mb, seed=0)
+        command = [
+            sys.executable,
+            "-m",
+            "pipeline.sample",
+            "--output",
+            str(path),
+            "--size_mb",
+            f"{size_mb:g}",
+        ]
+        subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
     return path
 
 
-def measure(size_mb: float, stages: str | None, preset: str, mode: str, workers: int) -> dict:
-    src = sample(size_mb)
-    with tempfile.TemporaryDirectory() as out:
-        argv = [
-            "--input",
-            str(src),
-            "--output",
-            out,
-            "--preset",
-            preset,
-            "--no_report",
-            "--quiet",
-            "--direct_running_mode",
-            mode,
-            "--direct_num_workers",
-            str(workers),
+def revision(rev: str) -> Path:
+    """The code of git revision ``rev`` in a folder of its own (for the baseline)."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "--short", rev], cwd=ROOT, check=True, capture_output=True, text=True
+    )
+    path = CACHE / f"rev-{sha.stdout.strip()}"
+    if not (path / "pipeline").is_dir():
+        path.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "archive", rev], cwd=ROOT, check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(path)], input=archive, check=True)
+    return path
+
+
+def job_argv(job: str, src: Path, out: str, config: Path) -> list[str]:
+    argv = ["--input", str(src), "--output", out, "--no_report", "--quiet"]
+    if SHARED.exists():
+        argv += [
+            "--optout_list",
+            str(SHARED / "optout/optouts.jsonl"),
+            "--benchmarks_dir",
+            str(SHARED / "benchmarks"),
         ]
-        if stages:
-            argv += ["--stages", stages]
-        if SHARED.exists():
-            argv += [
-                "--optout_list",
-                str(SHARED / "optout/optouts.jsonl"),
-                "--benchmarks_dir",
-                str(SHARED / "benchmarks"),
+    if job == "read_write":
+        return argv + ["--stages", "validate", *ONE_WORKER]
+    if job == "near_dedup":
+        return argv + ["--stages", "near_dedup", "--config", str(config), *ONE_WORKER]
+    return argv + ["--preset", "santacoder", *(TWO_WORKERS if job == "santacoder_x2" else ONE_WORKER)]
+
+
+def measure(job: str, src: Path, code: Path) -> dict:
+    """One job in a fresh subprocess of the code in ``code``; its figures and the load around it."""
+    load = os.getloadavg()[0]
+    env = {**os.environ, "STACKCURATE_PROGRESS": "0", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
+        if job == "datasketch":
+            command = [sys.executable, "-c", RUN_DATASKETCH, str(src)]
+        else:
+            config = Path(tmp, "dedup-alt.yaml")
+            config.write_text(DEDUP_ALT)
+            command = [
+                sys.executable,
+                "-c",
+                RUN_JOB,
+                json.dumps(job_argv(job, src, str(Path(tmp, "out")), config)),
             ]
-        code = (
-            "import json,resource,sys,time;from pipeline.run import run;t=time.time();"
-            f"s=run({argv!r});"
-            "u=resource.getrusage(resource.RUSAGE_SELF);c=resource.getrusage(resource.RUSAGE_CHILDREN);"
-            "print(json.dumps({'cpu':u.ru_utime+u.ru_stime+c.ru_utime+c.ru_stime,'wall':time.time()-t,"
-            "'rss_mb':max(u.ru_maxrss,c.ru_maxrss)/1024,'mb':s['input']['bytes']/1e6,"
-            "'stages':{x['name']:x['cpu_s'] for x in s['stages']}}))"
-        )
-        done = subprocess.run(
-            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-        )
-        return json.loads(done.stdout.strip().splitlines()[-1])
+        done = subprocess.run(command, cwd=code, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{job} on {src.name} ({code}) failed:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["load"] = (load + os.getloadavg()[0]) / 2
+    return result
 
 
-def main() -> None:
+def report(size: float, version: str, job: str, r: dict) -> None:
+    extra = ""
+    if job == "datasketch":
+        extra = f"dedup alone {r['mb'] / r['dedup_cpu']:.2f} MB/cpu-s, {r['removed']} removed"
+    elif job == "santacoder":
+        extra = " ".join(
+            f"{name}={mb / cpu:.1f}" if cpu else f"{name}=-" for name, (cpu, mb) in r["stages"].items()
+        )
+        extra = "cores MB/s: " + extra
+    print(
+        f"{size:>5g} {job:<14} {version:<8} {r['cpu']:>7.1f} {r['wall']:>7.1f} {r['mb'] / r['cpu']:>9.2f} "
+        f"{r['rss_mb']:>8.0f} {r['load']:>5.1f}  {extra}",
+        flush=True,
+    )
+
+
+def targets(results: dict, sizes: list[float]) -> list[str]:
+    """The issue's targets, each with the figures it compares (new code only)."""
+    lines = []
+
+    def rate(size: float, job: str) -> float | None:
+        r = results.get((size, job, "new"))
+        return r["mb"] / r["cpu"] if r else None
+
+    big, small = max(sizes), min(sizes)
+    checks = [
+        ("(a) santacoder >= 2 MB/cpu-s", rate(big, "santacoder"), 2.0),
+        ("(a) santacoder >= 1.5 x datasketch", _ratio(rate(big, "santacoder"), rate(big, "datasketch")), 1.5),
+        ("(c) near_dedup >= 4 x datasketch", _ratio(rate(big, "near_dedup"), rate(big, "datasketch")), 4.0),
+        ("(b) read_write >= 15 MB/cpu-s", rate(big, "read_write"), 15.0),
+    ]
+    for label, value, goal in checks:
+        if value is not None:
+            lines.append(f"{label:<40} {value:>6.2f} at {big:g} MB  {'ok' if value >= goal else 'MISSED'}")
+    rss = [results.get((s, "santacoder", "new")) for s in (big, small)]
+    if all(rss) and big != small:
+        value = rss[0]["rss_mb"] / rss[1]["rss_mb"]
+        lines.append(
+            f"{'peak RSS ' + f'{big:g} / {small:g} MB <= 1.5':<40} {value:>6.2f}  {'ok' if value <= 1.5 else 'MISSED'}"
+        )
+    for size in sizes:
+        one, two = results.get((size, "santacoder", "new")), results.get((size, "santacoder_x2", "new"))
+        if one and two:
+            value = two["wall"] / one["wall"]
+            lines.append(
+                f"{'wall 2 workers / 1 <= 0.6':<40} {value:>6.2f} at {size:g} MB  {'ok' if value <= 0.6 else 'MISSED'}"
+            )
+    return lines
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", default="5,20,80")
-    parser.add_argument("--stages", default="optout,exact_dedup,basic")
-    parser.add_argument("--preset", default="stack-base")
-    parser.add_argument("--mode", default="in_memory", choices=["in_memory", "multi_processing"])
-    parser.add_argument("--workers", type=int, default=1)
-    args = parser.parse_args()
-    print(f"stages={args.stages or 'preset ' + args.preset} mode={args.mode} workers={args.workers}")
-    print(
-        f"{'MB':>6} {'cpu s':>8} {'wall s':>8} {'MB/cpu-s':>9} {'MB/wall-s':>9} {'peak MB':>8}  cpu s by stage"
+    parser.add_argument("--sizes", default="20,200", help="sample sizes in MB")
+    parser.add_argument("--jobs", default=",".join(JOBS), help=f"some of {','.join(JOBS)}")
+    parser.add_argument(
+        "--baseline", default=None, help="git revision to compare with (same jobs, same samples)"
     )
-    for size in [float(s) for s in args.sizes.split(",")]:
-        r = measure(size, args.stages or None, args.preset, args.mode, args.workers)
-        by_stage = " ".join(f"{k}={v:.1f}" for k, v in r["stages"].items())
-        print(
-            f"{r['mb']:>6.1f} {r['cpu']:>8.1f} {r['wall']:>8.1f} {r['mb'] / r['cpu']:>9.2f} "
-            f"{r['mb'] / r['wall']:>9.2f} {r['rss_mb']:>8.0f}  {by_stage}",
-            flush=True,
-        )
+    args = parser.parse_args(argv)
+    sizes = [float(s) for s in args.sizes.split(",")]
+    jobs = [j for j in args.jobs.split(",") if j]
+    versions = [("new", ROOT)] + ([(args.baseline, revision(args.baseline))] if args.baseline else [])
+    print(f"{os.cpu_count()} CPUs; load average before: {os.getloadavg()[0]:.1f}")
+    print(
+        f"{'MB':>5} {'job':<14} {'code':<8} {'cpu s':>7} {'wall s':>7} {'MB/cpu-s':>9} {'peak MB':>8} {'load':>5}"
+    )
+    results: dict = {}
+    for size in sizes:
+        src = sample(size)
+        for job in jobs:
+            for version, code in versions:
+                if job == "datasketch" and version != "new":
+                    continue
+                results[(size, job, version)] = r = measure(job, src, code)
+                report(size, version, job, r)
+                if version != "new":
+                    new = results[(size, job, "new")]
+                    print(
+                        f"{'':>5} {'':<14} {'ratio':<8} MB/cpu-s new / {version}: {r['cpu'] / new['cpu']:.2f}"
+                    )
+    for line in targets(results, sizes):
+        print(line)
+    print(f"load average after: {os.getloadavg()[0]:.1f} ({time.strftime('%H:%M')})")
 
 
 if __name__ == "__main__":
