@@ -16,7 +16,8 @@ built once and cached) it runs, each in a fresh subprocess:
 
 CPU is user+sys of the job's process and its children (worker processes included), so MB per
 CPU-second is the cost of the whole command; peak RSS is the largest process's. Stage cores are
-``cpu_s`` in stats.json against the MB that reached the stage. ``--baseline REV`` runs the same jobs
+``cpu_s`` in stats.json against the MB that reached the stage; "the rest" is everything else
+(start-up, reading, moving and writing, Beam). ``--baseline REV`` runs the same jobs
 (not datasketch) on the code of a git revision (``git archive`` into ``.cache/bench/rev-REV``) in the
 same session, so the ratios compare like with like on a shared machine: the load average printed
 with each job says how noisy that was.
@@ -156,7 +157,8 @@ def report(size: float, version: str, job: str, r: dict) -> None:
         extra = " ".join(
             f"{name}={mb / cpu:.1f}" if cpu else f"{name}=-" for name, (cpu, mb) in r["stages"].items()
         )
-        extra = "cores MB/s: " + extra
+        cores = sum(cpu for cpu, _ in r["stages"].values())
+        extra = f"cores {cores:.1f} s, the rest {r['cpu'] - cores:.1f} s; cores MB/s: " + extra
     print(
         f"{size:>5g} {job:<14} {version:<8} {r['cpu']:>7.1f} {r['wall']:>7.1f} {r['mb'] / r['cpu']:>9.2f} "
         f"{r['rss_mb']:>8.0f} {r['load']:>5.1f}  {extra}",

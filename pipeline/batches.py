@@ -301,11 +301,15 @@ def delta_of(batch: pa.RecordBatch, schema: pa.Schema) -> tuple[bytes, bytes]:
         changed = columns[CHANGED].to_numpy(zero_copy_only=False)
         picks = pa.array(np.arange(batch.num_rows), mask=~changed)  # take() copies only the rewritten rows
         columns["content"] = batch.column("content").take(picks)
-    carried = pa.RecordBatch.from_pydict(columns)
+    return rows, ipc_bytes(pa.RecordBatch.from_pydict(columns))
+
+
+def ipc_bytes(batch: pa.RecordBatch) -> bytes:
+    """A small batch as Arrow IPC stream bytes (what a delta carries through a shuffle)."""
     sink = io.BytesIO()
-    with pa.ipc.new_stream(sink, carried.schema) as writer:
-        writer.write_batch(carried)
-    return rows, sink.getvalue()
+    with pa.ipc.new_stream(sink, batch.schema) as writer:
+        writer.write_batch(batch)
+    return sink.getvalue()
 
 
 def apply_delta(batch: pa.RecordBatch, rows: bytes, carried: bytes) -> pa.RecordBatch:

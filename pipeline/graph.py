@@ -27,7 +27,6 @@ their documents reach the writer as one-row deltas with their content.
 from __future__ import annotations
 
 import importlib
-import io
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -38,7 +37,17 @@ from apache_beam.options.pipeline_options import StandardOptions
 
 from pipeline import stats as stats_mod
 from pipeline import store
-from pipeline.batches import CHANGED, ROW, Piece, Unit, content_sizes, list_units, read_unit, to_dicts
+from pipeline.batches import (
+    CHANGED,
+    ROW,
+    Piece,
+    Unit,
+    content_sizes,
+    ipc_bytes,
+    list_units,
+    read_unit,
+    to_dicts,
+)
 from pipeline.finish import WORK_DIR
 from pipeline.inputs import input_schema
 from pipeline.judging import COUNTS, JudgeStage, judge_factory
@@ -113,12 +122,9 @@ def _tail_record(doc: dict, columns: dict[str, str]) -> WriteRecord:
     carried.update({name: pa.array([doc.get(name)], ARROW_TYPES[kind]) for name, kind in columns.items()})
     carried["content"] = pa.array([content if isinstance(content, str) else None], pa.string())
     carried[CHANGED] = pa.array([True])
-    batch = pa.RecordBatch.from_pydict(carried)
-    sink = io.BytesIO()
-    with pa.ipc.new_stream(sink, batch.schema) as writer:
-        writer.write_batch(batch)
     rows = np.array([row], dtype=np.int32).tobytes()
-    return (doc.get("lang") or "unknown", unit), (index, rows, sink.getvalue(), content_bytes(doc))
+    carried_bytes = ipc_bytes(pa.RecordBatch.from_pydict(carried))
+    return (doc.get("lang") or "unknown", unit), (index, rows, carried_bytes, content_bytes(doc))
 
 
 def grouping_verdicts(name: str) -> Callable[..., beam.PTransform] | None:
@@ -205,6 +211,8 @@ def _dict_stages(
         if progress:
             docs = docs | f"Progress_{name}" >> CountProgress(name)
         result = docs | f"Stage_{name}" >> load_spec(name).build(plan.config.stages[name], plan.context)
+        if progress:
+            _ = result[REMOVED] | f"ProgressRemoved_{name}" >> CountProgress(name, removed=True)
         counts.append(result[KEPT] | f"CountOut_{name}" >> beam.Map(stats_mod.doc_count_key(name, "out")))
         counts.append(result[REMOVED] | f"CountRemoved_{name}" >> beam.Map(stats_mod.removed_count_key(name)))
         removed.append(result[REMOVED])

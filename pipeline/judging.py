@@ -31,6 +31,7 @@ from pipeline.stages.base import (
     REMOVED,
     Judge,
     JudgeDocs,
+    _Held,
     content_bytes,
     ledger_row,
     modified_row,
@@ -54,13 +55,6 @@ def report_progress(show: bool, stage: str, docs: int, nbytes: int, removed: int
     progress.add(stage, docs, nbytes)
     if removed and hasattr(progress, "add_removed"):
         progress.add_removed(stage, removed)
-
-
-class _Held:
-    """A worker process's judge (``Shared`` holds only weak references, so it sits in a plain object)."""
-
-    def __init__(self, judge: Judge):
-        self.judge = judge
 
 
 class JudgeBatches(beam.DoFn):
