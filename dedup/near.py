@@ -2,8 +2,11 @@
 
 Why this shape: every step is keyed (by band bucket, by document id, by
 component root), so no worker ever holds all edges, all ids or all
-documents; documents travel through the pipeline and meet their verdict by a
-``CoGroupByKey`` on ``id``, never through a global dict.
+documents. :class:`NearVerdicts` sees only (id, content, stars, tag) items and
+returns (id, tag, detail) removals: the batch pipeline tags each item with its
+row's position and re-reads the documents (``pipeline.rejoin``), so documents
+are never shuffled; :class:`NearDuplicates`, for pipelines of dicts, joins
+them to their verdicts by ``id``.
 
 * Documents with fewer than ``min_tokens`` tokens (or fewer than ``ngram``)
   are not MinHashed: they never enter a bucket, so they are always kept,
