@@ -21,7 +21,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import posixpath
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -33,6 +32,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import CompressionTypes, FileSystems
 
 from pipeline.batches import ROW, Piece, Unit, apply_delta, content_sizes, delta_of, read_unit
+from pipeline.store import join
 
 LEDGER_SCHEMA = pa.schema(
     [
@@ -62,12 +62,6 @@ ARROW_TYPES = {
     "bool": pa.bool_(),
     "string": pa.string(),
 }
-
-
-def join(root: str, *parts: str) -> str:
-    if "://" in root:
-        return "/".join([root.rstrip("/"), *parts])
-    return posixpath.join(root, *parts)
 
 
 def _tiebreak(row: dict) -> str:

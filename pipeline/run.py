@@ -176,7 +176,7 @@ def tokenize_data(output: str, tokenizer: str, prefix: str, per_lang: bool) -> d
     """Megatron-format shards of the kept documents (``tokenizer.tokenize``), in file then row order.
 
     The output and the shard prefix may be on an object store: remote data files are copied to a
-    scratch folder one at a time and the shards are written there, then uploaded.
+    scratch folder (all of them, before tokenizing) and the shards are written there, then uploaded.
     """
     import tempfile
     from pathlib import Path
