@@ -130,7 +130,10 @@ def _real_sources() -> dict[str, object]:
         / "site-packages",
         "python2": next(
             iter(
-                sorted(glob.glob("/root/.pyenv/versions/2.*/lib/python2.*") + glob.glob("/usr/lib/python2.*"))
+                sorted(
+                    glob.glob(str(Path.home() / ".pyenv/versions/2.*/lib/python2.*"))
+                    + glob.glob("/usr/lib/python2.*")
+                )
             ),
             None,
         ),
