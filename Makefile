@@ -31,7 +31,7 @@ install: $(BASE_STAMP)
 install-full: $(FULL_STAMP)
 
 $(SAMPLE)/truth.json: $(BASE_STAMP)
-	$(PY) -m pipeline.sample --output $(SAMPLE) --size_mb $(SAMPLE_MB) $(if $(wildcard $(SHARED)/benchmarks),--benchmarks_dir $(SHARED)/benchmarks,)
+	$(PY) -m samplegen.sample --output $(SAMPLE) --size_mb $(SAMPLE_MB) $(if $(wildcard $(SHARED)/benchmarks),--benchmarks_dir $(SHARED)/benchmarks,)
 
 sample: $(SAMPLE)/truth.json
 

@@ -30,7 +30,7 @@ import ahocorasick
 from decontam.core import Decontaminator
 from decontam.loaders import load_benchmark_strings
 from decontam.strings import BenchmarkString, normalize
-from pipeline.sample_sources import find_sources
+from samplegen.sources import find_sources
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks"
 _IDENT = re.compile(r"\b[A-Za-z_]\w*\b")

@@ -2,7 +2,7 @@
 
     python -m bench.filters [--mb-per-lang 4] [--sample-dir DIR] [--tokenizer PATH]
 
-Documents come from ``pipeline.sample.build_sample`` when that module exists
+Documents come from ``samplegen.sample.build_sample`` when that module exists
 (or from ``--sample-dir``, a directory of Stack-format parquet files), else
 from files on this machine: the Python stdlib, the JDK's ``src.zip`` and the
 global npm packages. Times are CPU seconds of this one process, so MB/s is
@@ -29,7 +29,7 @@ from pathlib import Path
 from filters.comments import LEXERS, UnparseableError, comment_chars, comment_ratio
 from filters.fertility import CharTokenRatio
 from filters.stars import keep_stars, stars_count
-from pipeline.sample_sources import find_sources
+from samplegen.sources import find_sources
 from tokenizer.load import load_tokenizer
 
 TOLERANCE = 0.005
@@ -62,7 +62,7 @@ def sample_documents(sample_dir: str | None, mb_per_lang: float) -> tuple[list[d
 
     if sample_dir is None:
         try:
-            from pipeline.sample import build_sample
+            from samplegen.sample import build_sample
         except ImportError:
             return local_documents(mb_per_lang), "local files (stdlib, JDK src.zip, npm)"
         sample_dir = str(

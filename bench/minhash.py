@@ -3,7 +3,7 @@
 Prints MB of source text per CPU-second (one core: our numba kernels and numpy
 elementwise work are single-threaded) from text to 256-permutation signature,
 shingling included for every contender, and the process's peak RSS. Documents: the Python standard library's ``.py`` files
-(or ``--sample DIR`` with parquet files from ``pipeline.sample``).
+(or ``--sample DIR`` with parquet files from ``samplegen.sample``).
 
     python -m bench.minhash [--mb 8] [--ngram 5] [--update-mb 0.5]
 """
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--update-mb", type=float, default=0.5, help="MB for MinHash.update (slow)")
     parser.add_argument("--ngram", type=int, nargs="+", default=[5, 1])
     parser.add_argument("--num-perm", type=int, default=256)
-    parser.add_argument("--sample", default=None, help="a pipeline.sample output dir instead of the stdlib")
+    parser.add_argument("--sample", default=None, help="a samplegen.sample output dir instead of the stdlib")
     args = parser.parse_args(argv)
     texts = load_texts(args.mb, args.sample)
     few = load_texts(args.update_mb, args.sample)

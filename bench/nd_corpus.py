@@ -1,6 +1,6 @@
 """A near-dedup evaluation corpus of real, unscreened code that keeps its natural near-duplicates.
 
-Why: ``pipeline.sample`` screens out every near-duplicate so that its planted
+Why: ``samplegen.sample`` screens out every near-duplicate so that its planted
 labels are the whole truth; on it every near-dedup config looks perfect. Real
 code is full of near-duplicate families, and they are what a near-dedup is
 for and what it over-removes: core-js / lodash / rxjs / date-fns module
@@ -43,7 +43,7 @@ import pyarrow.parquet as pq
 import xxhash
 
 from pipeline.ids import line_stats
-from pipeline.sample import SCHEMA
+from samplegen.sample import SCHEMA
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "nd-corpus"
@@ -300,7 +300,7 @@ def load_docs(corpus: Path) -> list[dict]:
     """The corpus as ``near_dedup`` sees it in a pipeline: ids added, one copy per identical content
     (``exact_dedup``), documents the basic filter drops removed (minified and data files), in id order."""
     from filters.basic import BasicThresholds, basic_failure
-    from pipeline.sample import read_sample_docs
+    from samplegen.sample import read_sample_docs
 
     if not any(corpus.glob("*.parquet")):
         raise FileNotFoundError(f"{corpus}: no parquet files; build it with python -m bench.nd_corpus")

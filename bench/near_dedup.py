@@ -2,7 +2,7 @@
 
 Each size runs in its own subprocess so ``ru_maxrss`` is that run's peak.
 Documents: the stdlib's ``.py`` files plus ~15% near-duplicate copies (random
-line edits from ``pipeline.sample_cases.mutate``), or ``--sample DIR``.
+line edits from ``samplegen.cases.mutate``), or ``--sample DIR``.
 Documents are read from a JSONL file; CPU seconds are the process's
 user+sys time in ``pipeline.run()`` (graph translation, runner, workers),
 after a 3-document warm-up (imports, compiled kernels), least of ``--repeat`` runs. The same read-and-count
@@ -42,7 +42,7 @@ PRESETS = {
 
 def make_docs(mb: float, sample: str | None, seed: int = 0) -> list[dict]:
     from pipeline.ids import doc_id
-    from pipeline.sample_cases import mutate
+    from samplegen.cases import mutate
 
     rng = random.Random(seed)
     texts = load_texts(mb / 1.15, sample)

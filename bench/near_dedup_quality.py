@@ -272,7 +272,7 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=CACHE / "corpus", help="a bench.nd_corpus output")
-    parser.add_argument("--sample", type=Path, default=None, help="a pipeline.sample output dir instead")
+    parser.add_argument("--sample", type=Path, default=None, help="a samplegen.sample output dir instead")
     parser.add_argument(
         "--sweep",
         nargs="?",
@@ -288,7 +288,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", type=Path, default=None, help="write every figure here")
     args = parser.parse_args(argv)
     if args.sample is not None:
-        from pipeline.sample import read_sample_docs
+        from samplegen.sample import read_sample_docs
 
         docs = read_sample_docs(args.sample)
     else:

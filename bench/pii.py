@@ -2,8 +2,8 @@
 
     python -m bench.pii [--sample-dir DIR] [--mb 4] [--repeat 3] [--no-baseline]
 
-Documents come from ``--sample-dir`` (a ``pipeline.sample`` output: Stack-format
-parquet files) or, without it, from a fresh ``pipeline.sample.build_sample``
+Documents come from ``--sample-dir`` (a ``samplegen.sample`` output: Stack-format
+parquet files) or, without it, from a fresh ``samplegen.sample.build_sample``
 of ``--mb`` MB (real stdlib / npm / JDK code with planted cases). Times are
 CPU seconds of this process (``time.process_time``), so MB/s is per core; the
 best of ``--repeat`` passes. Start-up (importing Presidio and building the
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sample_dir = args.sample_dir
     if sample_dir is None:
-        from pipeline.sample import build_sample
+        from samplegen.sample import build_sample
 
         sample_dir = build_sample(Path(tempfile.mkdtemp(prefix="bench-pii-")), size_mb=args.mb, seed=0)
     contents = load_contents(sample_dir)

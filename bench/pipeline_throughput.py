@@ -2,7 +2,7 @@
 
     python -m bench.pipeline_throughput [--sizes 20,200] [--baseline REV] [--jobs santacoder,read_write,...]
 
-For each sample size (``python -m pipeline.sample --output .cache/bench/sample-<N>mb --size_mb N``,
+For each sample size (``python -m samplegen.sample --output .cache/bench/sample-<N>mb --size_mb N``,
 built once and cached) it runs, each in a fresh subprocess:
 
 * ``santacoder``: the whole ``santacoder`` preset (one in-process worker);
@@ -86,7 +86,7 @@ def sample(size_mb: float) -> Path:
         command = [
             sys.executable,
             "-m",
-            "pipeline.sample",
+            "samplegen.sample",
             "--output",
             str(path),
             "--size_mb",

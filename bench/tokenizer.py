@@ -1,6 +1,6 @@
 """Benchmark: BPE training time and peak memory for 20 / 100 / 400 MB of code, and tokenization MB/s per core.
 
-The corpus is real code found on this machine by ``pipeline.sample_sources.find_sources`` (as the
+The corpus is real code found on this machine by ``samplegen.sources.find_sources`` (as the
 sample builder finds it), balanced by bytes across languages: Python's standard library (``*.py``,
 no site-packages), npm's own JavaScript and the JDK sources (``lib/src.zip``). Once a language's files run out the others fill the
 target; once all run out (about 250 MB here) the files are repeated, which the output reports
@@ -35,7 +35,7 @@ MB = 1_000_000
 if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
     sys.path[0] = str(ROOT)
 
-from pipeline.sample_sources import Source, find_sources  # noqa: E402 (needs the sys.path fix above)
+from samplegen.sources import Source, find_sources  # noqa: E402 (needs the sys.path fix above)
 
 
 def source_texts(source: Source) -> Iterator[str]:

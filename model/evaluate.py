@@ -28,9 +28,9 @@ from pathlib import Path
 
 import torch
 
+from cli.command import CliParser, run_cli
 from model.score import token_losses
 from model.tokens import TextCodec
-from pipeline.cli import CliParser, run_cli
 
 LN2 = math.log(2)
 MULTIPL_E_LANGS = ("java", "js")

@@ -28,11 +28,11 @@ import torch.nn.functional as F
 from tqdm import tqdm
 from transformers import GPTBigCodeForCausalLM
 
+from cli.command import CliParser, parse_count, run_cli
 from model.configs import NAMED_CONFIGS, build_model, model_config, resolve_device
 from model.data import PackedSamples, training_batch
 from model.fim import FIM_RATE, FIM_SPM_RATE
 from model.tokens import TextCodec, load_codec, save_codec
-from pipeline.cli import CliParser, parse_count, run_cli
 
 STATE_FILE = "trainer_state.pt"
 LOG_FILE = "train_log.json"

@@ -6,7 +6,7 @@ Two labelled sources:
   Java and JS files with real-format fake secrets, every one listed, plus
   hard-negative files where every non-blank line is a trap that must stay
   unchanged;
-* a sample from ``pipeline.sample`` (``truth.json``: planted emails, IPs, keys).
+* a sample from ``samplegen.sample`` (``truth.json``: planted emails, IPs, keys).
 
 A label counts as found when a finding of the same type overlaps it; a
 finding is a true positive when it overlaps a label of its type. On the
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--labelled", type=Path, default=DEFAULT_LABELLED, help="labelled set (labels.json)")
-    parser.add_argument("--sample", type=Path, default=None, help="a pipeline.sample output with truth.json")
+    parser.add_argument("--sample", type=Path, default=None, help="a samplegen.sample output with truth.json")
     parser.add_argument("--show", type=int, default=0, help="print N modified unplanted sample files to read")
     parser.add_argument("--json", type=Path, default=None, help="write the full result here")
     args = parser.parse_args(argv)

@@ -24,10 +24,10 @@ import posixpath
 import time
 from typing import Any
 
+from cli.command import CliParser, parse_beam_command, run_cli
 from pipeline import stats as stats_mod
 from pipeline import store
-from pipeline.cli import CliParser, parse_beam_command, run_cli
-from pipeline.ledger import STATS_FILE, load_stats
+from pipeline.output_files import STATS_FILE, load_stats
 from pipeline.stages.near_dedup import NEAR_STAGES, largest_clusters
 
 log = logging.getLogger("stackcurate")
@@ -195,8 +195,8 @@ def finish(
             f"{output}: neither a finished output ({STATS_FILE}) nor a run's {WORK_DIR}/{PLAN_FILE}"
         )
     if extras:
-        from pipeline.card import write_card
-        from pipeline.report import write_report
+        from release.card import write_card
+        from release.report import write_report
 
         write_card(output, repo_id=repo_id)
         write_report(output)

@@ -2,7 +2,8 @@
 
 The id depends only on the row's repo name, path and a hash of its content,
 never on its position, so every runner, worker count and shard layout gives
-the same id to the same row.
+the same id to the same row. The ids digest (a sum of id hashes) lets the ledger
+check compare the ids of an output with the input's in O(1) memory.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import hashlib
 import posixpath
 import re
 import string
+from collections.abc import Iterable
 
 LANG_BY_EXT = {
     ".py": "python",
@@ -90,3 +92,24 @@ def reference_line_stats(content: str) -> tuple[float, int, float]:
     lengths = [len(line) for line in content.splitlines()] or [0]
     alnum = sum(c.isalnum() for c in content) / len(content) if content else 0.0
     return float(sum(lengths) / len(lengths)), int(max(lengths)), float(alnum)
+
+
+DIGEST_MODULUS = 1 << 128
+
+
+def id_hash(doc_id: str) -> int:
+    """The 128-bit hash of one id that :func:`ids_digest` sums."""
+    return int.from_bytes(hashlib.blake2b(doc_id.encode("utf-8"), digest_size=16).digest(), "big")
+
+
+def ids_digest(ids: Iterable[str]) -> str:
+    """Order-independent digest of a multiset of ids: sum of their hashes mod 2**128, as 32 hex chars."""
+    total = 0
+    for doc_id in ids:
+        total += id_hash(doc_id)
+    return format(total % DIGEST_MODULUS, "032x")
+
+
+def combine_digests(digests: Iterable[str]) -> str:
+    """Digest of the union of multisets whose digests are given (lets workers digest shards separately)."""
+    return format(sum(int(d, 16) for d in digests) % DIGEST_MODULUS, "032x")

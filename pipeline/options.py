@@ -18,7 +18,7 @@ from apache_beam.options.pipeline_options import (
     TestOptions,
 )
 
-from pipeline.cli import (
+from cli.command import (
     BEAM_HELP,
     BeamHelpAction,
     CliParser,

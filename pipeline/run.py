@@ -88,7 +88,7 @@ def _advise_remote_decontam(options: PipelineOptions, config: RunConfig, benchma
     ):
         log.warning(
             "decontam: source is the Hub, so every Dataflow worker downloads the benchmarks in setup "
-            "(APPS's test split is 1.3 GB); prepare the strings once with python -m pipeline.prepare_decontam "
+            "(APPS's test split is 1.3 GB); prepare the strings once with python -m decontam.prepare "
             "and set stages.decontam.source to the file (docs/dataflow.md)"
         )
 
@@ -166,7 +166,7 @@ def run(argv: list[str]) -> dict[str, Any]:
             plan.output, curate.tokenizer, curate.tokenize_output, curate.tokenize_per_lang
         )
     if curate.publish_repo:
-        from pipeline.publish import publish
+        from release.publish import publish
 
         publish(plan.output, curate.publish_repo)
     return stats
@@ -225,6 +225,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from pipeline.cli import run_cli
+    from cli.command import run_cli
 
     run_cli(main, "pipeline.run")

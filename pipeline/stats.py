@@ -15,7 +15,7 @@ from typing import Any
 
 import apache_beam as beam
 
-from pipeline.ledger import DIGEST_MODULUS, id_hash
+from pipeline.ids import DIGEST_MODULUS, id_hash
 from pipeline.stages.base import content_bytes
 
 VERSIONED_PACKAGES = (

@@ -60,7 +60,7 @@ def shared_dir() -> Path:
 @pytest.fixture(scope="session")
 def sample_dir(shared_dir: Path) -> Path:
     """A small (~3 MB) Stack-format sample with planted cases and truth.json."""
-    from pipeline.sample import build_sample
+    from samplegen.sample import build_sample
 
     def make(path: Path) -> None:
         build_sample(
@@ -71,7 +71,7 @@ def sample_dir(shared_dir: Path) -> Path:
             optout_list=shared_dir / "optout" / "optouts.jsonl",
         )
 
-    return _cached("sample", f"{SAMPLE_MB}-{SAMPLE_SEED}-{_source_key('pipeline')}", make)
+    return _cached("sample", f"{SAMPLE_MB}-{SAMPLE_SEED}-{_source_key('samplegen', 'pipeline')}", make)
 
 
 @pytest.fixture(scope="session")

@@ -21,10 +21,10 @@ SKIP = "<!-- doc-test: skip"
 # Commands whose options the docs may show; those marked True also take Beam pipeline options.
 PARSERS = {
     "pipeline.run": ("pipeline.options:run_parser", True),
-    "pipeline.sample": ("pipeline.sample:build_parser", False),
-    "pipeline.ablate": ("pipeline.ablate:build_parser", False),
-    "pipeline.publish": ("pipeline.publish:build_parser", False),
-    "pipeline.prepare_decontam": ("pipeline.prepare_decontam:build_parser", False),
+    "samplegen.sample": ("samplegen.sample:build_parser", False),
+    "ablation.ablate": ("ablation.ablate:build_parser", False),
+    "release.publish": ("release.publish:build_parser", False),
+    "decontam.prepare": ("decontam.prepare:build_parser", False),
     "pipeline.finish": ("pipeline.finish:build_parser", True),
     "tokenizer.sample_data": ("tokenizer.sample_data:build_parser", True),
     "tokenizer.train": ("tokenizer.train:build_parser", False),
@@ -146,10 +146,10 @@ def _commands() -> list[tuple[str, str, list[str]]]:
 
 
 def test_commands_in_the_docs_use_known_options():
-    from pipeline.cli import beam_parser, option_names
+    from cli.command import beam_parser, option_names
 
     commands = _commands()
-    assert {module for _, module, _ in commands} >= {"pipeline.run", "pipeline.sample", "model.train"}
+    assert {module for _, module, _ in commands} >= {"pipeline.run", "samplegen.sample", "model.train"}
     for where, module, words in commands:
         target, beam = PARSERS[module]
         module_name, function = target.split(":")

@@ -20,7 +20,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from tokenizers import Tokenizer
 
-from pipeline.cli import CliParser, parse_count, run_cli
+from cli.command import CliParser, parse_count, run_cli
 from tokenizer.corpus import DEFAULT_BATCH_ROWS, iter_text_batches, resolve_parquet_files
 from tokenizer.train import load_tokenizer
 

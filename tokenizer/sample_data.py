@@ -26,7 +26,7 @@ import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.cli import BEAM_HELP, BeamHelpAction, CliParser, parse_beam_command, parse_count, run_cli
+from cli.command import BEAM_HELP, BeamHelpAction, CliParser, parse_beam_command, parse_count, run_cli
 from tokenizer.corpus import fallback_id, normalize_lang, resolve_parquet_files
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
-from pipeline.cli import CliParser, run_cli
+from cli.command import CliParser, run_cli
 from tokenizer.corpus import DEFAULT_BATCH_ROWS, count_rows, iter_texts, resolve_parquet_files
 from tokenizer.load import load_tokenizer  # noqa: F401 - the one loader, re-exported for tokenizer.tokenize
 

@@ -22,7 +22,7 @@ from dedup.near import KEPT, REMOVED, Item, NearDedupParams, NearDuplicates, Nea
 from pipeline import store
 from pipeline.batches import Piece, column_values, content_sizes
 from pipeline.judging import report_progress
-from pipeline.ledger import iter_column, parquet_files
+from pipeline.output_files import iter_column, parquet_files
 from pipeline.rejoin import positions, verdict_record
 from pipeline.stages.base import StageConfig, StageContext, StageSpec, ledger_row
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.sample_sources import find_sources
+from samplegen.sources import find_sources
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 BENCHMARKS = SHARED / "benchmarks"

@@ -1,4 +1,4 @@
-"""Prepared strings files: made once by ``pipeline.prepare_decontam``, equal to loading the benchmarks, refused when stale."""
+"""Prepared strings files: made once by ``decontam.prepare``, equal to loading the benchmarks, refused when stale."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from decontam import prepare as prepare_decontam
 from decontam.loaders import load_benchmark_strings
 from decontam.prepared import read_prepared
-from pipeline import prepare_decontam
 from pipeline.stages.base import StageContext
 from pipeline.stages.decontam import DecontamConfig, DecontamJudge, build, string_options
 from tests.decontam.helpers import BENCHMARKS, needs_shared

@@ -68,9 +68,9 @@ def test_beam_stage_removes_and_writes_ledger():
 @pytest.fixture(scope="module")
 def sample_docs(request) -> tuple[list[dict], dict]:
     try:
-        import pipeline.sample  # noqa: F401
+        import samplegen.sample  # noqa: F401
     except ImportError:
-        pytest.skip("pipeline/sample.py not written yet")
+        pytest.skip("samplegen/sample.py not written yet")
     sample_dir = request.getfixturevalue("sample_dir")
     truth = json.loads((sample_dir / "truth.json").read_text())
     docs = [row for path in sorted(sample_dir.glob("*.parquet")) for row in pq.read_table(path).to_pylist()]

@@ -8,10 +8,10 @@ import random
 import pytest
 from pydantic import ValidationError
 
-from pipeline.sample import read_sample_docs
-from pipeline.sample_cases import jaccard, shingle_set
 from pipeline.stages import load_spec
 from pipeline.stages.near_dedup import NearDedupConfig
+from samplegen.cases import jaccard, shingle_set
+from samplegen.sample import read_sample_docs
 from tests.dedup.near_eval import clusters_of, run_stage
 
 SEGMENT_TOKENS = 60

@@ -14,8 +14,8 @@ import pytest
 from dedup.near import NearDedupParams, representative_removals
 from pipeline.inputs import prepare
 from pipeline.run import run
-from pipeline.sample import SCHEMA
 from pipeline.stages.near_dedup import NearDedupConfig
+from samplegen.sample import SCHEMA
 from tests.dedup.near_eval import run_stage
 from tests.pipeline.helpers import file_bytes, input_ids, ledger, read_rows
 
@@ -187,7 +187,7 @@ def test_cluster_size_limit_fails_or_warns():
 
 
 def test_stats_and_report_show_the_largest_clusters(two_passes):
-    from pipeline.report import largest_clusters, render_report
+    from release.report import largest_clusters, render_report
 
     _, ids, (out, _) = two_passes
     assert largest_clusters(out) == [
@@ -207,7 +207,7 @@ def test_stats_and_report_show_the_largest_clusters(two_passes):
 
 
 def test_presets_run_stack_v1_then_a_second_pass():
-    from pipeline.ablate import VARIANT_STAGE
+    from ablation.ablate import VARIANT_STAGE
     from pipeline.config import resolve
 
     for preset in ("santacoder", "stack-base+dedup-alt", "stackcurate"):

@@ -120,7 +120,7 @@ def _real_sources() -> dict[str, object]:
     import sys
     from pathlib import Path
 
-    from pipeline.sample_sources import Source, find_sources
+    from samplegen.sources import Source, find_sources
 
     found = {lang.lower(): source for lang, source in find_sources().items()}
     dirs = {

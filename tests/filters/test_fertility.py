@@ -21,9 +21,9 @@ def _stdlib_code() -> list[str]:
 
 @pytest.fixture(scope="module")
 def corpus(request) -> list[str]:
-    """Real code: the project sample's contents when ``pipeline.sample`` exists, else stdlib files."""
+    """Real code: the project sample's contents when ``samplegen.sample`` exists, else stdlib files."""
     try:
-        import pipeline.sample  # noqa: F401
+        import samplegen.sample  # noqa: F401
     except ImportError:
         return _stdlib_code()
     import pyarrow.parquet as pq

@@ -51,7 +51,7 @@ def test_configs_refuse_unknown_rules_and_classes() -> None:
 
 
 def test_variant_switches_on_the_five_stages() -> None:
-    from pipeline.ablate import VARIANT_STAGE, preset_of
+    from ablation.ablate import VARIANT_STAGE, preset_of
     from pipeline.config import resolve
 
     cfg = resolve(preset_of("+v2-filters"))

@@ -15,8 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.ids import doc_id
-from pipeline.ledger import ids_digest
+from pipeline.ids import doc_id, ids_digest
 
 LANGS = ("python", "java", "javascript")
 EXT = {"python": "py", "java": "java", "javascript": "js"}

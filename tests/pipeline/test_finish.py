@@ -13,7 +13,8 @@ import apache_beam as beam
 import pytest
 
 from pipeline import finish as finish_mod
-from pipeline.ledger import check_ledger, load_stats
+from pipeline.output_files import load_stats
+from release.verify import check_ledger
 from tests.conftest import ROOT, base_args
 
 QUICK = ["--stages", "optout,exact_dedup,basic", "--direct_num_workers", "1"]

@@ -19,9 +19,9 @@ import pytest
 from apache_beam.options.pipeline_options import FlinkRunnerOptions, JobServerOptions
 
 from pipeline import runners
-from pipeline.ledger import check_ledger
 from pipeline.options import parse
 from pipeline.runners import FLINK
+from release.verify import check_ledger
 from tests.conftest import ROOT, base_args
 from tests.pipeline.helpers import file_bytes, read_rows
 from tests.pipeline.test_full_run import full_run  # noqa: F401  (the session's local reference run)

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from pipeline.ledger import ids_digest
+from pipeline.ids import ids_digest
 from pipeline.run import run
 from tests.conftest import _cached, _source_key, base_args
 from tests.pipeline.helpers import file_bytes, input_ids, ledger, read_rows

@@ -6,8 +6,8 @@ import sys
 
 import pyarrow.parquet as pq
 
-from pipeline.ledger import parquet_files
-from pipeline.publish import publish
+from pipeline.output_files import parquet_files
+from release.publish import publish
 from tests.pipeline.helpers import pipeline_args
 from tests.pipeline.ship_fixtures import make_fake_output
 from tests.pipeline.test_publish import REPO, ROOT, TOKEN, _offline_env, hub  # noqa: F401 (fixture)

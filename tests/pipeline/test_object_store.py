@@ -122,7 +122,8 @@ def test_every_output_part_is_on_s3_and_nothing_else(s3_run):
 def test_ledger_invariant_holds_on_what_is_read_back_from_s3(s3_run, sample_dir):
     endpoint, client, _ = s3_run
     _configure(endpoint)
-    from pipeline.ledger import check_ledger, load_stats
+    from pipeline.output_files import load_stats
+    from release.verify import check_ledger
 
     out = f"s3://{BUCKET}/out"
     assert check_ledger(out) == []
@@ -150,8 +151,8 @@ def test_tokenize_and_publish_from_the_s3_output(s3_run, tmp_path, monkeypatch):
     _configure(endpoint)
     from huggingface_hub import constants
 
-    from pipeline.publish import publish
     from pipeline.run import tokenize_data
+    from release.publish import publish
     from tests.pipeline.hub_server import HubServer
     from tokenizer.indexed import IndexedDataset
     from tokenizer.train import save_tokenizer, train_tokenizer
@@ -191,7 +192,7 @@ def test_rerun_into_the_same_prefix_replaces_the_output_and_leaves_nothing_behin
     assert {k.split("/")[1] for k in keys if k.startswith("removed/")} == {"optout", "validate"}
     assert not [k for k in keys if k.startswith(("_work", "INCOMPLETE"))]
     _configure(endpoint)
-    from pipeline.ledger import check_ledger
+    from release.verify import check_ledger
 
     assert check_ledger(f"s3://{BUCKET}/out") == []
 

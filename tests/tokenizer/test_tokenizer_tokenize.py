@@ -95,7 +95,7 @@ def test_missing_content_column_names_the_file(small_tokenizer_dir, tmp_path):
 
 
 def test_works_on_the_pipeline_sample_when_it_exists(request, small_tokenizer_dir, tmp_path):
-    pytest.importorskip("pipeline.sample")
+    pytest.importorskip("samplegen.sample")
     sample_dir = request.getfixturevalue("sample_dir")
     # one file of the sample keeps this test to a couple of CPU-seconds
     first = min(resolve_parquet_files(sample_dir), key=lambda f: f.stat().st_size)

@@ -35,7 +35,7 @@ ALIAS_NOTE = "Options are spelled with underscores as in Beam (--a_b); the dashe
 USER_ERROR_TYPES = (
     ("pipeline.config", "ConfigError"),
     ("pipeline.inputs", "InputError"),
-    ("pipeline.publish", "PublishRefused"),
+    ("release.publish", "PublishRefused"),
     ("pipeline.finish", "FinishError"),
 )
 # A path the user gave that is not there (or not readable) is their mistake, whatever code tripped on it.

@@ -8,14 +8,13 @@ what makes ``load_dataset("ORG/NAME", "python")`` work on the Hub.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
 import yaml
 
 from pipeline import store
-from pipeline.ledger import iter_column, load_stats, parquet_files
+from pipeline.output_files import iter_column, languages, ledger_details, load_stats, parquet_files
 
 LICENSE_LINK = "https://huggingface.co/datasets/bigcode/the-stack#licensing-information"
 BENCHMARK_NAMES = {
@@ -25,22 +24,6 @@ BENCHMARK_NAMES = {
     "multipl-e": "MultiPL-E prompts (HumanEval and MBPP; Python, Java, JavaScript)",
 }
 TOP_LICENSES = 25
-
-
-def languages(out_dir: str | Path) -> list[str]:
-    """Language folders under data/ that hold at least one shard."""
-    return store.subfolders(store.join(out_dir, "data"), ".parquet")
-
-
-def ledger_details(
-    out_dir: str | Path, stage: str, folder: str = "removed", column: str = "detail"
-) -> list[tuple[str, dict]]:
-    """(lang, parsed JSON) of every ledger row of a stage; small columns only."""
-    rows = []
-    for batch in iter_column(parquet_files(store.join(out_dir, folder, stage)), ["lang", column]):
-        for lang, text in zip(batch.get("lang", []), batch.get(column, []), strict=False):
-            rows.append((lang or "unknown", json.loads(text) if text else {}))
-    return rows
 
 
 def benchmark_matches(out_dir: str | Path) -> Counter[tuple[str, str]]:

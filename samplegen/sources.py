@@ -1,4 +1,4 @@
-"""Finding real code on this machine and screening it for the sample (see :mod:`pipeline.sample`).
+"""Finding real code on this machine and screening it for the sample (see :mod:`samplegen.sample`).
 
 Real files are kept only when UTF-8, <= 1 MiB, not empty or binary, passing
 the basic filter, free of benchmark text, and neither an exact nor a near
@@ -21,7 +21,7 @@ import ahocorasick
 import numpy as np
 from tqdm import tqdm
 
-from pipeline import sample_cases as cases
+from samplegen import cases
 
 MAX_FILE_BYTES = 1 << 20
 

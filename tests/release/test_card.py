@@ -9,8 +9,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import yaml
 
-from pipeline.card import render_card, write_card
-from pipeline.ledger import check_ledger
+from release.card import render_card, write_card
+from release.verify import check_ledger
 from tests.pipeline.ship_fixtures import LANGS, make_fake_output
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.ablate import is_heldout, main, noise_verdict, preset_of, summarize
+from ablation.ablate import is_heldout, main, noise_verdict, preset_of, summarize
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 
@@ -42,7 +42,7 @@ def _stars(row: dict) -> int:
 def test_ablation_end_to_end(tmp_path):
     import torch
 
-    from pipeline.sample import build_sample
+    from samplegen.sample import build_sample
 
     sample = build_sample(tmp_path / "sample", size_mb=0.3, seed=0)
     light = tmp_path / "light.yaml"  # the slow stages off: this test is about the ablation, not the filters

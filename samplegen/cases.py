@@ -1,4 +1,4 @@
-"""The labelled cases planted into the sample (see :mod:`pipeline.sample`).
+"""The labelled cases planted into the sample (see :mod:`samplegen.sample`).
 
 Every planted document is built for exactly one case from a real file that the
 sample builder screened (UTF-8, passes the basic filter, no benchmark text, no

@@ -14,9 +14,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import sample
-from pipeline import sample_cases as cases
 from pipeline.ids import doc_id, line_stats, reference_line_stats
+from samplegen import cases, sample
 
 SHARED = sample.SHARED  # the checkout's shared/ or its parent's
 BENCH = SHARED / "benchmarks"

@@ -33,10 +33,11 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cli.command import CliParser, run_cli
 from pipeline import store
-from pipeline.card import write_card
-from pipeline.cli import CliParser, run_cli
-from pipeline.ledger import STATS_FILE, check_ledger
+from pipeline.output_files import STATS_FILE
+from release.card import write_card
+from release.verify import check_ledger
 
 logger = logging.getLogger(__name__)
 
@@ -272,7 +273,7 @@ def _publish(
 
 def build_parser() -> CliParser:
     parser = CliParser(
-        prog="python -m pipeline.publish",
+        prog="python -m release.publish",
         description="Upload a pipeline output (data/, card, stats, report) to a Hugging Face dataset repo. "
         "The token comes from HF_TOKEN or `hf auth login`.",
     )
@@ -312,4 +313,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    run_cli(main, "pipeline.publish")
+    run_cli(main, "release.publish")

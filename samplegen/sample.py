@@ -11,7 +11,7 @@ Real files are screened so that the labels in ``truth.json`` are the whole
 truth: kept only when UTF-8, <= 1 MiB, not empty or binary, passing the basic
 filter, free of benchmark text, and neither an exact nor a near duplicate
 (MinHash LSH on word 5-grams and unigrams, verified by exact Jaccard) of another
-kept file. The planted cases are built in :mod:`pipeline.sample_cases`.
+kept file. The planted cases are built in :mod:`samplegen.cases`.
 
 Output: ``part-XXXXX.parquet`` (a few files), ``bad.jsonl`` (rows parquet
 cannot hold: undecodable text, binary, empty, null repo, oversized),
@@ -35,10 +35,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from pipeline import sample_cases as cases
-from pipeline.cli import CliParser, run_cli
+from cli.command import CliParser, run_cli
 from pipeline.ids import line_stats
-from pipeline.sample_sources import LANG_EXTS, Pool, Screen, find_sources
+from samplegen import cases
+from samplegen.sources import LANG_EXTS, Pool, Screen, find_sources
 
 _CHECKOUT = Path(__file__).resolve().parents[1]
 SHARED = next(
@@ -362,7 +362,7 @@ def build_sample(
 
 def build_parser() -> CliParser:
     parser = CliParser(
-        prog="python -m pipeline.sample",
+        prog="python -m samplegen.sample",
         description="Build a Stack-v1.1-format sample (parquet + bad.jsonl + truth.json) from real code on this "
         f"machine with labelled planted cases. NOTE: {SYNTHETIC_NOTE}.",
     )
@@ -407,4 +407,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    run_cli(main, "pipeline.sample")
+    run_cli(main, "samplegen.sample")

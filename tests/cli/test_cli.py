@@ -15,17 +15,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import cli
-from pipeline.cli import CliParser, guarded, parse_count
+import cli.command as cli
+from cli.command import CliParser, guarded, parse_count
 
 ROOT = Path(__file__).resolve().parents[2]
 # module -> the function that builds its parser; pipeline.run's options are a Beam PipelineOptions class.
 COMMANDS = {
     "pipeline.run": "pipeline.options:run_parser",
-    "pipeline.sample": "pipeline.sample:build_parser",
-    "pipeline.ablate": "pipeline.ablate:build_parser",
-    "pipeline.publish": "pipeline.publish:build_parser",
-    "pipeline.prepare_decontam": "pipeline.prepare_decontam:build_parser",
+    "samplegen.sample": "samplegen.sample:build_parser",
+    "ablation.ablate": "ablation.ablate:build_parser",
+    "release.publish": "release.publish:build_parser",
+    "decontam.prepare": "decontam.prepare:build_parser",
     "pipeline.finish": "pipeline.finish:build_parser",
     "pipeline.runners": "pipeline.runners:build_parser",
     "tokenizer.sample_data": "tokenizer.sample_data:build_parser",
@@ -121,7 +121,7 @@ def test_dashed_spelling_is_an_alias_never_dropped():
     from apache_beam.options.pipeline_options import GoogleCloudOptions
 
     from pipeline.options import CurateOptions, parse
-    from pipeline.sample import build_parser as sample_parser
+    from samplegen.sample import build_parser as sample_parser
 
     args = sample_parser().parse_args(["--output", "o", "--size-mb", "3", "--benchmarks-dir", "b"])
     assert (args.size_mb, args.benchmarks_dir) == (3.0, "b")
@@ -171,7 +171,7 @@ def test_runner_specific_beam_options_pass_and_unknown_ones_are_named(capsys, ca
 
 
 def test_commands_with_beam_options_get_them_checked_and_canonical(capsys):
-    from pipeline.cli import parse_beam_command
+    from cli.command import parse_beam_command
     from tokenizer.sample_data import build_parser
     from tokenizer.tokenize import main as tokenize_main
 
@@ -235,8 +235,8 @@ def test_counts_refuse_what_is_not_a_whole_count(text):
 
 
 def test_model_sizes_of_ablate_are_the_model_configs():
+    from ablation.ablate import MODEL_SIZES
     from model.configs import NAMED_CONFIGS
-    from pipeline.ablate import MODEL_SIZES
 
     assert MODEL_SIZES == tuple(NAMED_CONFIGS)
 
@@ -321,12 +321,12 @@ def test_user_errors_raised_inside_beam_are_found_in_the_chain(capsys):
 
 
 def test_user_errors_of_a_module_run_as_main_are_recognised(monkeypatch, capsys):
-    """``python -m pipeline.publish`` defines ``__main__.PublishRefused``, not ``pipeline.publish.PublishRefused``."""
+    """``python -m release.publish`` defines ``__main__.PublishRefused``, not ``release.publish.PublishRefused``."""
     import importlib.machinery
     import types
 
     main_module = types.ModuleType("__main__")
-    main_module.__spec__ = importlib.machinery.ModuleSpec("pipeline.publish", None)
+    main_module.__spec__ = importlib.machinery.ModuleSpec("release.publish", None)
     main_module.PublishRefused = type("PublishRefused", (RuntimeError,), {})
     monkeypatch.setitem(sys.modules, "__main__", main_module)
 
@@ -335,9 +335,9 @@ def test_user_errors_of_a_module_run_as_main_are_recognised(monkeypatch, capsys)
             "ledger invariant fails for OUT (2 problems):\n  a: 0 rows\n  b: 1 row"
         )
 
-    assert guarded(refused, "pipeline.publish") == 2
+    assert guarded(refused, "release.publish") == 2
     assert capsys.readouterr().err == (
-        "pipeline.publish: publish refused: ledger invariant fails for OUT (2 problems): a: 0 rows; b: 1 row\n"
+        "release.publish: publish refused: ledger invariant fails for OUT (2 problems): a: 0 rows; b: 1 row\n"
     )
 
 
@@ -385,7 +385,7 @@ def interrupted(self, docs):
     time.sleep(5)
     return judge(self, docs)
 basic.BasicJudge.judge = interrupted
-from pipeline.cli import run_cli
+from cli.command import run_cli
 from pipeline.run import main
 sys.argv[0] = "pipeline.run"
 run_cli(main, "pipeline.run")
@@ -405,7 +405,7 @@ def test_ctrl_c_during_a_beam_run_exits_130_with_one_line(tmp_path, sample_dir):
 def test_a_second_ctrl_c_ends_the_process_even_when_the_first_was_swallowed(tmp_path):
     swallowing = """
 import os, signal, sys, time
-from pipeline.cli import run_cli
+from cli.command import run_cli
 def main(argv):
     try:
         os.kill(os.getpid(), signal.SIGINT)

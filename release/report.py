@@ -23,18 +23,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from pipeline import store  # noqa: E402
-from pipeline.card import (
+from pipeline.output_files import iter_column, languages, ledger_details, load_stats, parquet_files  # noqa: E402
+from pipeline.stages.near_dedup import LARGEST_CLUSTERS, NEAR_STAGES  # noqa: E402
+from pipeline.stages.near_dedup import largest_clusters as near_largest_clusters  # noqa: E402
+from release.card import (
     benchmark_matches,
     input_origin,
-    languages,
-    ledger_details,
     pii_counts,
     stage_table,
     wall_time,
 )  # noqa: E402
-from pipeline.ledger import iter_column, load_stats, parquet_files  # noqa: E402
-from pipeline.stages.near_dedup import LARGEST_CLUSTERS, NEAR_STAGES  # noqa: E402
-from pipeline.stages.near_dedup import largest_clusters as near_largest_clusters  # noqa: E402
 
 MAX_ROWS_PER_LANG = 50_000
 LANG_COLORS = {"python": "#3572A5", "java": "#b07219", "javascript": "#d4b000"}

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 from matplotlib import image as mpimg
 
-from pipeline.report import (
+from release.report import (
     cluster_sizes,
     removed_scores,
     sample_scores,
@@ -165,7 +165,7 @@ def test_report_renders_in_headless_chromium_without_console_errors(report, tmp_
 
 
 def test_report_on_a_real_pipeline_output(spine_run):
-    from pipeline.report import render_report
+    from release.report import render_report
 
     stats = json.loads((spine_run / "stats.json").read_text())
     text = render_report(spine_run, max_rows_per_lang=2000)

@@ -1,4 +1,4 @@
-"""``python -m pipeline.ablate``: what each filter does to a model, in one command.
+"""``python -m ablation.ablate``: what each filter does to a model, in one command.
 
 Why: a filter is only worth its cost if models trained on its output are
 better. This runs the SantaCoder ablation recipe on a sample:
@@ -16,7 +16,7 @@ better. This runs the SantaCoder ablation recipe on a sample:
    filter removed, and which differences are within seed noise),
    ``ablation.png`` and ``ablation.json``.
 
-    python -m pipeline.ablate --input SAMPLE --variants base,+stars,+comments,+dedup-alt,+fertility \\
+    python -m ablation.ablate --input SAMPLE --variants base,+stars,+comments,+dedup-alt,+fertility \\
         --size tiny --seeds 3 --tokens 2M --output DIR
 """
 
@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from pipeline.cli import CliParser, parse_count, run_cli
+from cli.command import CliParser, parse_count, run_cli
 
 log = logging.getLogger("stackcurate.ablate")
 
@@ -340,7 +340,7 @@ def ablate(args: argparse.Namespace) -> dict:
 
 
 def build_parser() -> CliParser:
-    parser = CliParser(prog="python -m pipeline.ablate", description=__doc__)
+    parser = CliParser(prog="python -m ablation.ablate", description=__doc__)
     parser.add_argument("--input", required=True, help="a Stack-format sample (parquet file or directory)")
     parser.add_argument("--output", required=True, help="folder for the variants, models and ablation.md")
     parser.add_argument(
@@ -389,7 +389,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
     for variant in [v.strip() for v in args.variants.split(",") if v.strip()]:
         if variant != "base" and not variant.startswith("+"):
-            raise SystemExit(f"pipeline.ablate: --variants: {variant!r}: use base or +NAME (e.g. +stars)")
+            raise SystemExit(f"ablation.ablate: --variants: {variant!r}: use base or +NAME (e.g. +stars)")
         resolve(preset_of(variant), args.pipeline_config)
     return args
 
@@ -403,4 +403,4 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    run_cli(main, "pipeline.ablate")
+    run_cli(main, "ablation.ablate")

@@ -1,6 +1,6 @@
 """Publishing to a local fake Hub with the real huggingface_hub client, and loading it back with datasets.
 
-The end-to-end test runs ``python -m pipeline.publish`` and ``load_dataset`` in
+The end-to-end test runs ``python -m release.publish`` and ``load_dataset`` in
 subprocesses with their own environment (``HF_ENDPOINT`` pointing at the local
 server, a throw-away ``HF_HOME``, proxies pointing at a dead port so nothing
 can leave the machine), because both libraries read their endpoint and
@@ -20,8 +20,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.ledger import check_ledger, ids_digest, parquet_files
-from pipeline.publish import PublishRefused, commit_batches, publish, shard_files
+from pipeline.ids import ids_digest
+from pipeline.output_files import parquet_files
+from release.publish import PublishRefused, commit_batches, publish, shard_files
+from release.verify import check_ledger
 from tests.pipeline.hub_server import HubServer
 from tests.pipeline.ship_fixtures import LANGS, make_fake_output
 
@@ -75,7 +77,7 @@ def test_publish_cli_then_load_dataset_roundtrip(tmp_path):
         cli = [
             sys.executable,
             "-m",
-            "pipeline.publish",
+            "release.publish",
             str(out),
             "--repo-id",
             REPO,
@@ -137,7 +139,7 @@ def test_login_cache_token_is_used_and_never_printed(tmp_path):
     (home / "token").write_text(TOKEN)  # what `hf auth login` writes
     with HubServer(TOKEN) as server:
         env = _offline_env(server.endpoint, home, token=None)
-        cli = [sys.executable, "-m", "pipeline.publish", str(out), "--repo-id", REPO, "--private"]
+        cli = [sys.executable, "-m", "release.publish", str(out), "--repo-id", REPO, "--private"]
         published = subprocess.run(cli, env=env, capture_output=True, text=True, cwd=ROOT, timeout=120)
         assert published.returncode == 0, published.stderr[-3000:]
         assert server.repo(REPO).private is True
@@ -207,7 +209,7 @@ def test_cli_refuses_broken_ledger_with_clear_error(tmp_path):
     out = tmp_path / "out"
     make_fake_output(out, docs_per_lang=20)
     (out / "removed" / "near_dedup" / "part-00000-of-00001.parquet").unlink()  # rows dropped without a ledger
-    cli = [sys.executable, "-m", "pipeline.publish", str(out), "--repo-id", REPO]
+    cli = [sys.executable, "-m", "release.publish", str(out), "--repo-id", REPO]
     env = _offline_env("http://127.0.0.1:9", tmp_path / "home")  # never reached
     refused = subprocess.run(cli, env=env, capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert refused.returncode == 2

@@ -14,61 +14,13 @@ collide.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
 from pipeline import store
-
-DIGEST_MODULUS = 1 << 128
-STATS_FILE = "stats.json"
-
-
-def id_hash(doc_id: str) -> int:
-    """The 128-bit hash of one id that :func:`ids_digest` sums."""
-    return int.from_bytes(hashlib.blake2b(doc_id.encode("utf-8"), digest_size=16).digest(), "big")
-
-
-def ids_digest(ids: Iterable[str]) -> str:
-    """Order-independent digest of a multiset of ids: sum of their hashes mod 2**128, as 32 hex chars."""
-    total = 0
-    for doc_id in ids:
-        total += id_hash(doc_id)
-    return format(total % DIGEST_MODULUS, "032x")
-
-
-def combine_digests(digests: Iterable[str]) -> str:
-    """Digest of the union of multisets whose digests are given (lets workers digest shards separately)."""
-    return format(sum(int(d, 16) for d in digests) % DIGEST_MODULUS, "032x")
-
-
-def load_stats(out_dir: str | Path) -> dict:
-    """``OUT/stats.json`` (local or object store), or FileNotFoundError naming the file."""
-    path = store.join(out_dir, STATS_FILE)
-    if not store.exists(path):
-        raise FileNotFoundError(f"{path} is missing: not a finished pipeline output")
-    return json.loads(store.read_text(path))
-
-
-def parquet_files(folder: str | Path) -> list[str]:
-    """Parquet files under ``folder`` (recursively), sorted so every reader sees the same order."""
-    return store.list_files(folder, ".parquet")
-
-
-def iter_column(
-    files: Iterable[str | Path], columns: list[str], batch_size: int = 65536
-) -> Iterator[dict[str, list]]:
-    """Batches of the named columns only, one record batch at a time (bounded memory)."""
-    for path in files:
-        with store.open_read(path) as handle:
-            parquet = pq.ParquetFile(handle)
-            present = [c for c in columns if c in parquet.schema_arrow.names]
-            for batch in parquet.iter_batches(batch_size=batch_size, columns=present):
-                yield {name: batch.column(name).to_pylist() for name in present}
+from pipeline.ids import DIGEST_MODULUS, id_hash
+from pipeline.output_files import STATS_FILE, iter_column, load_stats, parquet_files
 
 
 def _stage_problems(stats: dict) -> list[str]:

@@ -1,0 +1,1 @@
+"""Ablations: train and evaluate the same small model on outputs of different filter settings."""

@@ -1,0 +1,1 @@
+"""The command-line conventions every stackcurate command shares (help, typos, one-line errors, exit codes)."""
