@@ -19,7 +19,6 @@ real PII (``--show``).
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import re
@@ -29,6 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cli.command import CliParser, run_cli
 from pii.detect import EMAIL, IP_ADDRESS, KEY, Finding, PiiDetector
 from pii.redact import redact
 
@@ -235,15 +235,17 @@ def evaluate_labelled(detector: PiiDetector, directory: Path) -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def build_parser() -> CliParser:
+    parser = CliParser(prog="python -m pii.evaluate", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--labelled", type=Path, default=DEFAULT_LABELLED, help="labelled set (labels.json)")
     parser.add_argument("--sample", type=Path, default=None, help="a samplegen.sample output with truth.json")
     parser.add_argument("--show", type=int, default=0, help="print N modified unplanted sample files to read")
     parser.add_argument("--json", type=Path, default=None, help="write the full result here")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     started = time.perf_counter()
     detector = PiiDetector()
     result: dict = {"setup_seconds": round(time.perf_counter() - started, 2)}
@@ -296,4 +298,4 @@ def _print_summary(result: dict) -> None:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_cli(main, "pii.evaluate")

@@ -9,7 +9,6 @@ it at code nobody screened for us (an interpreter's stdlib, ``site-packages``,
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import sys
@@ -17,6 +16,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from cli.command import CliParser, run_cli
 from pii.detect import PiiDetector
 from pii.evaluate import finding_context
 
@@ -75,16 +75,18 @@ def scan(detector: PiiDetector, files: list[Path], show: int = 0, seed: int = 0)
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("roots", type=Path, nargs="+")
+def build_parser() -> CliParser:
+    parser = CliParser(prog="python -m pii.scan_tree", description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("roots", type=Path, nargs="+", help="folders to scan (recursively)")
     parser.add_argument("--ext", default="py,js,java", help="file extensions, comma-separated")
     parser.add_argument("--mb", type=float, default=50.0, help="read at most this many MB")
     parser.add_argument("--show", type=int, default=40, help="print this many findings with context")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same result)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     files = iter_files(args.roots, set(args.ext.split(",")), int(args.mb * 1e6), args.seed)
     result = scan(PiiDetector(), files, args.show, args.seed)
     out = sys.stdout
@@ -100,4 +102,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_cli(main, "pii.scan_tree")

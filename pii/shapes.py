@@ -12,11 +12,11 @@ are counted apart: no name-based rule can find those.
 
 from __future__ import annotations
 
-import argparse
 import random
 import string
 from collections import Counter
 
+from cli.command import CliParser, run_cli
 from pii.detect import KEY, PiiDetector
 
 TEMPLATES: dict[str, str] = {
@@ -81,12 +81,14 @@ def shape_recall(detector: PiiDetector, seed: int = 0) -> dict:
     return {"found": dict(found), "total": dict(total), "missed": dict(missed.most_common())}
 
 
+def build_parser() -> CliParser:
+    parser = CliParser(prog="python -m pii.shapes", description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same result)")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     result = shape_recall(PiiDetector(), args.seed)
     for group in ("named", "unnamed"):
         found, total = result["found"].get(group, 0), result["total"][group]
@@ -96,4 +98,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_cli(main, "pii.shapes")
