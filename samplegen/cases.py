@@ -17,12 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import xxhash
 
+from dedup.minhash import MinHashParams, jaccard, text_shingle_keys
 from pipeline.ids import doc_id, line_stats
 
 COMMENT = {"Python": "#", "Java": "//", "JavaScript": "//"}
-TOKEN_SPLIT = re.compile(r"[^A-Za-z_0-9]+")
 WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]
 PUBLIC_DNS = {"8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "9.9.9.9", "208.67.222.222", "208.67.220.220"}
@@ -66,56 +65,10 @@ class Ctx:
     docs: list[Doc] = field(default_factory=list)
 
 
-def tokenize(text: str) -> list[str]:
-    return [t for t in TOKEN_SPLIT.split(text) if t]
-
-
-def shingle_set(text: str, n: int) -> set[str]:
-    """Word n-grams (tokens split on ``[^A-Za-z_0-9]``, empties dropped), joined by a space, as a set."""
-    tokens = tokenize(text)
-    return {" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
-
-
-_TOKEN_HASH: dict[str, int] = {}
-_MIX = np.array(
-    [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5, 0xFF51AFD7ED558CCD],
-    np.uint64,
-)
-
-
-def token_hashes(tokens: list[str]) -> np.ndarray:
-    """64-bit xxhash of each token (memoised: code reuses few distinct tokens)."""
-    new = set(tokens).difference(_TOKEN_HASH)
-    _TOKEN_HASH.update((t, xxhash.xxh64_intdigest(t.encode("utf-8", "surrogatepass"))) for t in new)
-    return np.fromiter(map(_TOKEN_HASH.__getitem__, tokens), np.uint64, len(tokens))
-
-
-def ngram_hashes(hashes: np.ndarray, n: int) -> np.ndarray:
-    """Sorted unique hashes of the n-grams of a token-hash sequence."""
-    count = len(hashes) - n + 1
-    if n == 1 or count <= 0:
-        return np.unique(hashes) if count > 0 else np.empty(0, np.uint64)
-    grams = np.zeros(count, np.uint64)
-    for i in range(n):
-        grams = (grams ^ hashes[i : i + count]) * _MIX[i]
-        grams ^= grams >> np.uint64(31)
-    return np.unique(grams)
-
-
-def hashed_ngrams(tokens: list[str], n: int) -> np.ndarray:
-    """Hashed word n-gram set: a fast stand-in for :func:`shingle_set` when comparing documents."""
-    return ngram_hashes(token_hashes(tokens), n)
-
-
-def hashed_jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    inter = len(np.intersect1d(a, b, assume_unique=True))
-    union = len(a) + len(b) - inter
-    return inter / union if union else 1.0
-
-
-def jaccard(a: set, b: set) -> float:
-    union = len(a | b)
-    return len(a & b) / union if union else 1.0
+def shingles(text: str, n: int) -> np.ndarray:
+    """Word n-gram set of ``text`` as near-dedup hashes it (``dedup.minhash``: tokens split on
+    ``[^A-Za-z_0-9]``, one 64-bit key per distinct n-gram), for exact Jaccard with :func:`jaccard`."""
+    return text_shingle_keys(text, MinHashParams(ngram=n))
 
 
 def passes_basic(content: str) -> bool:
@@ -236,13 +189,13 @@ def mutate(content: str, lang: str, edits: int, seed: str) -> str:
 
 def near_dup_copy(content: str, lang: str, target: float, seed: str) -> tuple[str, float]:
     """Binary-search the number of edits whose 5-gram Jaccard with ``content`` is closest to ``target``."""
-    base = hashed_ngrams(tokenize(content), 5)
+    base = shingles(content, 5)
     lo, hi = 1, max(4, len(base) // 3)
     scores: dict[int, float] = {}
 
     def score(k: int) -> float:
         if k not in scores:
-            scores[k] = hashed_jaccard(base, hashed_ngrams(tokenize(mutate(content, lang, k, seed)), 5))
+            scores[k] = jaccard(base, shingles(mutate(content, lang, k, seed), 5))
         return scores[k]
 
     while lo < hi:
@@ -252,8 +205,7 @@ def near_dup_copy(content: str, lang: str, target: float, seed: str) -> tuple[st
         else:
             hi = mid
     best = min({lo, max(1, lo - 1)}, key=lambda k: (abs(score(k) - target), k))
-    copy = mutate(content, lang, best, seed)
-    return copy, jaccard(shingle_set(content, 5), shingle_set(copy, 5))
+    return mutate(content, lang, best, seed), score(best)
 
 
 def plant_near_dups(ctx: Ctx, pairs: int = 40) -> list[dict]:
@@ -273,7 +225,7 @@ def plant_near_dups(ctx: Ctx, pairs: int = 40) -> list[dict]:
         a = Doc(lang, planted_repo(ctx, path), path, content, ctx.rng.choice([None, 0, 3, 12, 40]))
         b = Doc(lang, planted_repo(ctx, path), path, copy, ctx.rng.choice([None, 1, 7, 25]))
         ctx.docs += [a, b]
-        j1 = jaccard(shingle_set(content, 1), shingle_set(copy, 1))
+        j1 = jaccard(shingles(content, 1), shingles(copy, 1))
         truth.append({"a": a.id, "b": b.id, "jaccard5": j5, "jaccard1": j1})
     return truth
 

@@ -7,7 +7,6 @@ duplicate of another kept file, so that ``truth.json`` is the whole truth.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import re
@@ -21,6 +20,9 @@ import ahocorasick
 import numpy as np
 from tqdm import tqdm
 
+from dedup.lsh import band_keys
+from dedup.minhash import MinHashParams, jaccard, shingle_keys, signatures_of_keys, token_hashes
+from pipeline.ids import content_digest
 from samplegen import cases
 
 MAX_FILE_BYTES = 1 << 20
@@ -80,7 +82,8 @@ def find_sources(java_dir: str | None = None, js_dir: str | None = None) -> dict
 
 # ---------------------------------------------------------------- screening
 class NearDupIndex:
-    """MinHash LSH over word 5-grams and unigrams; a candidate counts when its exact Jaccard is high.
+    """MinHash LSH over word 5-grams and unigrams (near-dedup's hashing, ``dedup.minhash`` and
+    ``dedup.lsh``); a candidate counts when its exact Jaccard is high.
 
     Low limits (5-gram >= 0.5, unigram >= 0.7) keep real files well away from the
     near-dedup thresholds (0.7 / 0.85), so only planted pairs are near duplicates.
@@ -91,32 +94,27 @@ class NearDupIndex:
     MARGIN = 0.25
 
     def __init__(self) -> None:
-        rng = np.random.default_rng(12345)
-        self.perms = {}
-        for n, (bands, rows, _) in self.SETTINGS.items():
-            odd = rng.integers(1, 2**63, bands * rows, dtype=np.uint64) | np.uint64(1)
-            self.perms[n] = (odd, rng.integers(0, 2**63, bands * rows, dtype=np.uint64))
-        self.sigs = {n: np.zeros((1024, b * r), np.uint64) for n, (b, r, _) in self.SETTINGS.items()}
-        self.buckets: dict[tuple, list[int]] = {}
+        self.params = {n: MinHashParams(ngram=n, num_perm=b * r) for n, (b, r, _) in self.SETTINGS.items()}
+        self.sigs = {n: np.zeros((1024, b * r), np.uint32) for n, (b, r, _) in self.SETTINGS.items()}
+        self.buckets: dict[bytes, list[int]] = {}
         self.sets: list[dict[int, np.ndarray]] = []
 
     def add_if_new(self, content: str) -> bool:
-        hashes = cases.token_hashes(cases.tokenize(content))
-        sets = {n: cases.ngram_hashes(hashes, n) for n in self.SETTINGS}
+        hashes = token_hashes(content, MinHashParams().seed)
+        sets = {n: shingle_keys(hashes, n) for n in self.SETTINGS}
         keys, sigs, me = [], {}, len(self.sets)
         for n, (bands, rows, limit) in self.SETTINGS.items():
             if not len(sets[n]):
                 continue
-            a, b = self.perms[n]
-            sigs[n] = sig = ((sets[n][:, None] * a + b) >> np.uint64(20)).min(axis=0)
-            mine = [(n, band, sig[band * rows : (band + 1) * rows].tobytes()) for band in range(bands)]
+            sigs[n] = sig = signatures_of_keys([sets[n]], self.params[n])[0]
+            mine = [bytes([n]) + key for key in band_keys(sig, bands, rows)]
             keys += mine
             found = {o for k in mine for o in self.buckets.get(k, ())}
             if found:
                 others = np.fromiter(sorted(found), np.int64, len(found))
                 agree = (self.sigs[n][others] == sig).mean(axis=1)
                 for other in others[agree >= limit - self.MARGIN]:
-                    if cases.hashed_jaccard(sets[n], self.sets[other][n]) >= limit:
+                    if jaccard(sets[n], self.sets[other][n]) >= limit:
                         return False
         for n in sigs:
             if me >= len(self.sigs[n]):
@@ -159,7 +157,7 @@ class Screen:
             return "basic"
         if self.automaton and next(self.automaton.iter(content.lower()), None):
             return "benchmark_text"
-        digest = hashlib.blake2b(data, digest_size=16).digest()
+        digest = content_digest(data)
         if digest in self.seen:
             return "exact_duplicate"
         self.seen.add(digest)

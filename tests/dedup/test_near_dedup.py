@@ -8,9 +8,10 @@ import random
 import pytest
 from pydantic import ValidationError
 
+from dedup.minhash import jaccard
 from pipeline.stages import load_spec
 from pipeline.stages.near_dedup import NearDedupConfig
-from samplegen.cases import jaccard, shingle_set
+from samplegen.cases import shingles as shingle_set
 from samplegen.sample import read_sample_docs
 from tests.dedup.near_eval import clusters_of, run_stage
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from dedup.minhash import jaccard
 from pipeline.ids import doc_id, line_stats, reference_line_stats
 from samplegen import cases, sample
 
@@ -313,15 +314,15 @@ def test_bad_rows_cover_each_problem(built, truth, bad_rows):
 def test_no_unplanted_near_duplicates(truth, rows):
     planted = _planted_ids(truth)
     sigs = {
-        i: (r["lang"], *(cases.hashed_ngrams(cases.tokenize(r["content"]), n) for n in (5, 1)))
+        i: (r["lang"], *(cases.shingles(r["content"], n) for n in (5, 1)))
         for i, r in rows.items()
         if planted.get(i) not in ("near_dup", "exact_dup")
     }
     worst5 = worst1 = 0.0
     for (_, (lang_a, a5, a1)), (_, (lang_b, b5, b1)) in itertools.combinations(sigs.items(), 2):
         if lang_a == lang_b:
-            worst5 = max(worst5, cases.hashed_jaccard(a5, b5))
-            worst1 = max(worst1, cases.hashed_jaccard(a1, b1))
+            worst5 = max(worst5, jaccard(a5, b5))
+            worst1 = max(worst1, jaccard(a1, b1))
     assert worst5 < 0.6 and worst1 < 0.8, (worst5, worst1)
 
 
