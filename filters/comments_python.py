@@ -71,23 +71,39 @@ _AFTER_A_NAME = frozenset(
     {"if", "else", "for", "in", "is", "and", "or", "not", "as", "async", "from", "import"}
 )
 _SOFT_KEYWORDS = frozenset(keyword.softkwlist) | {"type"}  # match x:, case y:, type X = (3.12, flagged)
-_NAME_PAIR = re.compile(r"\b([A-Za-z_]\w*)[ \t]+(?=([A-Za-z_]\w*))")
+# Two names that no keyword joins: a space (or a tab: one pattern each, so that re skips to a literal) after
+# a word that is no keyword (one lookbehind per keyword length), then a name that may not follow a name. A
+# number before the space is no name (checked on each hit). ASCII: used on ASCII code only.
+_KEYWORD_BEFORE = "".join(
+    rf"(?<!\b(?:{'|'.join(sorted(words))})[ \t])"
+    for length in sorted({len(word) for word in _KEYWORDS | _SOFT_KEYWORDS})
+    for words in [[word for word in _KEYWORDS | _SOFT_KEYWORDS if len(word) == length]]
+)
+_NAME_PAIRS = tuple(
+    re.compile(
+        rf"{space}(?<=\w{space}){_KEYWORD_BEFORE}[ \t]*(?!(?:{'|'.join(sorted(_AFTER_A_NAME))})\b)(?=[A-Za-z_])",
+        re.ASCII,
+    )
+    for space in (" ", r"\t")
+)
 _BARE_NAME = re.compile(r"\n(?<!\\\n)(?<!\\\r\n)[ \t]*([A-Za-z_]\w*)[ \t]*:[ \t]*(?:\r?\n|$)")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # a str literal next to a bytes literal (either order): "a" b"b" is a syntax error, b"a" b"b" is not
-_BYTES = r"(?:[bB][rR]?|[rR][bB])\x01"
-_BYTES_GLUED = re.compile(
-    rf"(?<![bB])(?<![bB][rR])\x01\s*{_BYTES}|(?<!\w){_BYTES}\s*(?!{_BYTES})\w{{0,2}}\x01"
-)
-_HEADER = re.compile(r"\n([ \t]*)(?:async[ \t]+)?(def|class)[ \t]+(\w+)")  # the masked code starts with \n
+_STR_AFTER = re.compile(r"\s*(?!(?:[bB][rR]?|[rR][bB])\x01)\w{0,2}\x01")
+_SPACES = re.compile(r"\s*")
+# def and class keywords with their names, found as literals (fast); _headers keeps those at a statement start
+_DEF = re.compile(r"def[ \t]+(\w+)")
+_CLASS = re.compile(r"class[ \t]+(\w+)")
 # The rest of a header up to its colon: parameters or bases with parentheses nested up to four deep (any
 # other character, ':' and newlines included, inside them), then a return annotation without a colon.
 _PARENS = r"\((?:[^()]|\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\))*\)"
 _SIGNATURE = re.compile(rf"[ \t]*(?:{_PARENS})?[ \t]*(?:->[^:]*)?:")
 _BLANK = re.compile(r"[ \t\r\n]*")
 _STATEMENT = re.compile(r"(\w{0,2})\x01[ \t]*(.?)")
+_OPENING = re.compile(r"[(\s]*")
+_LITERAL_START = re.compile(r"\\|\w{0,2}\x01")
 # Signs that ast.parse may reject the file (then its docstrings come from ast). Each pattern starts with a
-# literal, so that re skips to it: Python 2 print/exec statements, octal and long numbers, except/raise
+# literal, so that re skips to it: Python 2 print/exec statements, long numbers (octal ones: _OCTAL), except/raise
 # commas, tuple parameters; async/await as names (keywords since 3.7); 3.12 syntax; a tab in an
 # indentation (TabError).
 _NOT_PY3 = tuple(
@@ -95,8 +111,8 @@ _NOT_PY3 = tuple(
     for pattern in (
         r"print(?<![\w.]print)(?!\w)(?![ \t]*(?:[()=.,\]};:\r\n]|$))",
         r"exec(?<![\w.]exec)(?!\w)(?![ \t]*(?:[()=.,\]};:\r\n]|$))",
-        r"0(?<![\w.]0)(?:\d+(?![\d.eEjJ])|[xX][0-9a-fA-F]+[lL])",
-        r"[lL](?<=\d[lL])(?!\w)",
+        r"l(?<=\dl)(?!\w)",  # l and L apart: a one-character literal is found faster than a set
+        r"L(?<=\dL)(?!\w)",
         r"except[ \t](?:[^:(\n]|\([^()\n]*\))*,",
         r"raise[ \t](?:[^\n(;]|\([^()\n]*\))*,",
         r"def[ \t]+\w+[ \t]*(?:\[|\((?:[^(),]*,)*\s*\()",
@@ -108,6 +124,11 @@ _NOT_PY3 = tuple(
         r"\n[ ]*\t",
     )
 )
+
+
+# an octal or long literal (Python 2), unless the digits are a decimal's exponent (1.5e-03, checked on each hit)
+_OCTAL = re.compile(r"0(?<![\w.]0)(?:\d+(?![\d.eEjJ])|[xX][0-9a-fA-F]+[lL])")
+_EXPONENT_BEFORE = re.compile(r"(?<![\w.])(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)[eE][-+]\Z")
 
 
 def python_comment_chars_fast(content: str) -> int | None:
@@ -145,22 +166,20 @@ def _docstrings(code: str, literals: list[str]) -> list[str] | None:
     if module is not None:
         found.append((docstring_sort_key("Module", None), module))
     index = position = 0  # literals before ``position``, counted as the headers go down the file
-    for header in _HEADER.finditer(code) if "def" in code or "class" in code else ():
-        start = header.start()
+    for start, indent, kind, name, end in _headers(code):
         if code[max(0, start - 2) : start].endswith(("\\", "\\\r")):
             return None  # a header after a backslash continuation: invalid, or beyond these rules
-        signature = _SIGNATURE.match(code, header.end())
+        signature = _SIGNATURE.match(code, end)
         if signature is None:
             return None  # brackets nested deeper than the pattern follows
         body = signature.end()
         index += code.count(_LIT, position, body)
         position = body
-        doc = _first_statement(code, body, header.group(1), literals, index)
+        doc = _first_statement(code, body, indent, literals, index)
         if doc is False:
             return None
         if doc is not None:
-            kind = "Class" if header.group(2) == "class" else "Function/Method"
-            found.append((docstring_sort_key(kind, header.group(3)), doc))
+            found.append((docstring_sort_key(kind, name), doc))
     if not found:
         return []
     if not _plain_python3(code, literals):
@@ -169,6 +188,23 @@ def _docstrings(code: str, literals: list[str]) -> list[str] | None:
     if _edges_depend_on_order(found):
         return None
     return [doc for _, doc in found]
+
+
+def _headers(code: str) -> list[tuple[int, str, str, str, int]]:
+    """``def`` and ``class`` headers at the start of a line, in document order: (start of their line's
+    newline, indentation, kind, name, end of the name). The same as ``\\n([ \\t]*)(?:async[ \\t]+)?(def|class)
+    [ \\t]+(\\w+)``, found from the two keywords (a literal search) instead of trying every line."""
+    found = []
+    for pattern, kind in ((_DEF, "Function/Method"), (_CLASS, "Class")):
+        for match in pattern.finditer(code):
+            start = code.rfind("\n", 0, match.start())
+            lead = code[start + 1 : match.start()]
+            rest = lead.lstrip(" \t")
+            if rest and not (rest.startswith("async") and len(rest) > 5 and not rest[5:].strip(" \t")):
+                continue
+            found.append((start, lead[: len(lead) - len(rest)], kind, match.group(1), match.end()))
+    found.sort()
+    return found
 
 
 def _plain_python3(code: str, literals: list[str]) -> bool:
@@ -184,9 +220,7 @@ def _plain_python3(code: str, literals: list[str]) -> bool:
         index += code.count(_LIT, position, start)
         position = start
         token = literals[index]
-        if "b" in word and (
-            not token.isascii() or _BYTES_GLUED.search(code, max(0, start - 200), start + 200)
-        ):
+        if "b" in word and (not token.isascii() or _next_to_str(code, start, len(word))):
             return False  # non-ASCII bytes, or str and bytes literals concatenated
         if "f" in word and not _plain_fstring(token):
             return False
@@ -194,14 +228,30 @@ def _plain_python3(code: str, literals: list[str]) -> bool:
         return False  # a bad \x, \u, \U or \N escape fails the whole file
     if any(pattern.search(code) for pattern in _NOT_PY3):
         return False
+    for octal in _OCTAL.finditer(code):
+        start = octal.start()
+        if not _EXPONENT_BEFORE.search(code, max(0, start - 100), start):
+            return False
     # two names that no keyword joins (serugi insert(self), x def; print x too), a bare "name:" statement:
     # an edited or truncated file, whose tokens are intact
-    if any(
-        a not in _KEYWORDS and a not in _SOFT_KEYWORDS and b not in _AFTER_A_NAME
-        for a, b in _NAME_PAIR.findall(code)
-    ):
-        return False
+    for pattern in _NAME_PAIRS if "\t" in code else _NAME_PAIRS[:1]:
+        for pair in pattern.finditer(code):
+            if not _WORD_TAIL.search(code, max(0, pair.start() - 100), pair.start()).group()[0].isdigit():
+                return False
     return all(name in _KEYWORDS for name in _BARE_NAME.findall(code))
+
+
+def _next_to_str(code: str, at: int, prefix: int) -> bool:
+    """Whether the bytes literal at ``at`` (its prefix ``prefix`` characters long) is concatenated with a str
+    literal: only whitespace between it and a literal after it, or one before it, that is no bytes."""
+    if _STR_AFTER.match(code, at + 1):
+        return True
+    start = at - prefix
+    before = code.rfind(_LIT, 0, start)
+    if before < 0 or _SPACES.match(code, before + 1, start).end() != start:
+        return False
+    tail = code[before - 2 : before].lower()
+    return not (tail.endswith("b") or tail == "br")
 
 
 def _bad_escape(token: str, bytes_literal: bool = False) -> bool:
@@ -258,8 +308,11 @@ def _first_statement(
     at = _BLANK.match(code, pos).end()
     if at == len(code):
         return None
-    if code[at] in "(\\":
-        return False  # a parenthesised string is a docstring too; rare, so ast decides
+    if code[at] == "\\":
+        return False
+    # a parenthesised string is a docstring too (rare: ast decides); a statement opened by any other atom is not
+    if code[at] == "(":
+        return False if _LITERAL_START.match(code, _OPENING.match(code, at).end()) else None
     statement = _STATEMENT.match(code, at)
     if statement is None:
         return None  # a name, a keyword, a number...
