@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
+from pipeline import store
 from pipeline.ids import doc_id, line_stats, normalize_lang
 
 REQUIRED_COLUMNS = ("content", "max_stars_repo_name", "max_stars_repo_path")
@@ -52,18 +53,9 @@ class InputError(ValueError):
     """Bad input that a user must fix: names the file (and row)."""
 
 
-def _uses_fsspec(path: str) -> bool:
-    scheme = path.split("://", 1)[0] if "://" in path else ""
-    return scheme not in ("", "gs", "file", "s3", "hdfs", "azfs")
-
-
 def open_binary(path: str) -> io.IOBase:
     """Open for reading through Beam's filesystems, or fsspec for schemes Beam lacks (``hf://``)."""
-    if _uses_fsspec(path):
-        import fsspec
-
-        return fsspec.open(path, "rb").open()
-    return FileSystems.open(path, compression_type="uncompressed")
+    return store.open_read(path)
 
 
 def _is_input_file(path: str) -> bool:
@@ -88,7 +80,7 @@ def list_input_sizes(spec: str) -> dict[str, int]:
 def _expand(pattern: str) -> dict[str, int]:
     """A file, a folder or prefix (every input file below it), or a glob -> {file: size}."""
     has_glob = any(c in pattern for c in "*?[")
-    if _uses_fsspec(pattern):
+    if store.uses_fsspec(pattern):
         import fsspec
 
         fs, _, paths = fsspec.get_fs_token_paths(pattern)

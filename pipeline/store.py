@@ -1,4 +1,4 @@
-"""Files of an output folder, read and written through Beam's ``FileSystems``.
+"""Files of an output folder, read and written through Beam's ``FileSystems`` (fsspec for ``hf://``).
 
 Object stores have no directories: a "folder" is a key prefix, listed with a
 ``**`` match, and a file exists once it is written. Everything that reads or
@@ -15,21 +15,38 @@ import posixpath
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions
+if TYPE_CHECKING:
+    from apache_beam.options.pipeline_options import PipelineOptions
 
 COPY_CHUNK = 16 * 1024 * 1024
+# Schemes Beam's own filesystems serve; any other URL (``hf://``, ...) is read through fsspec.
+BEAM_SCHEMES = ("", "file", "gs", "s3", "hdfs", "azfs")
+
+
+def _filesystems() -> Any:
+    """Beam's ``FileSystems``, imported on first use: the tokenizer and model code read paths through
+    this module and must not pay Beam's multi-second import when they never touch a remote file."""
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems
 
 
 def configure(options: PipelineOptions) -> None:
     """Give Beam's filesystems their options (S3 endpoint and keys, GCS project) before any use."""
-    FileSystems.set_options(options)
+    _filesystems().set_options(options)
 
 
 def is_remote(path: str | Path) -> bool:
     text = str(path)
     return "://" in text and not text.startswith("file://")
+
+
+def uses_fsspec(path: str | Path) -> bool:
+    """A URL whose scheme Beam has no filesystem for (``hf://`` and other fsspec protocols)."""
+    text = str(path)
+    return text.split("://", 1)[0] not in BEAM_SCHEMES if "://" in text else False
 
 
 def join(root: str | Path, *parts: str) -> str:
@@ -41,11 +58,11 @@ def join(root: str | Path, *parts: str) -> str:
 
 
 def exists(path: str | Path) -> bool:
-    return FileSystems.exists(str(path))
+    return _filesystems().exists(str(path))
 
 
 def read_bytes(path: str | Path) -> bytes:
-    with FileSystems.open(str(path), compression_type="uncompressed") as handle:
+    with open_read(path) as handle:
         return handle.read()
 
 
@@ -58,7 +75,7 @@ def write_bytes(path: str | Path, data: bytes) -> str:
     path = str(path)
     if not is_remote(path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with FileSystems.create(path) as handle:
+    with _filesystems().create(path) as handle:
         handle.write(data)
     return path
 
@@ -68,20 +85,25 @@ def write_text(path: str | Path, text: str) -> str:
 
 
 def open_read(path: str | Path) -> io.IOBase:
-    """A seekable binary handle (pyarrow's ParquetFile reads footers through it)."""
-    return FileSystems.open(str(path), compression_type="uncompressed")
+    """A seekable binary handle (pyarrow's ParquetFile reads footers through it): Beam's filesystems,
+    or fsspec for schemes Beam lacks (``hf://``)."""
+    if uses_fsspec(path):
+        import fsspec
+
+        return fsspec.open(str(path), "rb").open()
+    return _filesystems().open(str(path), compression_type="uncompressed")
 
 
 def list_files(folder: str | Path, suffix: str = "") -> list[str]:
     """Every file under ``folder`` (recursively) ending in ``suffix``, sorted: every reader sees one order."""
     pattern = join(folder, "**")
-    found = FileSystems.match([pattern])[0].metadata_list
+    found = _filesystems().match([pattern])[0].metadata_list
     return sorted(m.path for m in found if m.path.endswith(suffix))
 
 
 def file_sizes(folder: str | Path, suffix: str = "") -> dict[str, int]:
     """path -> bytes of every file under ``folder`` ending in ``suffix``."""
-    found = FileSystems.match([join(folder, "**")])[0].metadata_list
+    found = _filesystems().match([join(folder, "**")])[0].metadata_list
     return {m.path: m.size_in_bytes for m in found if m.path.endswith(suffix)}
 
 
@@ -110,13 +132,13 @@ def delete_tree(folder: str | Path) -> None:
         return
     files = list_files(folder)
     if files:
-        FileSystems.delete(files)
+        _filesystems().delete(files)
 
 
 def delete_files(paths: Iterable[str]) -> None:
     paths = [p for p in paths if exists(p)]
     if paths:
-        FileSystems.delete(paths)
+        _filesystems().delete(paths)
 
 
 def move_tree(source: str | Path, target: str | Path) -> None:
@@ -130,14 +152,14 @@ def move_tree(source: str | Path, target: str | Path) -> None:
         return
     files = list_files(source)
     if files:
-        FileSystems.rename(files, [join(target, relative(p, source)) for p in files])
+        _filesystems().rename(files, [join(target, relative(p, source)) for p in files])
 
 
 def copy_tree(source: str | Path, target: str | Path) -> None:
     """Copy every file under ``source`` to the same place under ``target`` (server-side on object stores)."""
     files = list_files(source)
     if files:
-        FileSystems.copy(files, [join(target, relative(p, str(source))) for p in files])
+        _filesystems().copy(files, [join(target, relative(p, str(source))) for p in files])
 
 
 def download(path: str, local: Path) -> Path:
@@ -152,6 +174,6 @@ def upload(local: Path, path: str) -> str:
     """Copy one local file to ``path`` (any filesystem) in bounded chunks."""
     if not is_remote(path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(local, "rb") as source, FileSystems.create(path) as sink:
+    with open(local, "rb") as source, _filesystems().create(path) as sink:
         shutil.copyfileobj(source, sink, COPY_CHUNK)
     return path

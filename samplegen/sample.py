@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from cli.command import CliParser, run_cli
-from pipeline.ids import line_stats
+from pipeline.ids import content_digest, line_stats
 from samplegen import cases
 from samplegen.sources import LANG_EXTS, Pool, Screen, find_sources
 
@@ -246,7 +246,7 @@ def read_sample_docs(sample_dir: Path) -> list[dict]:
     ]
     docs, seen = [], set()
     for doc in sorted((prepare(r) for r in rows), key=lambda d: d["id"]):
-        digest = hashlib.blake2b(doc["content"].encode("utf-8", "surrogatepass")).digest()
+        digest = content_digest(doc["content"])
         if digest not in seen:
             seen.add(digest)
             docs.append(doc)

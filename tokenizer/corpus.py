@@ -7,7 +7,6 @@ scale) must never be loaded whole; pyarrow's ``iter_batches`` keeps memory at on
 from __future__ import annotations
 
 import glob
-import hashlib
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -15,9 +14,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from pipeline.ids import doc_id, normalize_lang
+
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_ROWS = 1000
+ID_COLUMNS = ("id", "max_stars_repo_name", "max_stars_repo_path")  # what a document id is made of
 
 
 def resolve_parquet_files(inputs: str | Path | Iterable[str | Path]) -> list[Path]:
@@ -45,15 +47,15 @@ def resolve_parquet_files(inputs: str | Path | Iterable[str | Path]) -> list[Pat
     return sorted(files)
 
 
-def normalize_lang(value: object, fallback: str = "unknown") -> str:
-    """Lower-case language name (``"JavaScript"`` -> ``"javascript"``), ``fallback`` when empty."""
-    text = str(value).strip().lower() if value is not None else ""
-    return text or fallback
+def document_id(row: dict, content: str) -> str:
+    """The row's ``id``, else the pipeline's id of it (``pipeline.ids.doc_id``: repo, path and content)."""
+    return row.get("id") or doc_id(row.get("max_stars_repo_name"), row.get("max_stars_repo_path"), content)
 
 
-def fallback_id(content: str) -> str:
-    """Id for rows without an ``id`` column: a content hash (stable, not position-based)."""
-    return hashlib.blake2b(content.encode("utf-8", "surrogatepass"), digest_size=10).hexdigest()
+def document_lang(lang: str | None, file: str | Path) -> str:
+    """The pipeline's language name (``pipeline.ids.normalize_lang``) of the ``lang`` value, else of the
+    file's folder (the ``data/<lang>/train-*.parquet`` layout)."""
+    return normalize_lang(lang or Path(file).parent.name, None)
 
 
 @dataclass(frozen=True)
@@ -63,11 +65,6 @@ class TextBatch:
     contents: list[str]
     langs: list[str]
     ids: list[str]
-
-
-def _lang_from_path(path: Path) -> str:
-    """``data/<lang>/train-*.parquet`` layout: the parent directory names the language."""
-    return normalize_lang(path.parent.name)
 
 
 def count_rows(files: Iterable[Path]) -> int:
@@ -81,7 +78,7 @@ def iter_text_batches(
     """Yield batches of (content, lang, id) from parquet files, reading one record batch at a time.
 
     ``lang`` comes from the ``lang`` column when present, else from the parent directory name;
-    ``id`` from the ``id`` column, else a content hash. Null contents are skipped with a warning.
+    ``id`` from the ``id`` column, else the pipeline's id (:func:`document_id`). Null contents are skipped with a warning.
     """
     for file in files:
         path = Path(file)
@@ -89,22 +86,18 @@ def iter_text_batches(
         names = set(parquet.schema_arrow.names)
         if content_column not in names:
             raise ValueError(f"{path}: no '{content_column}' column (columns: {sorted(names)})")
-        columns = [content_column] + [c for c in ("lang", "id") if c in names]
-        default_lang = _lang_from_path(path)
+        columns = [content_column] + [c for c in ("lang", *ID_COLUMNS) if c in names]
         skipped = 0
         for record_batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
-            table = record_batch.to_pydict()
             contents, langs, ids = [], [], []
-            n = record_batch.num_rows
-            lang_values = table.get("lang", [None] * n)
-            id_values = table.get("id", [None] * n)
-            for content, lang, doc_id in zip(table[content_column], lang_values, id_values, strict=True):
+            for row in record_batch.to_pylist():
+                content = row[content_column]
                 if content is None:
                     skipped += 1
                     continue
                 contents.append(content)
-                langs.append(normalize_lang(lang, default_lang))
-                ids.append(doc_id or fallback_id(content))
+                langs.append(document_lang(row.get("lang"), path))
+                ids.append(document_id(row, content))
             if contents:
                 yield TextBatch(contents, langs, ids)
         if skipped:

@@ -22,20 +22,15 @@ from tokenizers import Tokenizer
 
 from cli.command import CliParser, parse_count, run_cli
 from tokenizer.corpus import DEFAULT_BATCH_ROWS, iter_text_batches, resolve_parquet_files
-from tokenizer.train import load_tokenizer
+from tokenizer.load import load_tokenizer
 
 log = logging.getLogger(__name__)
 
 
-def load_any_tokenizer(path: str | Path) -> Tokenizer:
-    """``tokenizer.json`` (file or directory), or a GPT-2 style directory with vocab.json + merges.txt."""
-    path = Path(path)
-    if path.is_dir() and not (path / "tokenizer.json").exists() and (path / "vocab.json").exists():
-        from tokenizers import ByteLevelBPETokenizer
-
-        bpe = ByteLevelBPETokenizer(str(path / "vocab.json"), str(path / "merges.txt"))
-        return Tokenizer.from_str(bpe.to_str())
-    tokenizer = load_tokenizer(path)
+def counting_tokenizer(spec: str | Path) -> Tokenizer:
+    """A tokenizer from any spec ``tokenizer.load`` accepts, counting special-token strings that occur
+    in the text as text (a file quoting ``<|endoftext|>`` is measured as written)."""
+    tokenizer = load_tokenizer(spec)
     tokenizer.encode_special_tokens = True
     return tokenizer
 
@@ -123,9 +118,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    tokenizers = {"trained": load_any_tokenizer(args.tokenizer)}
+    tokenizers = {"trained": counting_tokenizer(args.tokenizer)}
     if args.compare:
-        tokenizers["compare"] = load_any_tokenizer(args.compare)
+        tokenizers["compare"] = counting_tokenizer(args.compare)
     report = fertility(
         args.input,
         tokenizers,

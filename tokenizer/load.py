@@ -7,7 +7,8 @@ where the pipeline graph is built: a local tokenizer is read there and its JSON
 travels with the stage as bytes (a 49k-token ``tokenizer.json`` is ~2 MB); a
 remote location or Hub id travels as text and is read where it is used.
 
-Rules for a spec: a folder (local or remote) holds ``tokenizer.json``; a remote
+Rules for a spec: a folder (local or remote) holds ``tokenizer.json`` (a local one may
+instead hold GPT-2's ``vocab.json`` + ``merges.txt``); a remote
 spec ending in ``.json`` is the file itself; a local-looking spec (starts with
 ``/``, ``.`` or ``~``, or ends with ``.json``) that does not exist is an error,
 never a Hub request; anything else is a Hub id. Truncation and padding are
@@ -22,39 +23,29 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
+from pipeline.store import is_remote, read_bytes
+
 TOKENIZER_FILE = "tokenizer.json"
+GPT2_FILES = ("vocab.json", "merges.txt")  # a byte-level BPE saved the way GPT-2 ships it
 
 
-def is_remote(spec: str) -> bool:
-    return "://" in spec and not spec.startswith("file://")
-
-
-_BEAM_SCHEMES = ("gs", "s3", "hdfs", "azfs")
-
-
-def read_remote(url: str) -> bytes:
-    """Bytes of one remote file: Beam's filesystems for ``gs://``, ``s3://``, ``hdfs://``, ``azfs://``
-    (their options, such as an S3 endpoint, come from the pipeline), fsspec for the rest (``hf://``)."""
-    if url.split("://", 1)[0] not in _BEAM_SCHEMES:
-        import fsspec
-
-        with fsspec.open(url, "rb") as source:
-            return source.read()
-    from apache_beam.io.filesystems import FileSystems
-
-    with FileSystems.open(url, compression_type="uncompressed") as source:
-        return source.read()
-
-
-def _local_file(spec: str) -> Path | None:
-    """The local ``tokenizer.json`` ``spec`` names, None for a Hub id; errors for a missing local path."""
+def _local_json(spec: str) -> bytes | None:
+    """The JSON of the local tokenizer ``spec`` names (a ``tokenizer.json``, a folder holding one, or a
+    folder holding GPT-2's ``vocab.json`` + ``merges.txt``), None for a Hub id; errors for a missing local path."""
     path = Path(os.path.expanduser(spec.removeprefix("file://")))
     if path.is_dir():
-        if not (path / TOKENIZER_FILE).is_file():
-            raise FileNotFoundError(f"tokenizer directory {spec!r} holds no {TOKENIZER_FILE}")
-        return path / TOKENIZER_FILE
+        if (path / TOKENIZER_FILE).is_file():
+            return (path / TOKENIZER_FILE).read_bytes()
+        if all((path / name).is_file() for name in GPT2_FILES):
+            from tokenizers import ByteLevelBPETokenizer
+
+            bpe = ByteLevelBPETokenizer(*(str(path / name) for name in GPT2_FILES))
+            return bpe.to_str().encode("utf-8")
+        raise FileNotFoundError(
+            f"tokenizer directory {spec!r} holds no {TOKENIZER_FILE} (nor {' + '.join(GPT2_FILES)})"
+        )
     if path.is_file():
-        return path
+        return path.read_bytes()
     if spec.startswith(("/", ".", "~", "file://")) or spec.endswith(".json"):
         raise FileNotFoundError(f"tokenizer file {spec!r} does not exist")
     return None
@@ -84,7 +75,7 @@ class TokenizerRef:
         elif is_remote(self.location):
             url = self.location.rstrip("/")
             url = url if url.endswith(".json") else f"{url}/{TOKENIZER_FILE}"
-            tokenizer = Tokenizer.from_str(read_remote(url).decode("utf-8"))
+            tokenizer = Tokenizer.from_str(read_bytes(url).decode("utf-8"))
         else:  # huggingface_hub, not Tokenizer.from_pretrained: it honours HF_ENDPOINT, offline mode and the cache
             from huggingface_hub import hf_hub_download
 
@@ -101,10 +92,8 @@ def tokenizer_ref(spec: str | Path) -> TokenizerRef:
         raise ValueError("no tokenizer given: name a tokenizer.json, a folder holding one, a URL or a Hub id")
     if is_remote(spec):
         return TokenizerRef(location=spec)
-    local = _local_file(spec)
-    if local is None:
-        return TokenizerRef(location=spec)
-    return TokenizerRef(json=local.read_bytes())
+    local = _local_json(spec)
+    return TokenizerRef(location=spec) if local is None else TokenizerRef(json=local)
 
 
 def load_tokenizer(spec: str | Path) -> Tokenizer:

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cli.command import BEAM_HELP, BeamHelpAction, CliParser, parse_beam_command, parse_count, run_cli
-from tokenizer.corpus import fallback_id, normalize_lang, resolve_parquet_files
+from tokenizer.corpus import ID_COLUMNS, document_id, document_lang, resolve_parquet_files
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,8 @@ def to_sample_row(filename_and_row: tuple[str, dict]) -> dict:
     if content is None:
         raise ValueError(f"{filename}: row with null content (id {row.get('id')})")
     return {
-        "id": row.get("id") or fallback_id(content),
-        "lang": normalize_lang(row.get("lang"), normalize_lang(Path(filename).parent.name)),
+        "id": document_id(row, content),
+        "lang": document_lang(row.get("lang"), filename),
         "content": content,
     }
 
@@ -92,7 +92,7 @@ def _read_columns(files: list[Path]) -> list[str]:
     for file, names in zip(files, schemas, strict=True):
         if "content" not in names:
             raise ValueError(f"{file}: no 'content' column (columns: {sorted(names)})")
-    columns += [c for c in ("id", "lang") if all(c in names for names in schemas)]
+    columns += [c for c in ("lang", *ID_COLUMNS) if all(c in names for names in schemas)]
     return columns
 
 

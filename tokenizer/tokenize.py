@@ -30,7 +30,8 @@ from tqdm import tqdm
 from cli.command import BEAM_HELP, BeamHelpAction, CliParser, parse_beam_command, run_cli
 from tokenizer.corpus import DEFAULT_BATCH_ROWS, count_rows, iter_text_batches, resolve_parquet_files
 from tokenizer.indexed import IndexedDatasetWriter, merge_indexed
-from tokenizer.train import EOD_TOKEN, load_tokenizer
+from tokenizer.load import load_tokenizer
+from tokenizer.train import EOD_TOKEN
 
 log = logging.getLogger(__name__)
 

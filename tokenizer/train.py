@@ -25,7 +25,6 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, 
 
 from cli.command import CliParser, run_cli
 from tokenizer.corpus import DEFAULT_BATCH_ROWS, count_rows, iter_texts, resolve_parquet_files
-from tokenizer.load import load_tokenizer  # noqa: F401 - the one loader, re-exported for tokenizer.tokenize
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from pipeline.output_files import parquet_files
 from release.publish import publish
 from tests.pipeline.helpers import pipeline_args
 from tests.pipeline.ship_fixtures import make_fake_output
-from tests.pipeline.test_publish import REPO, ROOT, TOKEN, _offline_env, hub  # noqa: F401 (fixture)
+from tests.release.test_publish import REPO, ROOT, TOKEN, _offline_env, hub  # noqa: F401 (fixture)
 
 
 def test_pipeline_reads_a_hub_dataset(tmp_path, hub):  # noqa: F811

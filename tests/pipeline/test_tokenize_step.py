@@ -5,7 +5,8 @@ import pyarrow.parquet as pq
 from pipeline.run import run
 from tests.conftest import base_args
 from tokenizer.indexed import IndexedDataset
-from tokenizer.train import load_tokenizer, save_tokenizer, train_tokenizer
+from tokenizer.load import load_tokenizer
+from tokenizer.train import save_tokenizer, train_tokenizer
 
 
 def test_tokenize_output_matches_kept_documents(spine_run, sample_dir, shared_dir, tmp_path):

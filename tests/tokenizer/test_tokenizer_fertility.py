@@ -7,8 +7,9 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tokenizer.fertility import fertility, format_report, load_any_tokenizer, main, read_excluded_ids
-from tokenizer.train import load_tokenizer, train_tokenizer
+from tokenizer.fertility import counting_tokenizer, fertility, format_report, main, read_excluded_ids
+from tokenizer.load import load_tokenizer
+from tokenizer.train import train_tokenizer
 
 
 def _expected(tokenizer, texts):
@@ -57,7 +58,7 @@ def test_cli_writes_json_with_comparison(data_dir, small_tokenizer_dir, tmp_path
     )
     report = json.loads(out.read_text())
     python = report["languages"]["python"]
-    tokens = len(load_any_tokenizer(small_tokenizer_dir).encode("print(12345)\n").ids)
+    tokens = len(counting_tokenizer(small_tokenizer_dir).encode("print(12345)\n").ids)
     assert python["tokens"] == {"trained": tokens, "compare": tokens}
     assert python["chars_per_token"]["trained"] == round(13 / tokens, 4)
     assert "python" in capsys.readouterr().out
@@ -66,6 +67,6 @@ def test_cli_writes_json_with_comparison(data_dir, small_tokenizer_dir, tmp_path
 def test_gpt2_style_vocab_and_merges_directory_loads(small_tokenizer_dir, tmp_path):
     trained = load_tokenizer(small_tokenizer_dir)
     trained.model.save(str(tmp_path))  # writes vocab.json + merges.txt, as GPT-2 ships them
-    gpt2_style = load_any_tokenizer(tmp_path)
+    gpt2_style = counting_tokenizer(tmp_path)
     text = "def main():\n    return 42\n"
     assert gpt2_style.encode(text).ids == trained.encode(text).ids

@@ -72,3 +72,24 @@ def test_cli_with_another_seed_gives_another_deterministic_sample(sample_input, 
     assert ids != set().union(
         *select_sample(((r["lang"].lower(), r["id"]) for r in rows), 5, seed=3).values()
     )
+
+
+def test_rows_without_id_or_lang_get_the_pipelines_id_and_language(tmp_path):
+    """One id scheme and one language mapping: a row without ``id`` gets ``pipeline.ids.doc_id`` of its
+    repo, path and content; without ``lang``, its folder's name mapped as the pipeline maps languages."""
+    from pipeline.ids import doc_id
+    from tokenizer.corpus import iter_text_batches
+    from tokenizer.sample_data import to_sample_row
+
+    folder = tmp_path / "JS"
+    folder.mkdir()
+    rows = [
+        {"max_stars_repo_name": "o/r", "max_stars_repo_path": "a.js", "content": "let a = 1;\n"},
+        {"max_stars_repo_name": None, "max_stars_repo_path": None, "content": "let b = 2;\n"},
+    ]
+    pq.write_table(pa.Table.from_pylist(rows), folder / "part.parquet")
+    expected = [doc_id("o/r", "a.js", "let a = 1;\n"), doc_id(None, None, "let b = 2;\n")]
+    (batch,) = iter_text_batches([folder / "part.parquet"])
+    assert batch.ids == expected and batch.langs == ["javascript", "javascript"]
+    sampled = [to_sample_row((str(folder / "part.parquet"), row)) for row in rows]
+    assert [r["id"] for r in sampled] == expected and {r["lang"] for r in sampled} == {"javascript"}

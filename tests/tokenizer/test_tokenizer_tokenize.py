@@ -11,8 +11,8 @@ import pytest
 
 from tokenizer.corpus import resolve_parquet_files
 from tokenizer.indexed import IndexedDataset
+from tokenizer.load import load_tokenizer
 from tokenizer.tokenize import main, tokenize_to_indexed, tokenize_with_beam
-from tokenizer.train import load_tokenizer
 
 EOD = 1000  # SMALL_VOCAB: the first special token
 
@@ -94,9 +94,7 @@ def test_missing_content_column_names_the_file(small_tokenizer_dir, tmp_path):
         tokenize_to_indexed(tmp_path / "bad.parquet", small_tokenizer_dir, tmp_path / "out")
 
 
-def test_works_on_the_pipeline_sample_when_it_exists(request, small_tokenizer_dir, tmp_path):
-    pytest.importorskip("samplegen.sample")
-    sample_dir = request.getfixturevalue("sample_dir")
+def test_works_on_the_pipeline_sample(sample_dir, small_tokenizer_dir, tmp_path):
     # one file of the sample keeps this test to a couple of CPU-seconds
     first = min(resolve_parquet_files(sample_dir), key=lambda f: f.stat().st_size)
     stats = tokenize_to_indexed([first], small_tokenizer_dir, tmp_path / "sample", per_lang=True)

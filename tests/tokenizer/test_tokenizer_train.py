@@ -10,9 +10,9 @@ import string
 import pytest
 from tokenizers import Tokenizer
 
+from tokenizer.load import load_tokenizer
 from tokenizer.train import (
     SPECIAL_TOKENS,
-    load_tokenizer,
     main,
     save_tokenizer,
     special_token_ids,
