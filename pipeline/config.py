@@ -217,18 +217,7 @@ def resolve(
         if stage not in stages_raw:
             continue
         section = stages_raw[stage] or {}
-        if not section.get("enabled", False):
-            # Disabled stages are validated only if their code is present, so a
-            # preset can list stages still being built without breaking runs.
-            try:
-                spec = load_spec(stage)
-            except ModuleNotFoundError:
-                continue
-        else:
-            try:
-                spec = load_spec(stage)
-            except ModuleNotFoundError as exc:
-                raise ConfigError(f"stages.{stage}: enabled but not available in this build ({exc})") from exc
+        spec = load_spec(stage)  # every stage in ORDER has its module: a missing one is a bug, never skipped
         try:
             stages[stage] = spec.config.model_validate(section)
         except ValidationError as exc:

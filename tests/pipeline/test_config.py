@@ -1,3 +1,5 @@
+import sys
+
 import pytest
 
 from pipeline import config
@@ -24,8 +26,7 @@ def test_santacoder_adds_dedup_alt_and_comments():
     assert (nd.enabled, nd.ngram, nd.threshold, nd.verify) == (True, 1, 0.85, True)
     assert (alt.enabled, alt.ngram, alt.num_perm, alt.threshold, alt.verify) == (True, 5, 256, 0.7, False)
     assert cfg.enabled.index("near_dedup_alt") == cfg.enabled.index("near_dedup") + 1
-    if "comments" in cfg.stages:
-        assert cfg.stages["comments"].enabled
+    assert cfg.stages["comments"].enabled
 
 
 def test_variant_expression_overlays_one_filter():
@@ -125,3 +126,10 @@ def test_resolved_config_is_serialisable():
     data = resolve("stack-base").to_dict()
     assert data["stages"]["basic"]["max_line_length"] == 1000
     assert data["output"]["shard_target_mb"] == 256
+
+
+def test_a_missing_stage_module_is_an_error_even_when_the_stage_is_off(monkeypatch):
+    """stack-base lists ``stars`` switched off: its module missing is a broken build, never a skipped stage."""
+    monkeypatch.setitem(sys.modules, "pipeline.stages.stars", None)  # import now raises ModuleNotFoundError
+    with pytest.raises(ModuleNotFoundError, match="pipeline.stages.stars"):
+        resolve("stack-base")
