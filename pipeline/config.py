@@ -27,10 +27,20 @@ PRESETS_DIR = Path(__file__).parent / "presets"
 VARIANTS_DIR = PRESETS_DIR / "variants"
 
 
+DEFAULT_MAX_UNPARSEABLE_SHARE = 0.01
+
+
 class OutputConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     shard_target_mb: float = Field(256.0, gt=0)
     ledger_shard_rows: int = Field(1_000_000, gt=0)
+    max_unparseable_share: float = Field(
+        DEFAULT_MAX_UNPARSEABLE_SHARE,
+        ge=0.0,
+        le=1.0,
+        description="the job fails (its output is not promoted) when a stage removes more than this share "
+        "of the documents it received as unparseable (docs/architecture.md: failures are loud)",
+    )
 
 
 class _TopLevel(BaseModel):

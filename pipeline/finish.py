@@ -13,7 +13,9 @@ An earlier finished output is never destroyed by a run that does not finish:
 a run into a folder that holds one writes its parts under
 ``_work/staging/`` and they replace the old ones only here, once complete.
 While a run writes in place (no earlier output), ``INCOMPLETE.txt`` at the
-top says so until it is finished.
+top says so until it is finished. Nor by a run whose output is wrong: a stage that
+removed more than ``output.max_unparseable_share`` of its documents as
+unparseable fails the finish before anything is promoted.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 from cli.command import CliParser, parse_beam_command, run_cli
 from pipeline import stats as stats_mod
 from pipeline import store
+from pipeline.config import DEFAULT_MAX_UNPARSEABLE_SHARE
 from pipeline.output_files import STATS_FILE, load_stats
 from pipeline.stages.near_dedup import NEAR_STAGES, largest_clusters
 
@@ -38,10 +41,12 @@ PLAN_FILE = "plan.json"
 INCOMPLETE_FILE = "INCOMPLETE.txt"
 PART_FOLDERS = ("data", "removed", "modified")
 SIDE_FILES = (STATS_FILE, "report.html", "README.md")
+UNPARSEABLE = "unparseable"  # the ledger reason of a file a stage could not lex or parse
 
 
 class FinishError(RuntimeError):
-    """The output cannot be finished (the job did not complete, or this is not a pipeline output)."""
+    """The output cannot be finished (the job did not complete, this is not a pipeline output, or a
+    stage's unparseable share passed ``output.max_unparseable_share``)."""
 
 
 def work_dir(output: str) -> str:
@@ -118,9 +123,15 @@ def _assemble(plan: dict[str, Any], cpu: dict[str, float] | None, wall: float | 
     counts = json.loads(store.read_text(store.join(work, "counts.json"))) if enabled else []
     stages = stats_mod.assemble(counts, enabled)
     for stage in stages:
-        stage["cpu_s"] = round((cpu or {}).get(stage["name"], 0.0), 3)
+        seconds = None if cpu is None else cpu.get(stage["name"])
+        stage["cpu_s"] = None if seconds is None else round(seconds, 3)  # null: not measured, never 0
         if stage["name"] in NEAR_STAGES:  # from the ledger: a runaway cluster shows in stats.json too
             stage["largest_clusters"] = largest_clusters(plan["parts_root"], stage["name"])
+    unmeasured = [stage["name"] for stage in stages if stage["cpu_s"] is None]
+    if cpu is not None and unmeasured:
+        log.warning(
+            "no CPU counter for stage(s) %s: their cpu_s in stats.json is null", ", ".join(unmeasured)
+        )
     first = stages[0]["langs"].values() if stages else []
     last = stages[-1]["langs"].values() if stages else []
     return {
@@ -139,7 +150,32 @@ def _assemble(plan: dict[str, Any], cpu: dict[str, float] | None, wall: float | 
         "argv": plan["argv"],
         "wall_time_s": round(wall, 2) if wall is not None else None,
         "cpu_recorded": cpu is not None,
+        "cpu_unmeasured": unmeasured,
     }
+
+
+def unparseable_shares(stages: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+    """stage -> (documents it removed as ``unparseable``, documents it received), for stages with any."""
+    shares = {}
+    for stage in stages:
+        langs = stage["langs"].values()
+        bad = sum(entry["removed"].get(UNPARSEABLE, {}).get("docs", 0) for entry in langs)
+        if bad:
+            shares[stage["name"]] = (bad, sum(entry["docs_in"] for entry in langs))
+    return shares
+
+
+def check_unparseable(stats: dict[str, Any], bound: float) -> None:
+    """FinishError naming the first stage whose unparseable share passes ``bound``
+    (``output.max_unparseable_share``): that many unlexable files means wrong input or a broken worker
+    image, not code to filter, so the output must not replace a good one."""
+    for name, (bad, received) in unparseable_shares(stats["stages"]).items():
+        if bad > bound * received:
+            raise FinishError(
+                f"stage {name}: {bad} of {received} documents ({bad / received:.2%}) unparseable, above "
+                f"output.max_unparseable_share {bound}; the output was not finished (check the input and "
+                "the worker image, or raise the bound)"
+            )
 
 
 def _promote(output: str, parts_root: str) -> None:
@@ -183,6 +219,8 @@ def finish(
     if store.exists(plan_path):
         plan = json.loads(store.read_text(plan_path))
         stats = _assemble(plan, cpu, wall)
+        output_config = plan["config"].get("output", {})
+        check_unparseable(stats, output_config.get("max_unparseable_share", DEFAULT_MAX_UNPARSEABLE_SHARE))
         if plan["staged"]:
             _promote(output, plan["parts_root"])
         store.write_text(store.join(output, STATS_FILE), json.dumps(stats, indent=2) + "\n")

@@ -175,7 +175,7 @@ def versions() -> dict[str, str]:
         try:
             found[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
-            continue
+            continue  # safe: an optional extra that is not installed has no version to record
     return found
 
 

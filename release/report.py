@@ -244,11 +244,14 @@ def largest_clusters(out_dir: str | Path) -> list[tuple[str, int, str, str]]:
 
 
 def throughput_rows(stats: dict) -> list[tuple[str, float, float, float]]:
-    """(stage, MB in, CPU seconds, MB per CPU-second) per stage."""
+    """(stage, MB in, CPU seconds, MB per CPU-second) per stage whose CPU time was measured
+    (``cpu_s`` null means the runner reported none: left out, never shown as 0)."""
     rows = []
     for stage in stats.get("stages", []):
+        if stage.get("cpu_s") is None:
+            continue
         megabytes = sum(r.get("bytes_in", 0) for r in stage.get("langs", {}).values()) / 1e6
-        cpu = float(stage.get("cpu_s", 0) or 0)
+        cpu = float(stage["cpu_s"])
         rows.append((stage["name"], megabytes, cpu, megabytes / cpu if cpu > 0 else 0.0))
     return rows
 

@@ -59,7 +59,11 @@ def test_finish_completes_a_job_whose_launcher_died_and_is_idempotent(sample_dir
     assert done.returncode == 0, done.stderr
     assert check_ledger(out) == []
     stats = load_stats(out)
-    assert stats["stages"] == [{**s, "cpu_s": 0.0} for s in expected["stages"]]
+    assert stats["stages"] == [{**s, "cpu_s": None} for s in expected["stages"]]  # no metrics: null, not 0
+    assert (stats["cpu_recorded"], stats["cpu_unmeasured"]) == (
+        False,
+        [s["name"] for s in expected["stages"]],
+    )
     assert stats["input"] == expected["input"]
     assert sorted(p.name for p in out.iterdir()) == [
         "README.md",
@@ -122,3 +126,77 @@ def test_an_interrupted_rerun_leaves_the_previous_output_whole(sample_dir, share
     assert not (out / finish_mod.WORK_DIR).exists()
     assert sorted(p.name for p in (out / "removed").iterdir()) == ["optout", "validate"]
     assert check_ledger(out) == []
+
+
+def _stage(name: str, docs_in: int, unparseable: int) -> dict:
+    removed = {"unparseable": {"docs": unparseable, "bytes": 10 * unparseable}} if unparseable else {}
+    entry = {"docs_in": docs_in, "bytes_in": 0, "docs_out": docs_in - unparseable, "bytes_out": 0}
+    return {"name": name, "langs": {"python": {**entry, "removed": removed}}}
+
+
+def test_unparseable_share_check_names_the_stage_the_share_and_the_bound():
+    stats = {"stages": [_stage("basic", 500, 0), _stage("comments", 200, 3)]}
+    assert finish_mod.unparseable_shares(stats["stages"]) == {"comments": (3, 200)}
+    finish_mod.check_unparseable(stats, 0.015)  # 3 of 200 is 1.5%: at the bound passes
+    with pytest.raises(finish_mod.FinishError) as failed:
+        finish_mod.check_unparseable(stats, 0.01)
+    assert str(failed.value).startswith(
+        "stage comments: 3 of 200 documents (1.50%) unparseable, above output.max_unparseable_share 0.01;"
+    )
+
+
+def _with_unparseable_files(sample_dir: Path, folder: Path, count: int) -> Path:
+    """The sample plus ``count`` Python files whose docstring never closes (no lexer can read them)."""
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder.mkdir()
+    parts = sorted(sample_dir.glob("*.parquet"))
+    for part in parts:
+        shutil.copy(part, folder / part.name)
+    table = pq.read_table(parts[0])
+    rows = table.slice(0, count).to_pylist()
+    for i, row in enumerate(rows):
+        content = f'def broken_{i}():\n    """This docstring never closes.\n    return {i}\n'
+        row.update(content=content, lang="Python", size=len(content), max_stars_repo_path=f"broken/b{i}.py")
+        row.update(max_stars_repo_name=f"planted/unparseable-{i}")
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), folder / "unparseable.parquet")
+    return folder
+
+
+def test_a_stage_above_the_unparseable_bound_fails_the_job_and_the_good_output_stays(
+    sample_dir, shared_dir, tmp_path, capsys
+):
+    from cli.command import guarded
+    from pipeline.run import main, run
+
+    data = _with_unparseable_files(sample_dir, tmp_path / "input", 1)
+    out = tmp_path / "out"
+    args = base_args(data, out, shared_dir) + ["--stages", "comments", "--direct_num_workers", "1"]
+    stats = run(args)  # the default bound (1%) passes: the planted file, and the sample's own near-duplicate
+    (bad, received) = finish_mod.unparseable_shares(stats["stages"])["comments"]  # copies whose edits broke
+    assert 1 <= bad < 0.01 * received  # their indentation (2 of the 3 MB sample's 339 files)
+    good = _files(out)
+
+    tiny = tmp_path / "tiny.yaml"
+    tiny.write_text("output:\n  max_unparseable_share: 0.001\n")
+    assert guarded(main, "pipeline.run", [*args, "--config", str(tiny)]) == 2
+    line = capsys.readouterr().err.strip()
+    assert line == (
+        f"pipeline.run: stage comments: {bad} of {received} documents ({bad / received:.2%}) unparseable, "
+        "above output.max_unparseable_share 0.001; the output was not finished "
+        "(check the input and the worker image, or raise the bound)"
+    )
+    after = {name: data for name, data in _files(out).items() if not name.startswith("_work/")}
+    assert after == good  # nothing promoted: the finished output is the one the good run wrote
+
+    fresh = tmp_path / "fresh"  # no earlier output: the parts stay marked incomplete, no stats.json
+    with pytest.raises(finish_mod.FinishError, match="above output.max_unparseable_share 0.001"):
+        run(
+            base_args(data, fresh, shared_dir)
+            + args[len(base_args(data, out, shared_dir)) :]
+            + ["--config", str(tiny)]
+        )
+    assert (fresh / finish_mod.INCOMPLETE_FILE).exists() and not (fresh / "stats.json").exists()
