@@ -2,7 +2,7 @@
 
 Two labelled sources:
 
-* the labelled set in ``tests/pii/labelled/`` (``labels.json``): Python,
+* the labelled set in ``pii/fixtures/labelled/`` (``labels.json``, package data): Python,
   Java and JS files with real-format fake secrets, every one listed, plus
   hard-negative files where every non-blank line is a trap that must stay
   unchanged;
