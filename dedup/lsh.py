@@ -9,7 +9,7 @@ false-negative area (above it) with ``b * r <= num_perm``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import xxhash
@@ -88,3 +88,37 @@ def star_edges(member_ids: Iterable[str]) -> Iterator[tuple[str, str]]:
     for member in member_ids:
         if member != smallest:
             yield smallest, member
+
+
+def band_hashes(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """(documents, bands) uint64: each band's 64-bit xxh3, the hash part of :func:`band_keys` (a bucket is a
+    (band, hash) pair), for many signatures at once."""
+    if bands * rows > signatures.shape[1]:
+        raise ValueError(
+            f"{bands} bands x {rows} rows need {bands * rows} values, signatures have {signatures.shape[1]}"
+        )
+    raw = np.ascontiguousarray(signatures[:, : bands * rows], dtype="<u4").tobytes()
+    width, digest = rows * 4, xxhash.xxh3_64_intdigest
+    count = signatures.shape[0] * bands
+    hashes = np.fromiter((digest(raw[i : i + width]) for i in range(0, len(raw), width)), np.uint64, count)
+    return hashes.reshape(signatures.shape[0], bands)
+
+
+def bucket_edges(bands: np.ndarray, hashes: np.ndarray, ids: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """:func:`star_edges` of every bucket with two or more members, from parallel (band, hash, id) entries.
+
+    Why: one sort of many entries instead of one shuffle record per entry (a document has one entry per
+    band, and nearly every bucket holds a single document).
+    """
+    if len(hashes) < 2:
+        return
+    order = np.lexsort((hashes, bands))
+    band, hashed = bands[order], hashes[order]
+    same = (band[1:] == band[:-1]) & (hashed[1:] == hashed[:-1])
+    if not same.any():
+        return
+    starts = np.flatnonzero(np.concatenate(([True], ~same)))
+    ends = np.append(starts[1:], len(order))
+    shared = ends - starts > 1
+    for start, end in zip(starts[shared].tolist(), ends[shared].tolist(), strict=True):
+        yield from star_edges([ids[i] for i in order[start:end].tolist()])
