@@ -34,6 +34,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from cli.command import CliParser, parse_count, run_cli
+from pipeline.output_files import parquet_files
 
 log = logging.getLogger("stackcurate.ablate")
 
@@ -57,9 +58,9 @@ def is_heldout(repo: str | None, fraction: float) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < fraction
 
 
-def input_files(path: str | Path) -> list[Path]:
-    path = Path(path)
-    files = sorted(path.rglob("*.parquet")) if path.is_dir() else [path]
+def input_files(path: str | Path) -> list[str]:
+    """A parquet file, or every parquet file under a folder (``pipeline.output_files``)."""
+    files = parquet_files(path)
     if not files:
         raise FileNotFoundError(f"{path}: no parquet files")
     return files
@@ -107,16 +108,14 @@ def curate(
     return run(argv + shlex.split(args.pipeline_args or ""))
 
 
-def removed_by_stage(output: Path) -> dict[str, dict[str, int]]:
-    """Docs and bytes in the ledger of each stage (``OUT/removed/<stage>/``)."""
+def removed_by_stage(stats: dict) -> dict[str, dict[str, int]]:
+    """Docs and bytes each stage removed, from ``stats.json`` (whose counts the ledger check holds
+    equal to ``OUT/removed/<stage>/``); stages that removed nothing are left out."""
     out = {}
-    for stage_dir in sorted(p for p in (output / "removed").glob("*") if p.is_dir()):
-        docs = size = 0
-        for file in stage_dir.glob("*.parquet"):
-            table = pq.read_table(file, columns=["size"])
-            docs += table.num_rows
-            size += int(sum(v or 0 for v in table.column("size").to_pylist()))
-        out[stage_dir.name] = {"docs": docs, "bytes": size}
+    for stage in stats["stages"]:
+        reasons = [r for entry in stage["langs"].values() for r in entry["removed"].values()]
+        if reasons:
+            out[stage["name"]] = {k: sum(r[k] for r in reasons) for k in ("docs", "bytes")}
     return out
 
 
@@ -259,7 +258,7 @@ def ablate(args: argparse.Namespace) -> dict:
         data[variant] = {
             "docs_out": stats["output"]["docs"],
             "bytes_out": stats["output"]["bytes"],
-            "removed": removed_by_stage(out / "variants" / variant),
+            "removed": removed_by_stage(stats),
         }
         if tokenizer is None:
             train_from_parquet(
@@ -284,9 +283,7 @@ def ablate(args: argparse.Namespace) -> dict:
     for variant in variants:
         prefix = out / "tokens" / variant
         prefix.parent.mkdir(parents=True, exist_ok=True)
-        tokenize_to_indexed(
-            sorted((out / "variants" / variant / "data").rglob("*.parquet")), tokenizer, prefix
-        )
+        tokenize_to_indexed(parquet_files(out / "variants" / variant / "data"), tokenizer, prefix)
         docs = load_documents([str(prefix)])
         runs[variant] = []
         for seed in range(args.seeds):

@@ -226,16 +226,14 @@ def evaluate(
 
 
 def read_documents(path: str | Path) -> list[dict]:
-    """Documents (``content``, ``lang``) from a parquet file or every parquet file under a directory."""
-    import pyarrow.parquet as pq
+    """Documents (``content``, ``lang``) from a parquet file or every parquet file under a directory
+    (an output's ``data/``, local or on an object store)."""
+    from pipeline.output_files import iter_rows, parquet_files
 
-    path = Path(path)
-    files = sorted(path.rglob("*.parquet")) if path.is_dir() else [path]
-    docs = []
-    for file in files:
-        table = pq.read_table(file, columns=["content", "lang"])
-        docs.extend(table.to_pylist())
-    return docs
+    files = parquet_files(path)
+    if not files:
+        raise FileNotFoundError(f"{path}: no parquet files")
+    return list(iter_rows(files, ["content", "lang"]))
 
 
 def build_parser() -> CliParser:

@@ -1,7 +1,7 @@
 """Reading a finished output back: its stats.json, its parquet files, a few columns streamed.
 
 Every reader of an output (the ledger check, card, report, near-dedup's cluster
-list, tests) goes through these, locally or on an object store, in bounded memory.
+list, the ablation driver, model evaluation, tokenization, tests) goes through these, locally or on an object store, in bounded memory.
 """
 
 from __future__ import annotations
@@ -26,7 +26,10 @@ def load_stats(out_dir: str | Path) -> dict:
 
 
 def parquet_files(folder: str | Path) -> list[str]:
-    """Parquet files under ``folder`` (recursively), sorted so every reader sees the same order."""
+    """Parquet files under ``folder`` (recursively), sorted so every reader sees the same order;
+    ``folder`` may also name one parquet file."""
+    if str(folder).endswith(".parquet") and store.exists(folder):
+        return [str(folder)]
     return store.list_files(folder, ".parquet")
 
 
@@ -40,6 +43,13 @@ def iter_column(
             present = [c for c in columns if c in parquet.schema_arrow.names]
             for batch in parquet.iter_batches(batch_size=batch_size, columns=present):
                 yield {name: batch.column(name).to_pylist() for name in present}
+
+
+def iter_rows(files: Iterable[str | Path], columns: list[str]) -> Iterator[dict]:
+    """The named columns row by row (as dicts), read a record batch at a time."""
+    for batch in iter_column(files, columns):
+        names = list(batch)
+        yield from (dict(zip(names, values, strict=True)) for values in zip(*batch.values(), strict=True))
 
 
 def languages(out_dir: str | Path) -> list[str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from pipeline.ids import doc_id, normalize_lang
+from pipeline.output_files import parquet_files
 
 log = logging.getLogger(__name__)
 
@@ -32,16 +33,11 @@ def resolve_parquet_files(inputs: str | Path | Iterable[str | Path]) -> list[Pat
     files: set[Path] = set()
     for item in inputs:
         path = Path(item)
-        if path.is_dir():
-            files.update(path.rglob("*.parquet"))
-        elif path.is_file():
-            files.add(path)
-        else:
-            matches = [Path(m) for m in glob.glob(str(item), recursive=True)]
-            if not matches:
-                raise FileNotFoundError(f"no parquet files match {item}")
-            for match in matches:
-                files.update(match.rglob("*.parquet") if match.is_dir() else [match])
+        matches = [path] if path.exists() else [Path(m) for m in glob.glob(str(item), recursive=True)]
+        if not matches:
+            raise FileNotFoundError(f"no parquet files match {item}")
+        for match in matches:  # a folder: every parquet file below it, as every output reader lists them
+            files.update(map(Path, parquet_files(match)) if match.is_dir() else [match])
     if not files:
         raise FileNotFoundError(f"no parquet files under {list(map(str, inputs))}")
     return sorted(files)
