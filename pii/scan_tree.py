@@ -36,7 +36,7 @@ def iter_files(roots: list[Path], exts: set[str], budget_bytes: int, seed: int =
         try:
             size = path.stat().st_size
         except OSError:
-            continue
+            continue  # safe: a file that vanished or cannot be read is not part of the scanned tree
         if 0 < size <= MAX_FILE_BYTES and path.is_file():
             picked.append(path)
             total += size

@@ -168,7 +168,7 @@ def _jsonl_schema(path: str, sample_rows: int = 200) -> pa.Schema:
         values = [row.get(name) for row in rows]
         try:
             inferred = pa.array(values).type
-        except (pa.ArrowException, TypeError):
+        except (pa.ArrowException, TypeError):  # safe: mixed JSON types in a column are read as text
             inferred = pa.string()
         fields.append(pa.field(name, pa.string() if pa.types.is_null(inferred) else inferred))
     return pa.schema(fields)
@@ -234,7 +234,7 @@ def prepare(row: dict[str, Any]) -> dict[str, Any]:
         try:
             content = row["content"] = content.decode("utf-8")
         except UnicodeDecodeError:
-            pass
+            pass  # safe: the bytes stay, and the validate stage records the row as invalid
     repo, path = row.get("max_stars_repo_name"), row.get("max_stars_repo_path")
     # a JSON number or list as content is hashed as its JSON text; validate records it as not_text
     hashed = content if content is None or isinstance(content, (str, bytes)) else json.dumps(content)

@@ -123,7 +123,7 @@ def check_ledger(out_dir: str | Path) -> list[str]:
     try:
         stats = load_stats(out)
     except (FileNotFoundError, json.JSONDecodeError) as err:
-        return [str(err)]
+        return [str(err)]  # reported: a missing or broken stats.json is the first problem the check lists
     if not stats.get("stages"):
         return [f"{store.join(out, STATS_FILE)} has no stages"]
     return _stage_problems(stats) + _file_problems(out, stats)
