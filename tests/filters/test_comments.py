@@ -289,3 +289,34 @@ def test_stage_fails_the_job_on_mostly_unparseable_input(tmp_path) -> None:
     # 60 of 120: at least 40 of the first 100 -> fails, naming the bound
     with pytest.raises(Exception, match="max_unparseable_fraction 0.2"):
         run_stage(SPEC, config, _python_docs(60, 60), tmp_path / "bad")
+
+
+def test_a_broken_parser_raises_instead_of_becoming_unparseable_rows(monkeypatch) -> None:
+    """A parser that fails (here as a grammar built for another tree-sitter ABI does, with a ValueError, the
+    base class of UnparseableError) fails the job naming the document; only UnparseableError is a ledger row."""
+    import filters.comments_treesitter as ts
+    from pipeline.stages.comments import CommentsJudge
+
+    class BrokenParser:
+        def parse(self, data: bytes):
+            raise ValueError("Incompatible Language version 15. Must be between 13 and 14")
+
+    monkeypatch.setattr(ts, "_tools", lambda lang: {"parser": BrokenParser()})
+    # files only a parse settles: a regex after ")" in JavaScript, brackets left open in Python
+    docs = [
+        {"id": "j", "content": "if (a) /b/.test(c);\n", "lang": "javascript", "max_stars_repo_path": "a.js"},
+        {"id": "p", "content": "x = (1,\n", "lang": "python", "max_stars_repo_path": "b.py"},
+    ]
+    judge = CommentsJudge()
+    for doc in docs:
+        with pytest.raises(
+            RuntimeError, match=rf"tree-sitter lexer failed on o/r/{doc['max_stars_repo_path']}"
+        ):
+            judge.judge([{**doc, "max_stars_repo_name": "o/r"}])
+    assert (judge.judged, judge.unparseable) == (0, 0)
+    # files the scans settle never reach the parser; a file that cannot be lexed is still a ledger row
+    verdicts = judge.judge(
+        [{"id": "e", "content": "", "lang": "python"}, {"id": "c", "content": "# c\n", "lang": "python"}]
+    )
+    assert [v.reason for v in verdicts] == ["unparseable", None]
+    assert verdicts[1].scores == {"comment_ratio": 1 / 4}  # "c" of 4 characters
