@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib import resources
 
 PERMISSIVE, NON_PERMISSIVE, NO_LICENSE = "permissive", "non_permissive", "no_license"
@@ -91,22 +91,21 @@ class _Expression:
         return value
 
     def _or(self) -> bool | None:
-        values = [self._and()]
-        while self._peek() == "OR":
-            self.pos += 1
-            values.append(self._and())
-        if any(v is True for v in values):
-            return True
-        return None if all(v is None for v in values) else False
+        return self._chain("OR", self._and, decisive=True)
 
     def _and(self) -> bool | None:
-        values = [self._atom()]
-        while self._peek() == "AND":
+        return self._chain("AND", self._atom, decisive=False)
+
+    def _chain(self, operator: str, operand: Callable[[], bool | None], decisive: bool) -> bool | None:
+        """``operand (operator operand)*``: ``decisive`` when one operand is (True for OR, False for
+        AND), None (no licence terms) when all are, else the other value."""
+        values = [operand()]
+        while self._peek() == operator:
             self.pos += 1
-            values.append(self._atom())
-        if any(v is False for v in values):
-            return False
-        return True if any(v is True for v in values) else None
+            values.append(operand())
+        if decisive in values:
+            return decisive
+        return None if all(v is None for v in values) else not decisive
 
     def _atom(self) -> bool | None:
         token = self._peek()

@@ -22,30 +22,12 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipeline import store
 from pipeline.ids import doc_id, line_stats, normalize_lang
+from pipeline.schema import STACK_TYPES  # unknown columns keep the type found in the input
 
 REQUIRED_COLUMNS = ("content", "max_stars_repo_name", "max_stars_repo_path")
 INPUT_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz", ".json.gz", ".ndjson")
 SCHEMA_CHECK_LIMIT = 256
 
-# Types of The Stack v1.1 columns; unknown columns keep the type found in the input.
-STACK_TYPES: dict[str, pa.DataType] = {
-    "hexsha": pa.string(),
-    "size": pa.int64(),
-    "ext": pa.string(),
-    "lang": pa.string(),
-    "max_stars_repo_path": pa.string(),
-    "max_stars_repo_name": pa.string(),
-    "max_stars_repo_head_hexsha": pa.string(),
-    "max_stars_repo_licenses": pa.list_(pa.string()),
-    "max_stars_count": pa.int64(),
-    "max_stars_repo_stars_event_min_datetime": pa.string(),
-    "max_stars_repo_stars_event_max_datetime": pa.string(),
-    "content": pa.string(),
-    "avg_line_length": pa.float64(),
-    "max_line_length": pa.int64(),
-    "alphanum_fraction": pa.float64(),
-    "id": pa.string(),
-}
 DERIVED_COLUMNS = ("id", "lang", "avg_line_length", "max_line_length", "alphanum_fraction")
 
 

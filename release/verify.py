@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 from pipeline import store
@@ -57,12 +58,24 @@ def _stage_problems(stats: dict) -> list[str]:
     return problems
 
 
+class _IdTally:
+    """Counts and sums the id hashes of every row read through :meth:`batches` (data and ledger alike)."""
+
+    def __init__(self) -> None:
+        self.count = self.total = 0
+
+    def batches(self, folder: str, columns: list[str]) -> Iterator[dict[str, list]]:
+        for batch in iter_column(parquet_files(folder), ["id", *columns]):
+            self.count += len(batch["id"])
+            self.total += sum(id_hash(i) for i in batch["id"])
+            yield batch
+
+
 def _file_problems(out_dir: str, stats: dict) -> list[str]:
     """Row counts on disk match stats, and data ∪ removed ids match the input's count and digest."""
     problems: list[str] = []
     stages = stats.get("stages", [])
-    total = 0
-    count = 0
+    ids = _IdTally()
 
     last_out = {
         lang: int(row.get("docs_out", 0)) for lang, row in (stages[-1]["langs"] if stages else {}).items()
@@ -70,10 +83,8 @@ def _file_problems(out_dir: str, stats: dict) -> list[str]:
     data_counts: Counter[str] = Counter()
     data = store.join(out_dir, "data")
     for lang in store.subfolders(data, ".parquet"):
-        for batch in iter_column(parquet_files(store.join(data, lang)), ["id"]):
+        for batch in ids.batches(store.join(data, lang), []):
             data_counts[lang] += len(batch["id"])
-            count += len(batch["id"])
-            total += sum(id_hash(i) for i in batch["id"])
     for lang in sorted(set(last_out) | set(data_counts)):
         if last_out.get(lang, 0) != data_counts.get(lang, 0):
             problems.append(
@@ -88,12 +99,8 @@ def _file_problems(out_dir: str, stats: dict) -> list[str]:
                 if int(removed.get("docs", 0)):
                     expected[(lang, reason)] += int(removed["docs"])
         found: Counter[tuple[str, str]] = Counter()
-        for batch in iter_column(
-            parquet_files(store.join(out_dir, "removed", name)), ["id", "lang", "reason"]
-        ):
+        for batch in ids.batches(store.join(out_dir, "removed", name), ["lang", "reason"]):
             found.update(zip(batch["lang"], batch["reason"], strict=True))
-            count += len(batch["id"])
-            total += sum(id_hash(i) for i in batch["id"])
         for key in sorted(set(expected) | set(found)):
             if expected.get(key, 0) != found.get(key, 0):
                 problems.append(
@@ -104,9 +111,9 @@ def _file_problems(out_dir: str, stats: dict) -> list[str]:
         problems.append(f"removed/{stray}: ledger of a stage that is not in stats.json")
 
     recorded = stats.get("input", {})
-    if "docs" in recorded and count != int(recorded["docs"]):
-        problems.append(f"ids: data + removed hold {count} rows, input had {recorded['docs']}")
-    digest = format(total % DIGEST_MODULUS, "032x")
+    if "docs" in recorded and ids.count != int(recorded["docs"]):
+        problems.append(f"ids: data + removed hold {ids.count} rows, input had {recorded['docs']}")
+    digest = format(ids.total % DIGEST_MODULUS, "032x")
     if "ids_digest" not in recorded:
         problems.append("stats.json input.ids_digest is missing: cannot check ids against the input")
     elif digest != recorded["ids_digest"]:

@@ -37,6 +37,7 @@ from tqdm import tqdm
 
 from cli.command import CliParser, run_cli
 from pipeline.ids import content_digest, line_stats
+from pipeline.schema import STACK_TYPES
 from samplegen import cases
 from samplegen.sources import LANG_EXTS, Pool, Screen, find_sources
 
@@ -58,22 +59,12 @@ LICENSES = [
     ["ISC"],
     ["GPL-3.0"],
 ]
+# The Stack v1.1 columns a sample row has (the reader derives ``id``; the sample has no max event date).
 SCHEMA = pa.schema(
     [
-        ("hexsha", pa.string()),
-        ("size", pa.int64()),
-        ("ext", pa.string()),
-        ("lang", pa.string()),
-        ("max_stars_repo_path", pa.string()),
-        ("max_stars_repo_name", pa.string()),
-        ("max_stars_repo_head_hexsha", pa.string()),
-        ("max_stars_repo_licenses", pa.list_(pa.string())),
-        ("max_stars_count", pa.int64()),
-        ("max_stars_repo_stars_event_min_datetime", pa.string()),
-        ("content", pa.string()),
-        ("avg_line_length", pa.float64()),
-        ("max_line_length", pa.int64()),
-        ("alphanum_fraction", pa.float64()),
+        (name, kind)
+        for name, kind in STACK_TYPES.items()
+        if name not in ("id", "max_stars_repo_stars_event_max_datetime")
     ]
 )
 

@@ -164,8 +164,7 @@ def build_parser() -> CliParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = build_parser()
-    args, beam_args = parse_beam_command(parser, argv)
+    args, beam_args = parse_beam_command(build_parser(), argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     summary = run_sample(args.input, args.output, args.rows_per_lang, args.seed, args.num_shards, beam_args)
     print(json.dumps(summary, indent=2))
