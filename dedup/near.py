@@ -5,8 +5,7 @@ component root), so no worker ever holds all edges, all ids or all
 documents. :class:`NearVerdicts` sees only (id, content, stars, tag) items and
 returns (id, tag, detail) removals: the batch pipeline tags each item with its
 row's position and re-reads the documents (``pipeline.rejoin``), so documents
-are never shuffled; :class:`NearDuplicates`, for pipelines of dicts, joins
-them to their verdicts by ``id``.
+are never shuffled.
 
 * Documents with fewer than ``min_tokens`` tokens (or fewer than ``ngram``)
   are not MinHashed: they never enter a bucket, so they are always kept,
@@ -50,12 +49,10 @@ import apache_beam as beam
 import numpy as np
 
 from dedup.components import DEFAULT_ROUNDS, ConnectedComponents
-from dedup.exact import SmallestAndCount, keep_rank, stars_of
+from dedup.exact import SmallestAndCount, keep_rank
 from dedup.lsh import band_hashes, bucket_edges, optimal_bands
 from dedup.minhash import MinHashParams, jaccard, signature_keys, signatures_of_keys, token_hashes
 
-KEPT = "kept"
-REMOVED = "removed"
 _SHINGLES = "shingles"
 _STARS = "stars"
 METRICS_NAMESPACE = "near_dedup"
@@ -115,8 +112,8 @@ class Sketch(beam.DoFn):
     """A list of items -> its bucket entries by bucket group (:func:`bucket_group_records`); side outputs:
     shingle sets and (id, (stars, tag)).
 
-    ``tag`` is carried to the verdicts untouched: ``None`` for dict documents (joined back by id),
-    the document's position in its input batch for the batch pipeline.
+    ``tag`` is carried to the verdicts untouched (the batch pipeline: the document's position in its
+    input batch).
     """
 
     def __init__(self, params: NearDedupParams, namespace: str = METRICS_NAMESPACE):
@@ -246,18 +243,6 @@ def _removals(grouped: tuple[str, dict]) -> Iterator[tuple[str, object, dict]]:
             yield member, tag, {"duplicate_of": kept_id, "cluster_size": size}
 
 
-def _split(grouped: tuple[str, dict]) -> Iterator:
-    doc_id, joined = grouped
-    docs = list(joined["doc"])
-    if len(docs) != 1:
-        raise RuntimeError(f"near_dedup: {len(docs)} documents with id {doc_id}; ids must be unique")
-    removal = next(iter(joined["removal"]), None)
-    if removal is None:
-        yield docs[0]
-    else:
-        yield beam.pvalue.TaggedOutput(REMOVED, (docs[0], removal))
-
-
 class NearVerdicts(beam.PTransform):
     """Lists of items (:class:`Sketch`) -> (id, tag, detail) for every document to remove.
 
@@ -334,34 +319,6 @@ class NearVerdicts(beam.PTransform):
         return removals | "Detail" >> beam.Map(
             lambda t: (t[0], t[1], {**t[2], "threshold": p.threshold, "ngram": p.ngram})
         )
-
-
-class NearDuplicates(beam.PTransform):
-    """Documents (dicts) -> {"kept": unchanged documents, "removed": (document, detail) pairs}.
-
-    The verdicts come from :class:`NearVerdicts`; the documents meet them in one join by id.
-    """
-
-    def __init__(self, params: NearDedupParams, label: str | None = None, namespace: str = METRICS_NAMESPACE):
-        super().__init__(label)
-        self._params = params
-        self._namespace = namespace
-
-    def expand(self, docs: beam.PCollection) -> dict[str, beam.PCollection]:
-        p = self._params
-        removals = (
-            docs
-            | "Items" >> beam.Map(lambda d: (d["id"], d.get("content"), stars_of(d), None))
-            | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=p.batch_size)
-            | "Verdicts" >> NearVerdicts(p, namespace=self._namespace)
-            | "ById" >> beam.Map(lambda t: (t[0], t[2]))
-        )
-        split = (
-            {"doc": docs | "DocsById" >> beam.Map(lambda d: (d["id"], d)), "removal": removals}
-            | "JoinDocs" >> beam.CoGroupByKey()
-            | "Split" >> beam.FlatMap(_split).with_outputs(REMOVED, main=KEPT)
-        )
-        return {KEPT: split[KEPT], REMOVED: split[REMOVED]}
 
 
 def _member_by_root(grouped: tuple[str, dict]) -> Iterable[tuple[str, tuple[str, int, object]]]:

@@ -1,73 +1,82 @@
-"""The pipeline graph: documents flow as Arrow batches from reader to writer; only small records are shuffled.
+"""The pipeline graph, built from stage specs: documents flow as Arrow batches from reader to writer; only
+small records are shuffled.
 
 What moves where:
 
 * **Read**: the input files are listed into units (parquet row groups, jsonl
   files), spread over workers (a shuffle of unit names), and each unit is read
   as bounded batches (``pipeline.batches``): pieces.
-* **Per-document stages** (``pipeline.judging``) turn a piece into the kept
-  piece, ledger rows and counts, in the worker that read it.
-* **Grouping stages** (exact and near dedup, ``pipeline.rejoin``) shuffle
-  small records (content hash -> rank and position; band keys, ranks and
-  shingle sets by id), and their verdicts meet the unit's delta (surviving
-  rows, added columns) in one ``GroupByKey`` by unit; the unit is then re-read.
-  A stage is a grouping stage when its module has ``batch_verdicts``
-  (:func:`grouping_verdicts`).
+* **Per-document stages** (a spec with ``make_judge``, ``pipeline.judging``)
+  turn a piece into the kept piece, ledger rows and counts, in the worker that
+  read it.
+* **Grouping stages** (a spec with ``verdicts``: exact and near dedup,
+  ``pipeline.rejoin``) shuffle small records (content hash -> rank and
+  position; band keys, ranks and shingle sets by id), and their verdicts meet
+  the unit's delta (surviving rows, added columns) in one ``GroupByKey`` by
+  unit; the unit is then re-read.
 * **WriteData** (``pipeline.outputs``) groups the last deltas by output shard
   (contiguous units of one language) and the shard's writer re-reads its units.
 
 So document content crosses no shuffle at all: what crosses are unit names,
 ranks, keys, ids, row positions, score columns, ledger rows and counts
 (plus the new content of documents a stage rewrote, PII redaction, once).
-Stages whose wrapper is not a per-document judge or a grouping stage (the
-model ``score`` stage, through RunInference) run on dicts at the end, and
-their documents reach the writer as one-row deltas with their content.
+
+Before anything is wired, :func:`check_stages` checks the specs against the
+input schema and the runner (a :class:`~pipeline.stages.base.ConfigError`
+naming the stage).
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Iterator
+import logging
+import os
+from collections.abc import Iterator
 from typing import Any
 
 import apache_beam as beam
-import numpy as np
 import pyarrow as pa
 from apache_beam.options.pipeline_options import StandardOptions
 
 from pipeline import stats as stats_mod
 from pipeline import store
 from pipeline.batches import (
-    CHANGED,
-    ROW,
     Piece,
     Unit,
     content_sizes,
-    ipc_bytes,
     list_units,
     read_unit,
-    to_dicts,
 )
 from pipeline.finish import WORK_DIR
 from pipeline.inputs import input_schema
-from pipeline.judging import COUNTS, JudgeStage, judge_factory
+from pipeline.judging import COUNTS, JudgeStage
 from pipeline.outputs import (
     ARROW_TYPES,
     LEDGER_SCHEMA,
     MODIFIED_SCHEMA,
     WriteData,
-    WriteRecord,
     WriteSharded,
     data_schema,
     join,
 )
-from pipeline.progress import CountProgress, progress_enabled, shared_progress
+from pipeline.progress import progress_enabled, shared_progress
 from pipeline.rejoin import Grouped
+from pipeline.runners import runner_name
 from pipeline.stages import load_spec
-from pipeline.stages.base import KEPT, MODIFIED, REMOVED, content_bytes
+from pipeline.stages.base import (
+    JUDGE,
+    KEPT,
+    MODIFIED,
+    REMOVED,
+    ConfigError,
+    StageConfig,
+    StageContext,
+    StageSpec,
+    workers_run_here,
+)
 
 DIGEST = "digest"
-POSITION = "__sc_position"  # a dict document's (unit, batch index, row) in the dict stages at the end
+LOCAL_RUNNERS = ("direct", "fnapi", "switchingdirect", "bundlebaseddirect", "prism")
+log = logging.getLogger("stackcurate.graph")
 
 
 class _ReadBatches(beam.DoFn):
@@ -108,71 +117,92 @@ class ReadPieces(beam.PTransform):
         return {KEPT: out[KEPT], COUNTS: out[COUNTS], DIGEST: out[DIGEST]}
 
 
-def _tail_docs(piece: Piece) -> Iterator[dict]:
-    for doc, row in zip(to_dicts(piece.batch), piece.batch.column(ROW).to_pylist(), strict=True):
-        doc[POSITION] = (piece.unit, piece.index, row)
-        yield doc
+def stage_transform(
+    spec: StageSpec, config: StageConfig, context: StageContext, schema: pa.Schema, progress: bool
+) -> beam.PTransform:
+    """One stage over pieces, as its spec declares it: {kept: pieces, removed, counts[, modified]}."""
+    if spec.kind == JUDGE:
+        transform = JudgeStage(spec.name, spec.make_judge(config, context), spec.columns, progress)
+    else:
+        transform = Grouped(spec.name, spec.verdicts(config, context), schema, progress)
+    accelerator = spec.resources(config).accelerator
+    if accelerator:  # a composite's hints reach every step inside it
+        transform = transform.with_resource_hints(accelerator=accelerator)
+    return transform
 
 
-def _tail_record(doc: dict, columns: dict[str, str]) -> WriteRecord:
-    """A document back from the dict stages as a one-row delta (with its content: they may change it)."""
-    unit, index, row = doc[POSITION]
-    content = doc.get("content")
-    carried = {name: pa.array([doc.get(name)], pa.string()) for name in ("id", "lang")}
-    carried.update({name: pa.array([doc.get(name)], ARROW_TYPES[kind]) for name, kind in columns.items()})
-    carried["content"] = pa.array([content if isinstance(content, str) else None], pa.string())
-    carried[CHANGED] = pa.array([True])
-    rows = np.array([row], dtype=np.int32).tobytes()
-    carried_bytes = ipc_bytes(pa.RecordBatch.from_pydict(carried))
-    return (doc.get("lang") or "unknown", unit), (index, rows, carried_bytes, content_bytes(doc))
+def check_stages(stages: list[tuple[StageSpec, StageConfig]], schema: pa.Schema, p: beam.Pipeline) -> None:
+    """What the specs declare, checked before the graph is wired: every column a stage needs comes from
+    the input or an earlier stage, no score column is written by two stages (or has an unknown type),
+    an accelerator is asked only where the runner can place it, local files only where workers run here.
 
-
-def grouping_verdicts(name: str) -> Callable[..., beam.PTransform] | None:
-    """A grouping stage's batch form: ``batch_verdicts(config, context, progress)`` in its module, a
-    transform from pieces to verdict records (``pipeline.rejoin``); None for other stages."""
-    return getattr(importlib.import_module(f"pipeline.stages.{name}"), "batch_verdicts", None)
+    An accelerator on a runner that cannot place one is an error on a remote runner (its workers would
+    run the model without one, for hours) and a warning on a local one (hints are ignored there; the
+    stage uses this machine's accelerator when it has one).
+    """
+    available = set(schema.names)
+    written: dict[str, str] = {}
+    runner = runner_name(p.options)
+    for spec, config in stages:
+        missing = [name for name in spec.needs if name not in available]
+        if missing:
+            raise ConfigError(
+                f"stage {spec.name}: needs column(s) {', '.join(missing)}, which neither the input "
+                "nor an earlier stage provides"
+            )
+        for name, type_name in spec.columns.items():
+            if type_name not in ARROW_TYPES:
+                raise ConfigError(f"stage {spec.name}: column {name} has unknown type {type_name!r}")
+            if name in written:
+                raise ConfigError(
+                    f"stage {spec.name}: writes column {name}, which stage {written[name]} writes too"
+                )
+            written[name] = spec.name
+        available.update(spec.columns)
+        resources = spec.resources(config)
+        if resources.accelerator and runner != "dataflow":
+            message = (
+                f"stage {spec.name}: asks for accelerator {resources.accelerator!r}, which only Dataflow "
+                f"places (a Beam resource hint); this runner ({runner or 'local'}) ignores it"
+            )
+            if runner is not None and runner not in LOCAL_RUNNERS:
+                raise ConfigError(
+                    f"{message} and its workers would run the stage without one: run on Dataflow, or "
+                    f"drop stages.{spec.name}.accelerator and give the workers accelerators yourself"
+                )
+            log.warning("%s: it runs on this machine's accelerator if there is one, else on CPU", message)
+        here = [path for path in resources.local_paths if not store.is_remote(path) and os.path.exists(path)]
+        if here and not workers_run_here(p):
+            raise ConfigError(
+                f"stage {spec.name}: {here[0]} is a folder on this machine, which this runner's workers "
+                "cannot read; upload it (gcloud storage cp -r DIR gs://BUCKET/models/NAME, or to s3://) "
+                "and set its config to that URL"
+            )
 
 
 def build(p: beam.Pipeline, plan: Any) -> None:
     """Wire reading, the enabled stages, the writers and the counters into ``p`` (``plan``: pipeline.run.Plan)."""
     schema = input_schema(plan.files)
     enabled = plan.config.enabled
+    stages = [(load_spec(name), plan.config.stages[name]) for name in enabled]
+    check_stages(stages, schema, p)
     progress = plan.options.view_as(StandardOptions).runner is None and progress_enabled()
     if progress:  # ETA: the reporter counts the input documents in the background
         shared_progress().expect(enabled, plan.files)
     read = p | "Read" >> ReadPieces(plan.files, schema, enabled[0] if enabled else None)
     pieces, counts, removed, modified, columns = read[KEPT], [read[COUNTS]], [], [], {}
-    tail: list[str] = []
-    for name in enabled:
-        spec, cfg = load_spec(name), plan.config.stages[name]
+    for spec, cfg in stages:
         columns.update(spec.columns)
-        if tail:
-            tail.append(name)
-            continue
-        batch_verdicts = grouping_verdicts(name)
-        if batch_verdicts is not None:
-            verdicts = batch_verdicts(cfg, plan.context, progress)
-            out = pieces | f"Stage_{name}" >> Grouped(name, verdicts, schema, progress)
-        else:
-            make_judge = judge_factory(spec.build(cfg, plan.context))
-            if make_judge is None:
-                tail.append(name)
-                continue
-            out = pieces | f"Stage_{name}" >> JudgeStage(name, make_judge, spec.columns, progress)
-            modified.append(out[MODIFIED])
+        out = pieces | f"Stage_{spec.name}" >> stage_transform(spec, cfg, plan.context, schema, progress)
         pieces = out[KEPT]
         counts.append(out[COUNTS])
         removed.append(out[REMOVED])
+        if MODIFIED in out:
+            modified.append(out[MODIFIED])
     work, root = join(plan.output, WORK_DIR), plan.parts_root
     target = int(plan.config.output.shard_target_mb * 1e6)
     writer_args = (join(root, "data"), schema, data_schema(schema, columns), target)
-    if tail:
-        docs = pieces | "TailDocs" >> beam.FlatMap(_tail_docs)
-        docs = _dict_stages(docs, tail, plan, progress, counts, removed, modified)
-        records = docs | "TailParts" >> beam.Map(_tail_record, columns)
-        _ = records | "WriteData" >> WriteData(*writer_args, records=True)
-    else:
-        _ = pieces | "WriteData" >> WriteData(*writer_args)
+    _ = pieces | "WriteData" >> WriteData(*writer_args)
     _ = (
         read[DIGEST]
         | "InputDigest" >> stats_mod.DigestParts()
@@ -195,31 +225,3 @@ def build(p: beam.Pipeline, plan: Any) -> None:
             | "Counts" >> stats_mod.CombineCounts()
             | "WriteCounts" >> beam.Map(lambda text: store.write_text(join(work, "counts.json"), text))
         )
-
-
-def _dict_stages(
-    docs: beam.PCollection,
-    names: list[str],
-    plan: Any,
-    progress: bool,
-    counts: list,
-    removed: list,
-    modified: list,
-) -> beam.PCollection:
-    """Stages that only have a dict wrapper (the model ``score`` stage), one after the other."""
-    for name in names:
-        if progress:
-            docs = docs | f"Progress_{name}" >> CountProgress(name)
-        result = docs | f"Stage_{name}" >> load_spec(name).build(plan.config.stages[name], plan.context)
-        if progress:
-            _ = result[REMOVED] | f"ProgressRemoved_{name}" >> CountProgress(name, removed=True)
-        counts.append(result[KEPT] | f"CountOut_{name}" >> beam.Map(stats_mod.doc_count_key(name, "out")))
-        counts.append(result[REMOVED] | f"CountRemoved_{name}" >> beam.Map(stats_mod.removed_count_key(name)))
-        removed.append(result[REMOVED])
-        if result.get(MODIFIED) is not None:
-            modified.append(result[MODIFIED])
-            counts.append(
-                result[MODIFIED] | f"CountModified_{name}" >> beam.Map(stats_mod.modified_count_key(name))
-            )
-        docs = result[KEPT]
-    return docs

@@ -1,19 +1,22 @@
-"""Per-document stages over batches: the judge sees each document once as a dict, its verdicts come back as columns.
+"""The stage framework's per-document side, and the one way a stage's work is timed.
 
-A per-document stage is a ``Judge`` (``pipeline.stages.base``) and its
-``StageSpec.build`` wraps it in ``JudgeDocs`` for pipelines of dicts. The
-batch pipeline takes the same judge out of that wrapper and runs it on a
+A per-document stage declares ``make_judge`` in its ``StageSpec``
+(``pipeline.stages.base``); :class:`JudgeStage` runs that judge on a
 :class:`~pipeline.batches.Piece`: the batch becomes dicts once, the judge
-decides, and the piece goes on as the kept rows with the stage's score
-columns (and replaced content) set. Removed documents become ledger rows,
-changed ones ``modified/`` rows, and the stage's counts are one small record
-per (language, kind, reason) and batch.
+decides, and the piece goes on as the kept rows with the stage's score columns
+(and replaced content) set. Removed documents become ledger rows, changed ones
+``modified/`` rows, and the stage's counts are one small record per (language,
+kind, reason) and batch. The judge is built once per worker process
+(``apache_beam.utils.shared``) and its CPU time is the stage's ``cpu_us``.
+
+Grouping stages' steps are timed the same way through :class:`Timed`, so no
+stage measures itself.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
@@ -25,26 +28,10 @@ from pipeline import stats as stats_mod
 from pipeline.batches import CHANGED, RAW, Piece, content_sizes, to_dicts, with_column
 from pipeline.outputs import ARROW_TYPES
 from pipeline.progress import shared_progress
-from pipeline.stages.base import (
-    KEPT,
-    MODIFIED,
-    REMOVED,
-    Judge,
-    JudgeDocs,
-    _Held,
-    content_bytes,
-    ledger_row,
-    modified_row,
-)
+from pipeline.stages.base import KEPT, MODIFIED, REMOVED, Judge, content_bytes, ledger_row, modified_row
 
 COUNTS = "counts"
-
-
-def judge_factory(transform: beam.PTransform) -> Callable[[], Judge] | None:
-    """The judge behind a stage's dict transform, or None when the stage is not a per-document judge."""
-    if isinstance(transform, JudgeDocs):
-        return transform._make_judge
-    return None
+CPU_US = "cpu_us"  # the counter every stage's CPU time goes to (stats.json: cpu_s)
 
 
 def report_progress(show: bool, stage: str, docs: int, nbytes: int, removed: int = 0) -> None:
@@ -55,6 +42,32 @@ def report_progress(show: bool, stage: str, docs: int, nbytes: int, removed: int
     progress.add(stage, docs, nbytes)
     if removed and hasattr(progress, "add_removed"):
         progress.add_removed(stage, removed)
+
+
+class Timed(beam.DoFn):
+    """``fn(element, *args)`` (an iterable of outputs) with its CPU time added to ``stage``'s ``cpu_us``:
+    the steps of grouping stages run through this, so no stage measures itself."""
+
+    def __init__(self, stage: str, fn: Callable[..., Iterable[Any]], *args: Any):
+        self._stage = stage
+        self._fn = fn
+        self._args = args
+
+    def setup(self) -> None:
+        self._cpu_us = beam.metrics.Metrics.counter(self._stage, CPU_US)
+
+    def process(self, element: Any) -> Iterable[Any]:
+        start = time.process_time()
+        out = list(self._fn(element, *self._args))
+        self._cpu_us.inc(int((time.process_time() - start) * 1e6))
+        return out
+
+
+class _Held:
+    """One worker process's judge. ``Shared`` keeps only a weak reference, so the judge sits in a plain object."""
+
+    def __init__(self, judge: Judge):
+        self.judge = judge
 
 
 class JudgeBatches(beam.DoFn):
@@ -74,7 +87,7 @@ class JudgeBatches(beam.DoFn):
 
     def setup(self) -> None:
         self._held = self._shared.acquire(self._build)
-        self._cpu_us = beam.metrics.Metrics.counter(self._stage, "cpu_us")
+        self._cpu_us = beam.metrics.Metrics.counter(self._stage, CPU_US)
 
     def teardown(self) -> None:
         self._held = None

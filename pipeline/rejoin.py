@@ -47,6 +47,13 @@ def delta_record(piece: Piece, schema: pa.Schema) -> tuple[Unit, tuple]:
     return piece.unit, (DELTA, piece.index, rows, carried)
 
 
+def _arriving(piece: Piece, schema: pa.Schema, stage: str, progress: bool) -> tuple[Unit, tuple]:
+    """A piece reaching the stage: its delta, and its documents and bytes for the progress display."""
+    if progress:
+        report_progress(True, stage, piece.batch.num_rows, int(content_sizes(piece.batch).sum()))
+    return delta_record(piece, schema)
+
+
 class Rejoin(beam.DoFn):
     """(unit, its deltas and verdicts) -> the unit's surviving documents as pieces; ledger rows, counts."""
 
@@ -104,8 +111,9 @@ class Rejoin(beam.DoFn):
 
 
 class Grouped(beam.PTransform):
-    """A grouping stage over pieces. ``verdicts`` maps pieces to verdict records (small); the
-    surviving documents come back re-read: {kept: pieces, removed: ledger rows, counts: pairs}."""
+    """A grouping stage over pieces. ``verdicts`` (the spec's) maps pieces to verdict records (small); the
+    surviving documents come back re-read: {kept: pieces, removed: ledger rows, counts: pairs}. Progress,
+    counts and the ledger are done here, the stage's CPU time by its steps (``pipeline.judging.Timed``)."""
 
     def __init__(self, stage: str, verdicts: beam.PTransform, schema: pa.Schema, progress: bool):
         super().__init__()
@@ -116,7 +124,7 @@ class Grouped(beam.PTransform):
 
     def expand(self, pieces: beam.PCollection) -> dict[str, beam.PCollection]:
         verdicts = pieces | "Decide" >> self._verdicts
-        deltas = pieces | "Deltas" >> beam.Map(delta_record, self._schema)
+        deltas = pieces | "Deltas" >> beam.Map(_arriving, self._schema, self._stage, self._progress)
         out = (
             (deltas, verdicts)
             | "Together" >> beam.Flatten()

@@ -1,32 +1,32 @@
-"""The one way to declare a stage.
+"""The one way to declare a stage: a :class:`StageSpec`.
 
-A stage is a pure core (no Beam) plus a thin Beam wrapper. Every stage's Beam
-wrapper is a ``PTransform`` that takes a PCollection of documents (plain dicts
-in The Stack schema plus ``id`` and ``lang``) and returns a dict of
-PCollections:
+A spec declares the stage's config model, the input columns it needs, the
+score columns it writes (with their Arrow types), the resources it asks for
+(an accelerator) and its kind, one of:
 
-* ``"kept"``: the documents that go on to the next stage (possibly with new
-  score columns or new content);
-* ``"removed"``: one ledger row per removed document (see :func:`ledger_row`);
-* ``"modified"`` (optional): one row per changed document (see
-  :func:`modified_row`).
+* a **per-document judge**: ``make_judge(config, context)`` returns a small
+  picklable factory of a :class:`Judge` (``setup`` once per worker process,
+  ``judge`` on a batch of documents, one :class:`Verdict` each);
+* a **grouping stage** (dedup): ``verdicts(config, context)`` returns a
+  transform from pieces (``pipeline.batches.Piece``) to verdict records
+  (``pipeline.rejoin.verdict_record``); the framework re-reads the documents
+  and applies them.
 
-Per-document stages only write a judge (``setup`` + ``judge``) and wrap it
-with :class:`JudgeDocs`; stages that need grouping (dedup) write their own
-``PTransform`` and use :func:`ledger_row` for the ledger.
+The graph (``pipeline.graph``) is built from specs only and checks them when
+it is built. The framework (``pipeline.judging``, ``pipeline.rejoin``) batches,
+times (``cpu_us``), counts, writes the ledger (:func:`ledger_row`,
+:func:`modified_row`) and reports progress; a stage only decides.
 """
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
 import apache_beam as beam
-from apache_beam.utils.shared import Shared
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 KEPT = "kept"
 REMOVED = "removed"
@@ -46,6 +46,19 @@ class StageConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     enabled: bool = False
+
+
+def rule_list(known: Collection[str], where: str) -> Any:
+    """The type of a config field listing rule names (``skip_rules``): each must be one of ``known``;
+    ``where`` tells the user where the rules are listed."""
+
+    def check(value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(known))
+        if unknown:
+            raise ValueError(f"unknown rules {unknown}; {where}")
+        return value
+
+    return Annotated[list[str], AfterValidator(check)]
 
 
 @dataclass(frozen=True)
@@ -128,93 +141,6 @@ def modified_row(doc: dict, stage: str, counts: dict[str, int]) -> dict:
     }
 
 
-class _Held:
-    """One worker process's judge. ``Shared`` keeps only a weak reference, so the judge sits in a plain object."""
-
-    def __init__(self, judge: Judge):
-        self.judge = judge
-
-
-class _JudgeFn(beam.DoFn):
-    """Runners make one DoFn instance per thread (Dataflow: per thread of each SDK process); the judge
-    behind them is built once per process through ``Shared`` and called from all those threads."""
-
-    def __init__(self, stage: str, make_judge: Callable[[], Judge]):
-        self._stage = stage
-        self._make_judge = make_judge
-        # The key is made here, at graph construction, so every unpickled copy of this DoFn shares it.
-        self._shared = Shared()
-        self._counters: dict[str, Any] = {}
-
-    def _build(self) -> _Held:
-        judge = self._make_judge()
-        judge.setup()
-        return _Held(judge)
-
-    def setup(self) -> None:
-        self._held = self._shared.acquire(self._build)  # this strong reference keeps it alive
-        self._judge = self._held.judge
-        self._cpu_us = beam.metrics.Metrics.counter(self._stage, "cpu_us")
-
-    def teardown(self) -> None:
-        self._held = self._judge = None
-
-    def _count(self, name: str) -> None:
-        counter = self._counters.get(name)
-        if counter is None:
-            counter = self._counters[name] = beam.metrics.Metrics.counter(self._stage, name)
-        counter.inc()
-
-    def process(self, batch: list[dict]) -> Iterable[Any]:
-        start = time.process_time()
-        verdicts = self._judge.judge(batch)
-        self._cpu_us.inc(int((time.process_time() - start) * 1e6))
-        if len(verdicts) != len(batch):
-            raise RuntimeError(
-                f"stage {self._stage}: judge returned {len(verdicts)} verdicts for {len(batch)} docs"
-            )
-        for doc, verdict in zip(batch, verdicts, strict=True):
-            doc = dict(doc)
-            doc.update(verdict.scores)
-            if verdict.content is not None:
-                doc["content"] = verdict.content
-            if verdict.modified:
-                self._count("modified")
-                yield beam.pvalue.TaggedOutput(MODIFIED, modified_row(doc, self._stage, verdict.modified))
-            if verdict.keep:
-                self._count("kept")
-                yield doc
-            else:
-                reason = verdict.reason or "removed"
-                self._count(f"removed_{reason}")
-                yield beam.pvalue.TaggedOutput(REMOVED, ledger_row(doc, self._stage, reason, verdict.detail))
-
-
-class JudgeDocs(beam.PTransform):
-    """Beam wrapper for a per-document judge: batches, judges, splits kept / removed / modified.
-
-    ``make_judge`` must be picklable (a class or ``functools.partial``) and small: it
-    is pickled into the job and unpickled in every worker thread. It is called, and
-    the judge's ``setup`` run, once per worker process (``apache_beam.utils.shared``),
-    where heavy state is built; the judge then serves all threads of the process.
-    """
-
-    def __init__(self, stage: str, make_judge: Callable[[], Judge], batch_size: int = 64):
-        super().__init__(label=f"Judge_{stage}")
-        self._stage = stage
-        self._make_judge = make_judge
-        self._batch_size = batch_size
-
-    def expand(self, docs: beam.PCollection) -> dict[str, beam.PCollection]:
-        outputs = (
-            docs
-            | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=self._batch_size)
-            | "Judge"
-            >> beam.ParDo(_JudgeFn(self._stage, self._make_judge)).with_outputs(REMOVED, MODIFIED, main=KEPT)
-        )
-        return {KEPT: outputs[KEPT], REMOVED: outputs[REMOVED], MODIFIED: outputs[MODIFIED]}
-
-
 _LOCAL_RUNNERS = frozenset(
     {"DirectRunner", "FnApiRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner", "PrismRunner"}
 )
@@ -250,15 +176,51 @@ def workers_run_here(pipeline: beam.Pipeline) -> bool:
 
 
 @dataclass(frozen=True)
-class StageSpec:
-    """How the pipeline finds a stage: its config model, its builder and the columns it adds.
+class Resources:
+    """What a stage asks of the workers that run it. ``accelerator``: a Beam resource hint
+    (``"type:nvidia-l4;count:1;install-nvidia-driver"``) that Dataflow honours."""
 
-    ``columns`` maps each score column the stage writes onto kept documents to
-    its pyarrow type name ("float64", "int64", "bool", "string"), so every
-    output shard has the same schema.
+    accelerator: str | None = None
+    # files or folders of this machine the workers must read (a local model): only runners whose
+    # workers run here can, and the graph refuses the others
+    local_paths: tuple[str, ...] = ()
+
+
+def no_resources(config: Any) -> Resources:
+    return Resources()
+
+
+JudgeFactory = Callable[[Any, StageContext], Callable[[], Judge]]
+GroupingVerdicts = Callable[[Any, StageContext], beam.PTransform]
+JUDGE = "judge"
+GROUPING = "grouping"
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """A stage as the pipeline sees it (see the module docstring); exactly one of ``make_judge`` and
+    ``verdicts`` is set.
+
+    ``needs``: input columns the stage reads and cannot do without (given by the input schema or written
+    by an earlier stage). ``columns``: each score column the stage writes onto kept documents with its
+    Arrow type name ("float64", "int64", "bool", "string"), so every output shard has the same schema.
+    ``resources(config)``: what the stage asks of its workers.
     """
 
     name: str
     config: type[StageConfig]
-    build: Callable[[Any, StageContext], beam.PTransform]
+    make_judge: JudgeFactory | None = None
+    verdicts: GroupingVerdicts | None = None
+    needs: tuple[str, ...] = ("id", "content")
     columns: dict[str, str] = field(default_factory=dict)
+    resources: Callable[[Any], Resources] = no_resources
+
+    def __post_init__(self) -> None:
+        if (self.make_judge is None) == (self.verdicts is None):
+            raise TypeError(
+                f"stage {self.name}: set exactly one of make_judge (per document) and verdicts (grouping)"
+            )
+
+    @property
+    def kind(self) -> str:
+        return JUDGE if self.make_judge is not None else GROUPING

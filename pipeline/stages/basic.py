@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pydantic import Field
 
 from filters.basic import BasicThresholds, basic_failure
-from pipeline.stages.base import JudgeDocs, StageConfig, StageSpec, Verdict
+from pipeline.stages.base import StageConfig, StageContext, StageSpec, Verdict
 
 
 class BasicConfig(StageConfig):
@@ -42,8 +42,13 @@ class BasicJudge:
         return verdicts
 
 
-def build(cfg: BasicConfig, ctx) -> JudgeDocs:
-    return JudgeDocs("basic", functools.partial(BasicJudge, cfg))
+def make_judge(cfg: BasicConfig, ctx: StageContext) -> Callable[[], BasicJudge]:
+    return functools.partial(BasicJudge, cfg)
 
 
-SPEC = StageSpec(name="basic", config=BasicConfig, build=build)
+SPEC = StageSpec(
+    name="basic",
+    config=BasicConfig,
+    make_judge=make_judge,
+    needs=("id", "max_line_length", "avg_line_length", "alphanum_fraction"),
+)

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from pydantic import Field, model_validator
 
 from filters.comments import LANGUAGES, UnparseableError, comment_ratio, keep_comment_ratio
-from pipeline.stages.base import JudgeDocs, StageConfig, StageContext, StageSpec, Verdict
+from pipeline.stages.base import StageConfig, StageContext, StageSpec, Verdict
 
 NAME = "comments"
 # The bound is checked once a worker has judged this many covered documents: a few broken files in the
@@ -134,15 +134,20 @@ class CommentsJudge:
             )
 
 
-def build(config: CommentsConfig, ctx: StageContext) -> JudgeDocs:
-    make_judge = functools.partial(
+def make_judge(config: CommentsConfig, ctx: StageContext) -> Callable[[], CommentsJudge]:
+    return functools.partial(
         CommentsJudge,
         min_ratio=config.min_ratio,
         max_ratio=config.max_ratio,
         lexer=config.lexer,
         max_unparseable_fraction=config.max_unparseable_fraction,
     )
-    return JudgeDocs(NAME, make_judge, batch_size=config.batch_size)
 
 
-SPEC = StageSpec(name=NAME, config=CommentsConfig, build=build, columns={"comment_ratio": "float64"})
+SPEC = StageSpec(
+    name=NAME,
+    config=CommentsConfig,
+    make_judge=make_judge,
+    needs=("id", "content", "lang"),
+    columns={"comment_ratio": "float64"},
+)

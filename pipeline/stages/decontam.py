@@ -1,7 +1,7 @@
 """Beam wrapper of benchmark decontamination (``decontam``): drop files containing benchmark text.
 
 The benchmark strings are loaded and compiled into one automaton once per
-worker process (``setup``, through ``JudgeDocs``); each document is then one
+worker process (the judge's ``setup``); each document is then one
 pass, and the automaton is only read, so all threads of a process share it. The ledger reason is the
 benchmark name, so ``stats.json`` counts removals per benchmark; ``detail``
 names the task, the field and where in the file the string starts.
@@ -14,7 +14,7 @@ import functools
 import json
 import logging
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from pydantic import Field
@@ -23,7 +23,7 @@ from decontam.core import Decontaminator
 from decontam.loaders import MULTIPL_E_LANGS, load_benchmark_strings
 from decontam.prepared import is_prepared, read_prepared
 from decontam.strings import BENCHMARKS, HUMANEVAL_WHITELIST, BenchmarkString
-from pipeline.stages.base import JudgeDocs, StageConfig, StageContext, StageSpec, Verdict
+from pipeline.stages.base import StageConfig, StageContext, StageSpec, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ class DecontamJudge:
         return verdicts
 
 
-def build(cfg: DecontamConfig, ctx: StageContext) -> JudgeDocs:
+def make_judge(cfg: DecontamConfig, ctx: StageContext) -> Callable[[], DecontamJudge]:
     """A local benchmark folder or prepared file is read here and its strings shipped with the stage,
     compressed, because remote workers cannot open the launcher's paths; Hub and ``gs://`` / ``s3://``
     sources are read once per worker process (a prepared file holds only the strings; the Hub download
@@ -130,8 +130,8 @@ def build(cfg: DecontamConfig, ctx: StageContext) -> JudgeDocs:
     source = resolve_source(cfg, ctx)
     if is_local(source):
         packed = pack_strings(load_strings(cfg, source))
-        return JudgeDocs("decontam", functools.partial(DecontamJudge, cfg, None, packed))
-    return JudgeDocs("decontam", functools.partial(DecontamJudge, cfg, source))
+        return functools.partial(DecontamJudge, cfg, None, packed)
+    return functools.partial(DecontamJudge, cfg, source)
 
 
-SPEC = StageSpec(name="decontam", config=DecontamConfig, build=build)
+SPEC = StageSpec(name="decontam", config=DecontamConfig, make_judge=make_judge)

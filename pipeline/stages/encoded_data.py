@@ -10,7 +10,7 @@ number of runs and the thresholds.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pydantic import Field
 
@@ -23,7 +23,7 @@ from filters.encoded import (
     EncodedScanner,
     encoded_failure,
 )
-from pipeline.stages.base import JudgeDocs, StageConfig, StageContext, StageSpec, Verdict
+from pipeline.stages.base import StageConfig, StageContext, StageSpec, Verdict
 
 NAME = "encoded_data"
 
@@ -67,13 +67,13 @@ class EncodedDataJudge:
         return [self.judge_one(doc) for doc in docs]
 
 
-def build(config: EncodedDataConfig, ctx: StageContext) -> JudgeDocs:
-    return JudgeDocs(NAME, functools.partial(EncodedDataJudge, config), batch_size=config.batch_size)
+def make_judge(config: EncodedDataConfig, ctx: StageContext) -> Callable[[], EncodedDataJudge]:
+    return functools.partial(EncodedDataJudge, config)
 
 
 SPEC = StageSpec(
     name=NAME,
     config=EncodedDataConfig,
-    build=build,
+    make_judge=make_judge,
     columns={"encoded_fraction": "float64", "encoded_longest": "int64"},
 )

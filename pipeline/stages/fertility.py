@@ -5,7 +5,7 @@ folder holding one, local or ``gs://`` / ``s3://`` / ``hf://``, or a Hub id)
 or else ``--tokenizer``. A local one is read when the graph is built and
 travels with the stage as its JSON (``tokenizer.load``), so no worker needs
 the launching machine's path; it is loaded once per worker process
-(``JudgeDocs``) and documents are encoded in batches with ``encode_batch``,
+(the judge's ``setup``) and documents are encoded in batches with ``encode_batch``,
 which is safe from several threads. Every document gets ``num_tokens`` (int64) and
 ``char_token_ratio`` (float64) columns; the ledger ``detail`` holds both with
 the cutoff. Languages without a cutoff are kept (their scores are still set).
@@ -14,12 +14,12 @@ the cutoff. Languages without a cutoff are kept (their scores are still set).
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pydantic import Field
 
 from filters.fertility import DEFAULT_CUTOFFS, CharTokenRatio, keep_fertility
-from pipeline.stages.base import ConfigError, JudgeDocs, StageConfig, StageContext, StageSpec, Verdict
+from pipeline.stages.base import ConfigError, StageConfig, StageContext, StageSpec, Verdict
 from tokenizer.load import TokenizerRef, tokenizer_ref
 
 NAME = "fertility"
@@ -70,19 +70,18 @@ def resolve_tokenizer(config: FertilityConfig, ctx: StageContext) -> str:
     return tokenizer
 
 
-def build(config: FertilityConfig, ctx: StageContext) -> JudgeDocs:
-    make_judge = functools.partial(
+def make_judge(config: FertilityConfig, ctx: StageContext) -> Callable[[], FertilityJudge]:
+    return functools.partial(
         FertilityJudge,
         tokenizer=tokenizer_ref(resolve_tokenizer(config, ctx)),
         cutoffs=config.cutoffs,
         batch_size=config.batch_size,
     )
-    return JudgeDocs(NAME, make_judge, batch_size=config.batch_size)
 
 
 SPEC = StageSpec(
     name=NAME,
     config=FertilityConfig,
-    build=build,
+    make_judge=make_judge,
     columns={"char_token_ratio": "float64", "num_tokens": "int64"},
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from pydantic import Field
@@ -25,7 +25,7 @@ from filters.licenses import (
     parse_allow_list,
 )
 from pipeline.inputs import open_binary
-from pipeline.stages.base import JudgeDocs, StageConfig, StageContext, StageSpec, Verdict
+from pipeline.stages.base import StageConfig, StageContext, StageSpec, Verdict
 
 NAME = "license"
 LicenseClass = Literal["permissive", "non_permissive", "no_license"]
@@ -71,9 +71,10 @@ class LicenseJudge:
         return [self.judge_one(doc) for doc in docs]
 
 
-def build(config: LicenseConfig, ctx: StageContext) -> JudgeDocs:
-    make_judge = functools.partial(LicenseJudge, load_allow_list(config.allow_list), tuple(config.keep))
-    return JudgeDocs(NAME, make_judge, batch_size=256)
+def make_judge(config: LicenseConfig, ctx: StageContext) -> Callable[[], LicenseJudge]:
+    return functools.partial(LicenseJudge, load_allow_list(config.allow_list), tuple(config.keep))
 
 
-SPEC = StageSpec(name=NAME, config=LicenseConfig, build=build, columns={"license_class": "string"})
+SPEC = StageSpec(
+    name=NAME, config=LicenseConfig, make_judge=make_judge, needs=("id",), columns={"license_class": "string"}
+)

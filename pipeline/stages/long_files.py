@@ -9,12 +9,12 @@ about 10 bytes or less.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pydantic import Field
 
 from filters.long_files import MAX_LINES, line_count, too_long
-from pipeline.stages.base import JudgeDocs, StageConfig, StageContext, StageSpec, Verdict
+from pipeline.stages.base import StageConfig, StageContext, StageSpec, Verdict
 
 NAME = "long_files"
 
@@ -41,8 +41,8 @@ class LongFilesJudge:
         return [self.judge_one(doc) for doc in docs]
 
 
-def build(config: LongFilesConfig, ctx: StageContext) -> JudgeDocs:
-    return JudgeDocs(NAME, functools.partial(LongFilesJudge, config.max_lines), batch_size=256)
+def make_judge(config: LongFilesConfig, ctx: StageContext) -> Callable[[], LongFilesJudge]:
+    return functools.partial(LongFilesJudge, config.max_lines)
 
 
-SPEC = StageSpec(name=NAME, config=LongFilesConfig, build=build, columns={"num_lines": "int64"})
+SPEC = StageSpec(name=NAME, config=LongFilesConfig, make_judge=make_judge, columns={"num_lines": "int64"})

@@ -5,8 +5,8 @@ bands x 10 rows, no verification); ``stack-base`` sets the ``stack-v1``
 recipe (unigrams, 0.85 -> 13 x 19, ``verify: true``). Documents with fewer
 than ``min_tokens`` tokens are not MinHashed and always kept untouched. The
 core and the Beam transforms live in ``dedup/``; this module maps config to
-parameters, documents to sketch items (dicts, or the rows of a batch with
-their positions) and removals to ledger rows or verdict records.
+parameters, the rows of a batch to sketch items (with their positions) and
+removals to verdict records.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ import apache_beam as beam
 from pydantic import Field, model_validator
 
 from dedup.components import DEFAULT_ROUNDS
-from dedup.near import KEPT, REMOVED, Item, NearDedupParams, NearDuplicates, NearVerdicts
+from dedup.near import Item, NearDedupParams, NearVerdicts
 from pipeline import store
-from pipeline.batches import Piece, column_values, content_sizes
-from pipeline.judging import report_progress
+from pipeline.batches import Piece, column_values
+from pipeline.judging import Timed
 from pipeline.output_files import iter_column, parquet_files
 from pipeline.rejoin import positions, verdict_record
-from pipeline.stages.base import StageConfig, StageContext, StageSpec, ledger_row
+from pipeline.stages.base import StageConfig, StageContext, StageSpec
 
 STAGE = "near_dedup"
 REASON = "near_duplicate"
@@ -71,59 +71,42 @@ class NearDedupConfig(StageConfig):
         return NearDedupParams(**self.model_dump(exclude={"enabled"}))
 
 
-class NearDedupStage(beam.PTransform):
-    """The dict-document wrapper; ``stage`` names its ledger rows and metrics (``near_dedup_alt`` reuses it)."""
-
-    def __init__(self, config: NearDedupConfig, stage: str = STAGE):
-        super().__init__(label=f"Stage_{stage}")
-        self._params = config.params()
-        self._stage = stage
-
-    def expand(self, docs: beam.PCollection) -> dict[str, beam.PCollection]:
-        stage = self._stage
-        out = docs | "NearDuplicates" >> NearDuplicates(self._params, namespace=stage)
-        removed = out[REMOVED] | "Ledger" >> beam.MapTuple(
-            lambda doc, detail: ledger_row(doc, stage, REASON, detail)
-        )
-        return {KEPT: out[KEPT], REMOVED: removed}
-
-
-def build(config: NearDedupConfig, ctx: StageContext) -> beam.PTransform:
-    return NearDedupStage(config)
-
-
-def piece_items(piece: Piece, progress: bool, stage: str = STAGE) -> list[Item]:
-    """The sketch's view of a batch: (id, content, stars, position) per row; null stars count as 0."""
+def piece_items(piece: Piece) -> list[list[Item]]:
+    """The sketch's view of a batch (one list): (id, content, stars, position) per row; null stars count as 0."""
     batch = piece.batch
-    report_progress(progress, stage, batch.num_rows, int(content_sizes(batch).sum()) if progress else 0)
     stars = [int(s) if s is not None else 0 for s in column_values(batch, "max_stars_count")]
     contents = batch.column("content").to_pylist()
-    return list(zip(batch.column("id").to_pylist(), contents, stars, positions(piece), strict=True))
+    return [list(zip(batch.column("id").to_pylist(), contents, stars, positions(piece), strict=True))]
+
+
+def verdict_records(removal: tuple) -> list[tuple]:
+    _, position, detail = removal
+    return [verdict_record(position, REASON, detail)]
 
 
 class NearBatchVerdicts(beam.PTransform):
-    """Pieces -> verdict records ``pipeline.rejoin`` applies after re-reading the documents."""
+    """Pieces -> verdict records ``pipeline.rejoin`` applies after re-reading the documents;
+    ``stage`` names the metrics (``near_dedup_alt`` reuses this)."""
 
-    def __init__(self, config: NearDedupConfig, progress: bool = False, stage: str = STAGE):
+    def __init__(self, config: NearDedupConfig, stage: str = STAGE):
         super().__init__()
         self._params = config.params()
-        self._progress = progress
         self._stage = stage
 
     def expand(self, pieces: beam.PCollection) -> beam.PCollection:
         return (
             pieces
-            | "Items" >> beam.Map(piece_items, self._progress, self._stage)
+            | "Items" >> beam.ParDo(Timed(self._stage, piece_items))
             | "NearVerdicts" >> NearVerdicts(self._params, namespace=self._stage)
-            | "Records" >> beam.MapTuple(lambda _, position, detail: verdict_record(position, REASON, detail))
+            | "Records" >> beam.ParDo(Timed(self._stage, verdict_records))
         )
 
 
-def batch_verdicts(config: NearDedupConfig, ctx: StageContext, progress: bool) -> beam.PTransform:
-    return NearBatchVerdicts(config, progress)
+def verdicts(config: NearDedupConfig, ctx: StageContext) -> beam.PTransform:
+    return NearBatchVerdicts(config)
 
 
-SPEC = StageSpec(name=STAGE, config=NearDedupConfig, build=build, columns={})
+SPEC = StageSpec(name=STAGE, config=NearDedupConfig, verdicts=verdicts)
 
 
 def largest_clusters(root: str, stage: str, top: int = LARGEST_CLUSTERS) -> list[dict]:

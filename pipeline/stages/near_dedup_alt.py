@@ -5,7 +5,7 @@ Why a stage of its own: the paper ran dedup-alt (word 5-grams, 256 perms,
 so ``santacoder`` and the ``+dedup-alt`` ablation add this pass after
 ``near_dedup`` instead of replacing it, and its removals get their own stage
 name in the ledger, in stats.json and in the ablation's ``filter_removed``.
-Same config, core and wrappers as ``near_dedup`` (:mod:`pipeline.stages.near_dedup`),
+Same config, core and verdicts as ``near_dedup`` (:mod:`pipeline.stages.near_dedup`),
 whose defaults are dedup-alt's.
 """
 
@@ -14,17 +14,13 @@ from __future__ import annotations
 import apache_beam as beam
 
 from pipeline.stages.base import StageContext, StageSpec
-from pipeline.stages.near_dedup import NearBatchVerdicts, NearDedupConfig, NearDedupStage
+from pipeline.stages.near_dedup import NearBatchVerdicts, NearDedupConfig
 
 STAGE = "near_dedup_alt"
 
 
-def build(config: NearDedupConfig, ctx: StageContext) -> beam.PTransform:
-    return NearDedupStage(config, stage=STAGE)
+def verdicts(config: NearDedupConfig, ctx: StageContext) -> beam.PTransform:
+    return NearBatchVerdicts(config, stage=STAGE)
 
 
-def batch_verdicts(config: NearDedupConfig, ctx: StageContext, progress: bool) -> beam.PTransform:
-    return NearBatchVerdicts(config, progress, stage=STAGE)
-
-
-SPEC = StageSpec(name=STAGE, config=NearDedupConfig, build=build, columns={})
+SPEC = StageSpec(name=STAGE, config=NearDedupConfig, verdicts=verdicts)

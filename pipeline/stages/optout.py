@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from filters.optout import OptOutList, parse_optouts
 from pipeline.inputs import open_binary
-from pipeline.stages.base import ConfigError, JudgeDocs, StageConfig, StageContext, StageSpec, Verdict
+from pipeline.stages.base import ConfigError, StageConfig, StageContext, StageSpec, Verdict
 
 
 class OptOutConfig(StageConfig):
@@ -39,7 +39,7 @@ class OptOutJudge:
         return verdicts
 
 
-def build(cfg: OptOutConfig, ctx: StageContext) -> JudgeDocs:
+def make_judge(cfg: OptOutConfig, ctx: StageContext) -> Callable[[], OptOutJudge]:
     """The list is read here (errors name the file) and shipped with the stage: a few thousand
     entries, and remote workers cannot open the launcher's paths."""
     path = ctx.optout_list or cfg.list
@@ -47,7 +47,9 @@ def build(cfg: OptOutConfig, ctx: StageContext) -> JudgeDocs:
         raise ConfigError(
             "stages.optout: enabled but no list given (set stages.optout.list or --optout_list)"
         )
-    return JudgeDocs("optout", functools.partial(OptOutJudge, load_optouts(path)))
+    return functools.partial(OptOutJudge, load_optouts(path))
 
 
-SPEC = StageSpec(name="optout", config=OptOutConfig, build=build)
+SPEC = StageSpec(
+    name="optout", config=OptOutConfig, make_judge=make_judge, needs=("id", "max_stars_repo_name")
+)

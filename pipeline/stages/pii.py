@@ -7,10 +7,10 @@ and one ``modified/pii/`` row with counts per entity type (never a value).
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
-from pipeline.stages.base import JudgeDocs, StageConfig, StageSpec, Verdict
+from pipeline.stages.base import StageConfig, StageContext, StageSpec, Verdict
 
 Entity = Literal["email", "ip_address", "key"]
 
@@ -59,8 +59,8 @@ class PiiJudge:
         return verdicts
 
 
-def build(cfg: PiiConfig, ctx) -> JudgeDocs:
-    return JudgeDocs("pii", functools.partial(PiiJudge, cfg))
+def make_judge(cfg: PiiConfig, ctx: StageContext) -> Callable[[], PiiJudge]:
+    return functools.partial(PiiJudge, cfg)
 
 
-SPEC = StageSpec(name="pii", config=PiiConfig, build=build, columns={"pii_redacted": "bool"})
+SPEC = StageSpec(name="pii", config=PiiConfig, make_judge=make_judge, columns={"pii_redacted": "bool"})

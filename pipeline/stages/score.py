@@ -1,22 +1,24 @@
 """Stage ``score``: per-document loss and perplexity under a SantaCoder-architecture model.
 
-Why RunInference: it is Beam's own way to run a model in a pipeline. It loads
-the model once per worker process (shared between threads) or, on a GPU
-worker, once per machine (``share_model_across_processes``: one copy in GPU
-memory serves every SDK process), batches elements, and the transform takes a
-resource hint so Dataflow places it on GPU workers
-(``accelerator: "type:nvidia-l4;count:1;install-nvidia-driver"``). The model
-handler (:mod:`pipeline.stages.score_inference`, imported only when the stage
-is built: it pulls in PyTorch) loads our model and tokenizer, sorts each batch by length, and
-runs bf16 on a GPU (fp32 on CPU); the numbers come from ``model.score``, the
-same core a direct call uses.
+A per-document judge like every other stage: the framework builds it once per
+worker process (``setup`` loads the model and tokenizer there, never at graph
+construction, so a run without this stage never imports PyTorch), and
+``judge`` scores a batch of documents with ``model.score`` (sorted by length,
+``batch_size`` at a time, bf16 on a GPU, fp32 on CPU), the same core a direct
+call uses. On a GPU machine, or with ``share_model``, one process holds the
+model and the machine's other SDK processes call it through a proxy (Beam's
+``MultiProcessShared``), since GPU memory holds one copy, not one per process.
+The spec asks for ``accelerator`` (a Beam resource hint, e.g.
+``"type:nvidia-l4;count:1;install-nvidia-driver"``) so Dataflow places the
+stage on GPU workers.
 
 Where the model comes from: a Hub id, or a ``gs://`` / ``s3://`` folder that
 each worker copies once (per process, through Beam's filesystems) into a local
 cache; a folder on this machine only works with a runner whose workers run
-here, and is refused for any other. A tokenizer given on its own goes through
-``tokenizer.load`` (a local one travels with the stage as bytes); without one,
-the model folder's ``tokenizer.json`` is used.
+here, and is refused for any other (the spec declares it as a local path). A
+tokenizer given on its own goes through ``tokenizer.load`` (a local one
+travels with the stage as bytes); without one, the model folder's
+``tokenizer.json`` is used.
 
 Columns: ``score_loss`` (mean token loss in nats over the first
 ``max_tokens`` tokens) and ``score_ppl`` (its exponential). With ``max_ppl``
@@ -26,19 +28,21 @@ documents get NaN scores and are kept.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import math
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline import store
-from pipeline.stages.base import StageConfig, StageContext, StageSpec
-from tokenizer.load import tokenizer_ref
+from pipeline.stages.base import Resources, StageConfig, StageContext, StageSpec, Verdict
+from tokenizer.load import TokenizerRef, tokenizer_ref
 
 STAGE = "score"
 
@@ -90,31 +94,100 @@ def fetch_model_dir(url: str, cache_root: str | None = None) -> Path:
     return target
 
 
-def build(config: ScoreConfig, ctx: StageContext) -> beam.PTransform:
-    from pipeline.stages.score_inference import ScoreDocs, ScoreModelHandler
+class ScoreJudge:
+    """Loads a ``model.score.Scorer`` in ``setup`` (once per worker process, or per machine when shared)
+    and scores batches in ``judge``; the scorer only reads the model, so the process's threads share it."""
 
+    def __init__(
+        self,
+        model: str,
+        tokenizer: TokenizerRef | None,
+        max_tokens: int,
+        batch_size: int,
+        max_ppl: float | None = None,
+        device: str = "auto",
+        share_model: bool | None = None,
+    ):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_tokens = max_tokens
+        self.batch_size = batch_size
+        self.max_ppl = max_ppl
+        self.device = device
+        self.share_model = share_model
+        self.scorer: Any = None
+
+    def load(self) -> Any:
+        """The scorer: the model folder fetched from its store when remote, the tokenizer loaded."""
+        from model.configs import load_model
+        from model.score import Scorer
+        from model.tokens import TextCodec, load_codec
+
+        model_dir = str(fetch_model_dir(self.model)) if store.is_remote(self.model) else self.model
+        codec = TextCodec(self.tokenizer.load()) if self.tokenizer else load_codec(model_dir)
+        return Scorer(load_model(model_dir, self.device), codec)
+
+    def shared_across_processes(self) -> bool:
+        """Asked on the worker: one copy per GPU machine, since GPU memory holds one model, not one per process."""
+        if self.share_model is not None:
+            return self.share_model
+        from model.configs import resolve_device
+
+        return resolve_device(self.device).type == "cuda"
+
+    def setup(self) -> None:
+        if self.scorer is not None:
+            return
+        if not self.shared_across_processes():
+            self.scorer = self.load()
+            return
+        from apache_beam.utils.multi_process_shared import MultiProcessShared
+
+        key = repr((self.model, self.tokenizer, self.device))
+        tag = f"stackcurate_score_{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+        self.scorer = MultiProcessShared(
+            self.load, tag=tag, always_proxy=True
+        ).acquire()  # a proxy: calls only
+
+    def judge(self, docs: Sequence[dict]) -> list[Verdict]:
+        texts = [doc.get("content") or "" for doc in docs]
+        verdicts = []
+        for score in self.scorer.score(texts, self.max_tokens, self.batch_size):
+            loss, ppl = float(score.loss), float(score.ppl)
+            scores = {"score_loss": loss, "score_ppl": ppl}
+            if self.max_ppl is not None and not math.isnan(ppl) and ppl > self.max_ppl:
+                detail = {"score_ppl": ppl, "score_loss": loss, "max_ppl": self.max_ppl}
+                verdicts.append(Verdict(keep=False, reason="perplexity", detail=detail, scores=scores))
+            else:
+                verdicts.append(Verdict(scores=scores))
+        return verdicts
+
+
+def make_judge(config: ScoreConfig, ctx: StageContext) -> Callable[[], ScoreJudge]:
     spec = config.tokenizer or ctx.tokenizer
-    handler = ScoreModelHandler(
+    return functools.partial(
+        ScoreJudge,
         config.model,
         tokenizer_ref(spec) if spec else None,
         config.max_tokens,
         config.batch_size,
+        config.max_ppl,
         config.device,
         config.share_model,
     )
-    return ScoreDocs(config, handler)
+
+
+def resources(config: ScoreConfig) -> Resources:
+    """The GPU hint, and the model folder when it is one of this machine's (workers must run here)."""
+    return Resources(
+        accelerator=config.accelerator, local_paths=() if store.is_remote(config.model) else (config.model,)
+    )
 
 
 SPEC = StageSpec(
-    name=STAGE, config=ScoreConfig, build=build, columns={"score_loss": "float64", "score_ppl": "float64"}
+    name=STAGE,
+    config=ScoreConfig,
+    make_judge=make_judge,
+    columns={"score_loss": "float64", "score_ppl": "float64"},
+    resources=resources,
 )
-
-
-def __getattr__(name: str) -> Any:
-    """``ScoreModelHandler`` on first use: RunInference's module imports PyTorch, which a run without the
-    score stage never needs (importing it costs seconds of every run's start-up)."""
-    if name == "ScoreModelHandler":
-        from pipeline.stages.score_inference import ScoreModelHandler
-
-        return ScoreModelHandler
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

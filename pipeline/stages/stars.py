@@ -8,12 +8,12 @@ reference code kept ``stars > 5``, i.e. ``min_stars: 6`` here. The ledger
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pydantic import Field
 
 from filters.stars import DEFAULT_MIN_STARS, keep_stars, stars_count
-from pipeline.stages.base import JudgeDocs, StageConfig, StageContext, StageSpec, Verdict
+from pipeline.stages.base import StageConfig, StageContext, StageSpec, Verdict
 
 NAME = "stars"
 
@@ -39,8 +39,8 @@ class StarsJudge:
         return [self.judge_one(doc) for doc in docs]
 
 
-def build(config: StarsConfig, ctx: StageContext) -> JudgeDocs:
-    return JudgeDocs(NAME, functools.partial(StarsJudge, min_stars=config.min_stars), batch_size=256)
+def make_judge(config: StarsConfig, ctx: StageContext) -> Callable[[], StarsJudge]:
+    return functools.partial(StarsJudge, min_stars=config.min_stars)
 
 
-SPEC = StageSpec(name=NAME, config=StarsConfig, build=build, columns={})
+SPEC = StageSpec(name=NAME, config=StarsConfig, make_judge=make_judge)

@@ -7,11 +7,11 @@ binary, empty, nameless or oversized content, and nothing is dropped silently.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pydantic import Field
 
-from pipeline.stages.base import JudgeDocs, StageConfig, StageSpec, Verdict
+from pipeline.stages.base import StageConfig, StageContext, StageSpec, Verdict
 
 CONTROL_CHARS = "".join(chr(c) for c in range(32) if chr(c) not in "\t\n\r\f\v")
 _DROP_CONTROL = str.maketrans("", "", CONTROL_CHARS)
@@ -71,8 +71,13 @@ class ValidateJudge:
         return verdicts
 
 
-def build(cfg: ValidateConfig, ctx) -> JudgeDocs:
-    return JudgeDocs("validate", functools.partial(ValidateJudge, cfg))
+def make_judge(cfg: ValidateConfig, ctx: StageContext) -> Callable[[], ValidateJudge]:
+    return functools.partial(ValidateJudge, cfg)
 
 
-SPEC = StageSpec(name="validate", config=ValidateConfig, build=build)
+SPEC = StageSpec(
+    name="validate",
+    config=ValidateConfig,
+    make_judge=make_judge,
+    needs=("id", "content", "max_stars_repo_name", "max_stars_repo_path"),
+)

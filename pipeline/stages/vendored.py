@@ -9,27 +9,20 @@ matching rule (a linguist ``vendor.yml`` pattern) in ``detail``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from filters.vendored import RULE_SOURCE, RULES, VendoredPaths
-from pipeline.stages.base import JudgeDocs, StageConfig, StageContext, StageSpec, Verdict
+from pipeline.stages.base import StageConfig, StageContext, StageSpec, Verdict, rule_list
 
 NAME = "vendored"
+SkipRules = rule_list(RULES, "rules are the patterns in filters/vendored.py")
 
 
 class VendoredConfig(StageConfig):
     drop: bool = Field(False, description="remove vendored files (false: only write is_vendored)")
-    skip_rules: list[str] = Field(default_factory=list, description="vendor.yml patterns not applied")
-
-    @field_validator("skip_rules")
-    @classmethod
-    def _known_rules(cls, value: list[str]) -> list[str]:
-        unknown = sorted(set(value) - set(RULES))
-        if unknown:
-            raise ValueError(f"unknown rules {unknown}; rules are the patterns in filters/vendored.py")
-        return value
+    skip_rules: SkipRules = Field(default_factory=list, description="vendor.yml patterns not applied")
 
 
 class VendoredJudge:
@@ -53,9 +46,14 @@ class VendoredJudge:
         return [self.judge_one(doc) for doc in docs]
 
 
-def build(config: VendoredConfig, ctx: StageContext) -> JudgeDocs:
-    make_judge = functools.partial(VendoredJudge, config.drop, tuple(config.skip_rules))
-    return JudgeDocs(NAME, make_judge, batch_size=256)
+def make_judge(config: VendoredConfig, ctx: StageContext) -> Callable[[], VendoredJudge]:
+    return functools.partial(VendoredJudge, config.drop, tuple(config.skip_rules))
 
 
-SPEC = StageSpec(name=NAME, config=VendoredConfig, build=build, columns={"is_vendored": "bool"})
+SPEC = StageSpec(
+    name=NAME,
+    config=VendoredConfig,
+    make_judge=make_judge,
+    needs=("id", "max_stars_repo_path"),
+    columns={"is_vendored": "bool"},
+)

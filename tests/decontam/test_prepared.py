@@ -13,7 +13,7 @@ from decontam import prepare as prepare_decontam
 from decontam.loaders import load_benchmark_strings
 from decontam.prepared import read_prepared
 from pipeline.stages.base import StageContext
-from pipeline.stages.decontam import DecontamConfig, DecontamJudge, build, string_options
+from pipeline.stages.decontam import DecontamConfig, DecontamJudge, make_judge, string_options
 from tests.decontam.helpers import BENCHMARKS, needs_shared
 
 pytestmark = needs_shared
@@ -47,7 +47,7 @@ def test_stage_with_a_prepared_source_finds_what_the_directory_finds(prepared: P
     assert from_file == from_dir
     assert [v.keep for v in from_file] == [False, True] and from_file[0].reason == "mbpp"
     # A local prepared file is read at the launcher and shipped, like a local directory.
-    assert build(cfg, StageContext()) is not None
+    assert make_judge(cfg, StageContext()) is not None
 
 
 def test_stale_or_truncated_files_are_refused(prepared: Path, tmp_path: Path) -> None:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 
-import apache_beam as beam
 import pyarrow.parquet as pq
 import pytest
-from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-from apache_beam.testing.util import assert_that, equal_to
 
 from decontam.strings import HUMANEVAL_WHITELIST
 from pipeline.stages import load_spec
 from pipeline.stages.base import StageContext
 from pipeline.stages.decontam import DecontamConfig, DecontamJudge, resolve_source
 from tests.decontam.helpers import BENCHMARKS, needs_shared
+from tests.stage_runner import run_stage
 
 
 def test_config_defaults_and_registry():
@@ -38,7 +36,7 @@ def _doc(i: int, content: str) -> dict:
 
 
 @needs_shared
-def test_beam_stage_removes_and_writes_ledger():
+def test_beam_stage_removes_and_writes_ledger(tmp_path):
     mbpp = json.loads((BENCHMARKS / "mbpp" / "mbpp.jsonl").read_text().splitlines()[11])  # task 12
     docs = [
         _doc(1, "import os\n\n" + mbpp["code"].replace("\r\n", "\n").upper()),
@@ -47,22 +45,19 @@ def test_beam_stage_removes_and_writes_ledger():
         _doc(4, "x = 1\n# " + mbpp["text"] + "\n"),
     ]
     cfg = DecontamConfig(enabled=True, benchmarks=["humaneval", "mbpp"])
-    transform = load_spec("decontam").build(cfg, StageContext(benchmarks_dir=str(BENCHMARKS)))
-    with beam.Pipeline(runner=FnApiRunner()) as p:
-        out = p | beam.Create(docs) | transform
-        assert_that(out["kept"] | "KeptIds" >> beam.Map(lambda d: d["id"]), equal_to([docs[1]["id"], docs[2]["id"]]),
-                    label="kept")  # fmt: skip
-        rows = out["removed"] | "Rows" >> beam.Map(
-            lambda r: (r["id"], r["stage"], r["reason"], json.loads(r["detail"]))
-        )
-        expected = [
-            (docs[0]["id"], "decontam", "mbpp", {"benchmark": "mbpp", "task_id": "12", "field": "code", "offset": 11,
-                                                "matched_chars": len(mbpp["code"].replace("\r\n", "\n").strip()),
-                                                "match": "substring"}),
-            (docs[3]["id"], "decontam", "mbpp", {"benchmark": "mbpp", "task_id": "12", "field": "text", "offset": 8,
-                                                "matched_chars": len(mbpp["text"].strip()), "match": "substring"}),
-        ]  # fmt: skip
-        assert_that(rows, equal_to(expected), label="ledger")
+    kept, removed = run_stage(
+        load_spec("decontam"), cfg, docs, tmp_path, StageContext(benchmarks_dir=str(BENCHMARKS))
+    )
+    assert sorted(d["id"] for d in kept) == [docs[1]["id"], docs[2]["id"]]
+    rows = [(r["id"], r["stage"], r["reason"], json.loads(r["detail"])) for r in removed]
+    expected = [
+        (docs[0]["id"], "decontam", "mbpp", {"benchmark": "mbpp", "task_id": "12", "field": "code", "offset": 11,
+                                            "matched_chars": len(mbpp["code"].replace("\r\n", "\n").strip()),
+                                            "match": "substring"}),
+        (docs[3]["id"], "decontam", "mbpp", {"benchmark": "mbpp", "task_id": "12", "field": "text", "offset": 8,
+                                            "matched_chars": len(mbpp["text"].strip()), "match": "substring"}),
+    ]  # fmt: skip
+    assert sorted(rows, key=lambda r: r[0]) == expected
 
 
 @pytest.fixture(scope="module")

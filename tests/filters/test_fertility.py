@@ -104,7 +104,7 @@ def test_missing_tokenizer_is_a_clear_error() -> None:
     from pipeline.stages.fertility import SPEC, FertilityConfig
 
     with pytest.raises(ValueError, match="no tokenizer is given"):
-        SPEC.build(FertilityConfig(enabled=True), StageContext())
+        SPEC.make_judge(FertilityConfig(enabled=True), StageContext())
 
 
 def test_stage_through_beam(tokenizer_path: Path, corpus: list[str], tmp_path: Path) -> None:

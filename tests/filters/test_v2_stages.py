@@ -88,11 +88,11 @@ def _docs() -> list[dict]:
 
 
 def test_judges_on_the_batch_plane() -> None:
-    """Each stage's judge, taken out of its dict wrapper, run on an Arrow batch as pipeline.graph runs it."""
+    """Each stage's judge, as its spec makes it, run on an Arrow batch by the framework's DoFn."""
     from apache_beam.pvalue import TaggedOutput
 
     from pipeline.batches import ROW, Piece
-    from pipeline.judging import JudgeBatches, judge_factory
+    from pipeline.judging import JudgeBatches
 
     docs = _docs()
     batch = pa.RecordBatch.from_pylist([{**d, ROW: i} for i, d in enumerate(docs)])
@@ -100,9 +100,7 @@ def test_judges_on_the_batch_plane() -> None:
     for name in V2:
         spec = load_spec(name)
         config = spec.config(enabled=True, **({"drop": True} if name == "vendored" else {}))
-        fn = JudgeBatches(
-            name, judge_factory(spec.build(config, StageContext())), spec.columns, progress=False
-        )
+        fn = JudgeBatches(name, spec.make_judge(config, StageContext()), spec.columns, progress=False)
         fn.setup()
         outputs = list(fn.process(Piece(("input.jsonl", -1), 0, batch)))
         [piece] = [o for o in outputs if not isinstance(o, TaggedOutput)]

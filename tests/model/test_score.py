@@ -14,8 +14,11 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from model.configs import load_model
 from model.score import score_texts
+from pipeline.graph import stage_transform
+from pipeline.inputs import input_schema
 from pipeline.stages.base import StageContext
 from pipeline.stages.score import SPEC, ScoreConfig
+from tests.stage_runner import run_stage, write_docs
 
 
 def documents(corpus) -> list[dict]:
@@ -69,12 +72,7 @@ def test_stage_in_pipeline_matches_direct_scoring(tmp_path, tiny_model_dir, code
         enabled=True, model=str(tiny_model_dir), max_tokens=128, batch_size=3, max_ppl=max_ppl
     )
     assert SPEC.columns == {"score_loss": "float64", "score_ppl": "float64"}
-    with beam.Pipeline(runner=FnApiRunner()) as p:
-        out = p | beam.Create(docs) | SPEC.build(config, StageContext())
-        out["kept"] | "K" >> beam.Map(json.dumps) | "WK" >> beam.io.WriteToText(str(tmp_path / "kept"))
-        out["removed"] | "R" >> beam.Map(json.dumps) | "WR" >> beam.io.WriteToText(str(tmp_path / "removed"))
-    kept = [json.loads(x) for f in tmp_path.glob("kept*") for x in f.read_text().splitlines()]
-    removed = [json.loads(x) for f in tmp_path.glob("removed*") for x in f.read_text().splitlines()]
+    kept, removed = run_stage(SPEC, config, docs, tmp_path)
     assert sorted(d["id"] for d in kept) == sorted(d["id"] for d in docs[:-1])
     assert [r["id"] for r in removed] == [docs[-1]["id"]] and removed[0]["reason"] == "perplexity"
     assert json.loads(removed[0]["detail"])["max_ppl"] == max_ppl
@@ -89,17 +87,30 @@ def test_stage_in_pipeline_matches_direct_scoring(tmp_path, tiny_model_dir, code
     assert np.isfinite([d["score_loss"] for d in kept if d["content"]]).all()
 
 
-def test_accelerator_hint_only_when_configured(tiny_model_dir):
+def test_accelerator_hint_only_when_configured(tiny_model_dir, tmp_path):
+    """The spec asks for the accelerator; the framework puts the hint on the stage's steps and only there."""
     hint = "type:nvidia-l4;count:1;install-nvidia-driver"
+    schema = input_schema([str(write_docs([{"content": "x"}], tmp_path))])
     for accelerator, expected in ((hint, [hint.encode()]), (None, [])):
         config = ScoreConfig(enabled=True, model=str(tiny_model_dir), accelerator=accelerator)
+        assert SPEC.resources(config).accelerator == accelerator
         pipeline = beam.Pipeline(runner=FnApiRunner())
-        _ = pipeline | beam.Create([]) | SPEC.build(config, StageContext())  # built, not run
-        values = sorted({v for h in _collect_hints(pipeline) for k, v in h.items() if "accelerator" in k})
-        assert values == expected
+        pieces = pipeline | beam.Create([])
+        _ = pieces | "Stage_score" >> stage_transform(
+            SPEC, config, StageContext(), schema, False
+        )  # built, not run
+        _ = pieces | "Other" >> beam.Map(len)
+        found = [
+            (name, h)
+            for name, hints in _collect_hints(pipeline)
+            for h in hints.items()
+            if "accelerator" in h[0]
+        ]
+        assert sorted({v for _, (_, v) in found}) == expected
+        assert all(name.startswith("Stage_score") for name, _ in found)
 
 
-def _collect_hints(pipeline) -> list[dict]:
+def _collect_hints(pipeline) -> list[tuple[str, dict]]:
     found = []
 
     class Visitor(beam.pipeline.PipelineVisitor):
@@ -108,7 +119,7 @@ def _collect_hints(pipeline) -> list[dict]:
 
         def visit_transform(self, node):
             if node.resource_hints:
-                found.append(dict(node.resource_hints))
+                found.append((node.full_label, dict(node.resource_hints)))
 
     pipeline.visit(Visitor())
     return found

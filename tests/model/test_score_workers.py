@@ -14,9 +14,11 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from model.configs import load_model
 from model.score import score_texts
 from pipeline import store
-from pipeline.stages.base import StageContext
-from pipeline.stages.score import SPEC, ScoreConfig, ScoreModelHandler, fetch_model_dir
-from tests.stage_runner import run_stage
+from pipeline.graph import check_stages
+from pipeline.inputs import input_schema
+from pipeline.stages.base import ConfigError, StageContext
+from pipeline.stages.score import SPEC, ScoreConfig, ScoreJudge, fetch_model_dir
+from tests.stage_runner import run_stage, write_docs
 from tokenizer.load import load_tokenizer
 
 BUCKET = "stackcurate-models"
@@ -60,7 +62,7 @@ def test_model_from_s3_is_copied_once_and_scores_like_the_local_folder(
 ):
     url = _upload(s3, tiny_model_dir, "tiny")
     monkeypatch.setenv("STACKCURATE_MODEL_CACHE", str(tmp_path / "cache"))
-    scorer = ScoreModelHandler(url, None, max_tokens=128, batch_size=4, device="cpu").load_model()
+    scorer = ScoreJudge(url, None, max_tokens=128, batch_size=4, device="cpu").load()
     texts = _texts(corpus)
     expected = score_texts(load_model(tiny_model_dir, "cpu"), codec, texts, 128)
     got = scorer.score(texts, 128, 4)
@@ -113,7 +115,7 @@ def test_a_folder_without_config_is_a_clear_error(tmp_path):
 
 
 def test_model_shared_across_processes_scores_like_a_direct_call(tiny_model_dir, codec, corpus, tmp_path):
-    """``share_model``: RunInference serves the model from one process through a proxy (Beam's
+    """``share_model``: one process serves the model and the judge holds a proxy to it (Beam's
     MultiProcessShared); the stage must only call methods on it, and the numbers must not change."""
     texts = _texts(corpus)[:-1]
     docs = [
@@ -129,8 +131,8 @@ def test_model_shared_across_processes_scores_like_a_direct_call(tiny_model_dir,
     config = ScoreConfig(
         enabled=True, model=str(tiny_model_dir), max_tokens=128, batch_size=2, share_model=True
     )
-    handler = SPEC.build(config, StageContext())._handler
-    assert handler.share_model_across_processes()
+    judge = SPEC.make_judge(config, StageContext())()
+    assert judge.shared_across_processes()
     kept, removed = run_stage(SPEC, config, docs, tmp_path)
     assert removed == []
     expected = score_texts(load_model(tiny_model_dir, "cpu"), codec, texts, 128)
@@ -139,13 +141,13 @@ def test_model_shared_across_processes_scores_like_a_direct_call(tiny_model_dir,
 
 
 def test_sharing_across_processes_defaults_to_gpu_only(tiny_model_dir):
-    def handler(device: str, share: bool | None = None) -> ScoreModelHandler:
-        return ScoreModelHandler(str(tiny_model_dir), None, 128, 4, device, share)
+    def judge(device: str, share: bool | None = None) -> ScoreJudge:
+        return ScoreJudge(str(tiny_model_dir), None, 128, 4, None, device, share)
 
-    assert not handler("cpu").share_model_across_processes()
-    assert handler("cuda").share_model_across_processes()  # decided on the worker; no GPU needed to ask
-    assert not handler("cuda", share=False).share_model_across_processes()
-    assert handler("cpu", share=True).share_model_across_processes()
+    assert not judge("cpu").shared_across_processes()
+    assert judge("cuda").shared_across_processes()  # decided on the worker; no GPU needed to ask
+    assert not judge("cuda", share=False).shared_across_processes()
+    assert judge("cpu", share=True).shared_across_processes()
 
 
 @pytest.mark.parametrize(
@@ -156,14 +158,16 @@ def test_sharing_across_processes_defaults_to_gpu_only(tiny_model_dir):
         (["--runner=FlinkRunner", "--flink_master=[local]"], True),
     ],
 )
-def test_a_local_model_folder_needs_workers_on_this_machine(argv, allowed, tiny_model_dir):
+def test_a_local_model_folder_needs_workers_on_this_machine(argv, allowed, tiny_model_dir, tmp_path):
+    """The spec declares the model folder as a local path; the graph refuses it where workers run elsewhere."""
     config = ScoreConfig(enabled=True, model=str(tiny_model_dir))
+    assert SPEC.resources(config).local_paths == (str(tiny_model_dir),)
+    schema = input_schema([str(write_docs([{"content": "x"}], tmp_path))])
     pipeline = beam.Pipeline(options=PipelineOptions(argv))
-    docs = pipeline | beam.Create([{"id": "a", "content": "x"}])
     if allowed:
-        docs | SPEC.build(config, StageContext())
+        check_stages([(SPEC, config)], schema, pipeline)
         return
-    with pytest.raises(ValueError, match="upload it"):
-        docs | SPEC.build(config, StageContext())
+    with pytest.raises(ConfigError, match="stage score: .* upload it"):
+        check_stages([(SPEC, config)], schema, pipeline)
     # a model in a store (or a Hub id) is what such a runner's workers can read
-    _ = docs | "Remote" >> SPEC.build(ScoreConfig(enabled=True, model=f"s3://{BUCKET}/tiny"), StageContext())
+    check_stages([(SPEC, ScoreConfig(enabled=True, model=f"s3://{BUCKET}/tiny"))], schema, pipeline)

@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import apache_beam as beam
 import pytest
-from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from pii.evaluate import DEFAULT_LABELLED
 from pipeline.stages import load_spec
-from pipeline.stages.base import StageContext
+from tests.stage_runner import run_stages
 
 
 def _labelled_docs() -> tuple[list[dict], set[str]]:
@@ -40,24 +38,18 @@ def test_stage_redacts_counts_and_leaks_nothing(tmp_path: Path, replacements: st
     assert spec.columns == {"pii_redacted": "bool"}
     cfg = spec.config(enabled=True, replacements=replacements)
     docs, secrets = _labelled_docs()
-    with beam.Pipeline(runner=FnApiRunner()) as pipeline:
-        outputs = pipeline | beam.Create(docs) | spec.build(cfg, StageContext())
-        for name in ("kept", "removed", "modified"):
-            (
-                outputs[name]
-                | f"Json_{name}" >> beam.Map(lambda row: json.dumps(row, sort_keys=True, ensure_ascii=False))
-                | f"Write_{name}"
-                >> beam.io.WriteToText(str(tmp_path / name / "part"), file_name_suffix=".jsonl")
-            )
-
-    def read(name: str) -> list[dict]:
-        return [
+    out = run_stages({"pii": (spec, cfg)}, docs, tmp_path / "input")["pii"]
+    for part, rows in out.items():  # as JSON lines, as a user reads them: no secret may survive in any field
+        text = "".join(json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n" for row in rows)
+        (tmp_path / "out").mkdir(exist_ok=True)
+        (tmp_path / "out" / f"{part}.jsonl").write_text(text, encoding="utf-8")
+    kept, removed, modified = (
+        [
             json.loads(line)
-            for f in sorted((tmp_path / name).glob("*.jsonl"))
-            for line in f.read_text().splitlines()
+            for line in (tmp_path / "out" / f"{part}.jsonl").read_text(encoding="utf-8").splitlines()
         ]
-
-    kept, removed, modified = read("kept"), read("removed"), read("modified")
+        for part in ("kept", "removed", "modified")
+    )
     assert len(kept) == len(docs) == 23 and removed == []
     redacted = {d["max_stars_repo_path"] for d in kept if d["pii_redacted"]}
     assert redacted == {p for p in (d["max_stars_repo_path"] for d in docs) if p.startswith("positives/")}
@@ -70,7 +62,7 @@ def test_stage_redacts_counts_and_leaks_nothing(tmp_path: Path, replacements: st
         if not d["pii_redacted"]:
             original = next(x for x in docs if x["id"] == d["id"])
             assert d["content"] == original["content"]  # hard negatives come out byte for byte
-    everything = "".join(f.read_text(encoding="utf-8") for f in tmp_path.rglob("*") if f.is_file())
+    everything = "".join(f.read_text(encoding="utf-8") for f in (tmp_path / "out").iterdir())
     leaked = [s[:6] for s in secrets if s in everything]
     assert leaked == []
 

@@ -1,7 +1,7 @@
 """Worker state: a stage's heavy objects are built once per worker process and shared by its threads.
 
-Beam runners make one DoFn instance per thread (Dataflow: per thread of each SDK process), so
-``JudgeDocs`` builds its judge through ``apache_beam.utils.shared.Shared``. These tests process
+Beam runners make one DoFn instance per thread (Dataflow: per thread of each SDK process), so the
+framework's ``JudgeBatches`` builds a stage's judge through ``apache_beam.utils.shared.Shared``. These tests process
 bundles on two threads and count constructions, and check that every judge gives the same
 verdicts from eight threads at once as from one.
 """
@@ -20,11 +20,12 @@ import pyarrow.parquet as pq
 import pytest
 from apache_beam.internal import pickler
 from apache_beam.options.pipeline_options import PipelineOptions
-from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from decontam.core import Decontaminator
-from pipeline.stages import base
-from pipeline.stages.base import JudgeDocs, StageContext, Verdict
+from pipeline.graph import stage_transform
+from pipeline.judging import JudgeBatches
+from pipeline.stages.base import StageConfig, StageContext, StageSpec, Verdict
+from tests.stage_runner import pipeline_for, read_pieces
 
 # Module level, so the pickled DoFns refer to these objects (this module is importable) instead of copies.
 COUNTS: Counter = Counter()
@@ -59,13 +60,13 @@ def _reset():
 
 @pytest.fixture
 def count_dofn_setups(monkeypatch):
-    original = base._JudgeFn.setup
+    original = JudgeBatches.setup
 
     def counting(self) -> None:
         COUNTS["dofn_setup"] += 1
         original(self)
 
-    monkeypatch.setattr(base._JudgeFn, "setup", counting)
+    monkeypatch.setattr(JudgeBatches, "setup", counting)
 
 
 def _sample_docs(sample_dir: Path) -> list[dict]:
@@ -94,7 +95,7 @@ def tokenizer_file(docs, tmp_path_factory) -> Path:
 
 def test_two_dofn_copies_setting_up_at_once_build_one_judge():
     """Two unpickled copies of the DoFn (what two worker threads hold) share one judge, built once."""
-    payload = pickler.dumps(base._JudgeFn("counting", CountingJudge))
+    payload = pickler.dumps(JudgeBatches("counting", CountingJudge, {}, progress=False))
     copies = [pickler.loads(payload), pickler.loads(payload)]
     barrier = threading.Barrier(2)
 
@@ -105,11 +106,11 @@ def test_two_dofn_copies_setting_up_at_once_build_one_judge():
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(start, copies))
     assert (COUNTS["judge_made"], COUNTS["judge_setup"]) == (1, 1)
-    assert copies[0]._judge is copies[1]._judge
+    assert copies[0]._held.judge is copies[1]._held.judge
     # a DoFn built for another transform (another key) builds its own judge
-    other = pickler.loads(pickler.dumps(base._JudgeFn("counting", CountingJudge)))
+    other = pickler.loads(pickler.dumps(JudgeBatches("counting", CountingJudge, {}, progress=False)))
     other.setup()
-    assert COUNTS["judge_made"] == 2 and other._judge is not copies[0]._judge
+    assert COUNTS["judge_made"] == 2 and other._held.judge is not copies[0]._held.judge
 
 
 def test_stages_build_heavy_state_once_per_process_with_two_threads(
@@ -130,19 +131,23 @@ def test_stages_build_heavy_state_once_per_process_with_two_threads(
     monkeypatch.setattr(TokenizerRef, "load", counting_load)
     ctx = StageContext(benchmarks_dir=str(shared_dir / "benchmarks"), tokenizer=str(tokenizer_file))
     options = PipelineOptions(direct_num_workers=2, direct_running_mode="multi_threading")
-    with beam.Pipeline(runner=FnApiRunner(), options=options) as p:
-        stream = p | beam.Create(docs)
+    counting = StageSpec("counting", StageConfig, make_judge=lambda config, ctx: CountingJudge)
+    with pipeline_for(options) as p:
+        stream, schema = read_pieces(p, docs, tmp_path / "input", group_rows=8)  # ~17 units for two threads
         outputs = {}
-        for name, stage in (
-            ("counting", JudgeDocs("counting", CountingJudge, batch_size=8)),
-            ("decontam", decontam.build(decontam.DecontamConfig(enabled=True), ctx)),
-            ("fertility", fertility.build(fertility.FertilityConfig(enabled=True, batch_size=16), ctx)),
+        for spec, config in (
+            (counting, StageConfig(enabled=True)),
+            (decontam.SPEC, decontam.DecontamConfig(enabled=True)),
+            (fertility.SPEC, fertility.FertilityConfig(enabled=True, batch_size=16)),
         ):
-            outputs[name] = stream | f"Stage_{name}" >> stage
-            stream = outputs[name]["kept"]
+            outputs[spec.name] = stream | f"Stage_{spec.name}" >> stage_transform(
+                spec, config, ctx, schema, False
+            )
+            stream = outputs[spec.name]["kept"]
         removed = [outputs[name]["removed"] for name in outputs]
         _ = removed | beam.Flatten() | beam.Map(json.dumps) | beam.io.WriteToText(str(tmp_path / "removed"))
-        _ = stream | "Ids" >> beam.Map(lambda d: d["id"]) | "W" >> beam.io.WriteToText(str(tmp_path / "kept"))
+        ids = stream | "Ids" >> beam.FlatMap(lambda piece: piece.batch.column("id").to_pylist())
+        _ = ids | "W" >> beam.io.WriteToText(str(tmp_path / "kept"))
     assert COUNTS["dofn_setup"] >= 6  # three stages, at least two DoFn instances each
     assert len(THREADS) >= 2  # the counting judge was called from two threads
     assert (COUNTS["judge_made"], COUNTS["automaton_built"], COUNTS["tokenizer_loaded"]) == (1, 1, 1)
