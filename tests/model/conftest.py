@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from model.tokens import SPECIAL_TOKENS, TextCodec
+from model.tokens import SPECIAL_TOKENS, TextCodec, load_codec
 
 
 def code_corpus(limit_bytes: int = 200_000) -> list[str]:
@@ -60,7 +60,7 @@ def tokenizer_dir(tmp_path_factory, corpus) -> Path:
 
 @pytest.fixture(scope="session")
 def codec(tokenizer_dir) -> TextCodec:
-    return TextCodec(Tokenizer.from_file(str(tokenizer_dir / "tokenizer.json")))
+    return load_codec(tokenizer_dir)
 
 
 @pytest.fixture(scope="session")
