@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from filters.fertility import DEFAULT_CUTOFFS, CharTokenRatio, keep_fertility
@@ -13,22 +13,9 @@ from tests.stage_runner import run_stage
 from tokenizer.load import load_tokenizer
 
 
-def _stdlib_code() -> list[str]:
-    stdlib = Path(sys.base_prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
-    files = sorted((stdlib / "json").glob("*.py")) + sorted((stdlib / "email").glob("*.py"))[:12]
-    return [path.read_text("utf-8") for path in files]
-
-
 @pytest.fixture(scope="module")
-def corpus(request) -> list[str]:
-    """Real code: the project sample's contents when ``samplegen.sample`` exists, else stdlib files."""
-    try:
-        import samplegen.sample  # noqa: F401
-    except ImportError:
-        return _stdlib_code()
-    import pyarrow.parquet as pq
-
-    sample_dir = request.getfixturevalue("sample_dir")
+def corpus(sample_dir: Path) -> list[str]:
+    """Real code: the project sample's contents."""
     texts = [
         t for path in sorted(sample_dir.glob("*.parquet")) for t in pq.read_table(path)["content"].to_pylist()
     ]
