@@ -102,14 +102,16 @@ def id_hash(doc_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(doc_id.encode("utf-8"), digest_size=16).digest(), "big")
 
 
-def ids_digest(ids: Iterable[str]) -> str:
-    """Order-independent digest of a multiset of ids: sum of their hashes mod 2**128, as 32 hex chars."""
-    total = 0
-    for doc_id in ids:
-        total += id_hash(doc_id)
+def digest_sum(ids: Iterable[str]) -> int:
+    """Sum of the ids' hashes mod 2**128: sums of parts (batches, shards, workers) add up to the whole's."""
+    return sum(map(id_hash, ids)) % DIGEST_MODULUS
+
+
+def format_digest(total: int) -> str:
+    """A digest sum as the 32 hex chars stats.json records."""
     return format(total % DIGEST_MODULUS, "032x")
 
 
-def combine_digests(digests: Iterable[str]) -> str:
-    """Digest of the union of multisets whose digests are given (lets workers digest shards separately)."""
-    return format(sum(int(d, 16) for d in digests) % DIGEST_MODULUS, "032x")
+def ids_digest(ids: Iterable[str]) -> str:
+    """Order-independent digest of a multiset of ids: sum of their hashes mod 2**128, as 32 hex chars."""
+    return format_digest(digest_sum(ids))

@@ -15,7 +15,8 @@ from typing import Any
 
 import apache_beam as beam
 
-from pipeline.ids import DIGEST_MODULUS, id_hash
+from pipeline.ids import DIGEST_MODULUS, format_digest
+from pipeline.ids import digest_sum as ids_digest_part  # noqa: F401 - one batch's part, summed by DigestParts
 from pipeline.stages.base import content_bytes
 
 VERSIONED_PACKAGES = (
@@ -95,11 +96,6 @@ def batch_counts(
     return list(totals.items())
 
 
-def ids_digest_part(ids: Iterable[str]) -> int:
-    """One batch's share of the input's ``ids_digest`` (summed over batches by :class:`DigestParts`)."""
-    return sum(id_hash(doc_id) for doc_id in ids) % DIGEST_MODULUS
-
-
 class _SumDigest(beam.CombineFn):
     def create_accumulator(self) -> int:
         return 0
@@ -111,7 +107,7 @@ class _SumDigest(beam.CombineFn):
         return sum(accs) % DIGEST_MODULUS
 
     def extract_output(self, acc: int) -> str:
-        return f"{acc:032x}"
+        return format_digest(acc)
 
 
 class DigestParts(beam.PTransform):

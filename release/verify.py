@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pipeline import store
-from pipeline.ids import DIGEST_MODULUS, id_hash
+from pipeline.ids import digest_sum, format_digest
 from pipeline.output_files import STATS_FILE, iter_column, load_stats, parquet_files
 
 
@@ -67,7 +67,7 @@ class _IdTally:
     def batches(self, folder: str, columns: list[str]) -> Iterator[dict[str, list]]:
         for batch in iter_column(parquet_files(folder), ["id", *columns]):
             self.count += len(batch["id"])
-            self.total += sum(id_hash(i) for i in batch["id"])
+            self.total += digest_sum(batch["id"])
             yield batch
 
 
@@ -113,7 +113,7 @@ def _file_problems(out_dir: str, stats: dict) -> list[str]:
     recorded = stats.get("input", {})
     if "docs" in recorded and ids.count != int(recorded["docs"]):
         problems.append(f"ids: data + removed hold {ids.count} rows, input had {recorded['docs']}")
-    digest = format(ids.total % DIGEST_MODULUS, "032x")
+    digest = format_digest(ids.total)
     if "ids_digest" not in recorded:
         problems.append("stats.json input.ids_digest is missing: cannot check ids against the input")
     elif digest != recorded["ids_digest"]:
