@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dedup.minhash import MinHashParams, jaccard, text_shingle_keys
+from filters.basic import BasicThresholds, basic_failure
 from pipeline.ids import doc_id, line_stats
 
 COMMENT = {"Python": "#", "Java": "//", "JavaScript": "//"}
@@ -66,14 +67,14 @@ class Ctx:
 
 
 def shingles(text: str, n: int) -> np.ndarray:
-    """Word n-gram set of ``text`` as near-dedup hashes it (``dedup.minhash``: tokens split on
-    ``[^A-Za-z_0-9]``, one 64-bit key per distinct n-gram), for exact Jaccard with :func:`jaccard`."""
+    """Distinct word n-gram keys as near-dedup hashes them (``dedup.minhash``), for exact Jaccard."""
     return text_shingle_keys(text, MinHashParams(ngram=n))
 
 
 def passes_basic(content: str) -> bool:
+    """Kept by the basic filter with its default thresholds (``filters.basic``)."""
     avg, longest, alnum = line_stats(content)
-    return longest <= 1000 and avg <= 100 and alnum >= 0.25
+    return basic_failure(longest, avg, alnum, BasicThresholds()) is None
 
 
 def word(rng: random.Random, syllables: int = 3) -> str:
@@ -383,22 +384,19 @@ def decontam_block(kind: str, record: dict, case: str) -> tuple[str, str]:
     return "JavaScript", body + "  return undefined;\n}\n"
 
 
+# (kind, case) of each planted decontamination document, in planting order
 DECONTAM_PLAN = [
-    ("humaneval_doc", "verbatim"),
-    ("humaneval_doc", "upper"),
-    ("humaneval_doc", "lower"),
-    ("humaneval_solution", "verbatim"),
-    ("humaneval_solution", "lower"),
-    ("mbpp_text", "verbatim"),
-    ("mbpp_text", "upper"),
-    ("mbpp_code", "verbatim"),
-    ("mbpp_code", "lower"),
-    ("apps", "verbatim"),
-    ("apps", "lower"),
-    ("multipl-e-java", "verbatim"),
-    ("multipl-e-java", "upper"),
-    ("multipl-e-js", "verbatim"),
-    ("multipl-e-js", "lower"),
+    (kind, case)
+    for kind, cases in (
+        ("humaneval_doc", "verbatim upper lower"),
+        ("humaneval_solution", "verbatim lower"),
+        ("mbpp_text", "verbatim upper"),
+        ("mbpp_code", "verbatim lower"),
+        ("apps", "verbatim lower"),
+        ("multipl-e-java", "verbatim upper"),
+        ("multipl-e-js", "verbatim lower"),
+    )
+    for case in cases.split()
 ]
 
 
