@@ -42,6 +42,12 @@ def content_digest(content: str | bytes | None) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
+def git_blob_sha1(data: bytes) -> str:
+    """Git's object id of a file with these bytes: The Stack's ``hexsha``, and what the Hub reports
+    for a small (non-LFS) file."""
+    return hashlib.sha1(b"blob %d\x00" % len(data) + data).hexdigest()
+
+
 def doc_id(repo: str | None, path: str | None, content: str | bytes | None) -> str:
     """20-hex-char id from (repo, path, content hash)."""
     h = hashlib.blake2b(digest_size=10)

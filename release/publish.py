@@ -35,6 +35,7 @@ from pathlib import Path
 
 from cli.command import CliParser, run_cli
 from pipeline import store
+from pipeline.ids import git_blob_sha1
 from pipeline.output_files import STATS_FILE
 from release.card import write_card
 from release.verify import check_ledger
@@ -109,18 +110,13 @@ def _sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def _git_blob_id(path: str) -> str:
-    data = store.read_bytes(path)
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
 def already_uploaded(local: OutputFile, remote) -> bool:
     """Whether the remote file (a ``RepoFile``) has exactly the output file's content."""
     if remote is None or remote.size != local.size:
         return False
     if remote.lfs is not None:
         return remote.lfs.sha256 == _sha256(local.source)
-    return remote.blob_id == _git_blob_id(local.source)
+    return remote.blob_id == git_blob_sha1(store.read_bytes(local.source))
 
 
 def _local_copy(item: OutputFile, scratch: Path) -> str:

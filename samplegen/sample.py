@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from cli.command import CliParser, run_cli
-from pipeline.ids import content_digest, line_stats
+from pipeline.ids import content_digest, git_blob_sha1, line_stats
 from pipeline.schema import STACK_TYPES
 from samplegen import cases
 from samplegen.sources import LANG_EXTS, Pool, Screen, find_sources
@@ -188,7 +188,7 @@ class Synth:
         when += f"{rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}.000Z"
         avg, longest, alnum = line_stats(doc.content)
         return {
-            "hexsha": hashlib.sha1(b"blob %d\x00" % len(data) + data).hexdigest(),
+            "hexsha": git_blob_sha1(data),
             "size": len(data),
             "ext": doc.path.rsplit(".", 1)[-1] if "." in doc.path else "",
             "lang": doc.lang,
