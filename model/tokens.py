@@ -14,13 +14,8 @@ from pathlib import Path
 from tokenizers import Tokenizer
 
 from tokenizer.load import load_tokenizer
-
-EOD = "<|endoftext|>"
-FIM_PREFIX = "<fim-prefix>"
-FIM_MIDDLE = "<fim-middle>"
-FIM_SUFFIX = "<fim-suffix>"
-FIM_PAD = "<fim-pad>"
-SPECIAL_TOKENS = (EOD, FIM_PREFIX, FIM_MIDDLE, FIM_SUFFIX, FIM_PAD)
+from tokenizer.train import EOD_TOKEN as EOD
+from tokenizer.train import FIM_MIDDLE, FIM_PAD, FIM_PREFIX, FIM_SUFFIX, SPECIAL_TOKENS, save_tokenizer
 
 
 @dataclass(frozen=True)
@@ -71,11 +66,6 @@ def load_codec(spec: str | Path) -> TextCodec:
 
 
 def save_codec(codec: TextCodec, directory: str | Path) -> None:
-    """Write the tokenizer next to a checkpoint so ``AutoTokenizer.from_pretrained(dir)`` works too."""
-    from transformers import PreTrainedTokenizerFast
-
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=codec.tokenizer, eos_token=EOD, bos_token=EOD, unk_token=EOD, pad_token=FIM_PAD
-    )
-    fast.add_special_tokens({"additional_special_tokens": list(SPECIAL_TOKENS[1:])})
-    fast.save_pretrained(str(directory))
+    """Write the tokenizer next to a checkpoint (``tokenizer.train.save_tokenizer``: what
+    ``AutoTokenizer.from_pretrained(dir)`` reads)."""
+    save_tokenizer(codec.tokenizer, directory)

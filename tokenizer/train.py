@@ -131,7 +131,7 @@ def save_tokenizer(
         "vocab_size": tokenizer.get_vocab_size(with_added_tokens=True),
         "base_vocab_size": base,
         "requested_vocab_size": requested_vocab_size if requested_vocab_size is not None else base,
-        "special_token_ids": special_token_ids(base),
+        "special_token_ids": {token: tokenizer.token_to_id(token) for token in SPECIAL_TOKENS},
     }
     (out / "tokenizer_config.json").write_text(json.dumps(config, indent=2) + "\n")
     (out / "special_tokens_map.json").write_text(json.dumps(special_map, indent=2) + "\n")
