@@ -39,7 +39,7 @@ class OutputConfig(BaseModel):
         ge=0.0,
         le=1.0,
         description="the job fails (its output is not promoted) when a stage removes more than this share "
-        "of the documents it received as unparseable (docs/architecture.md: failures are loud)",
+        "of the documents it received as unparseable (docs/filters.md, Unparseable files and failures)",
     )
 
 
