@@ -35,7 +35,6 @@ from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
-from apache_beam.options.pipeline_options import StandardOptions
 
 from pipeline import stats as stats_mod
 from pipeline import store
@@ -58,9 +57,9 @@ from pipeline.outputs import (
     data_schema,
     join,
 )
-from pipeline.progress import progress_enabled, shared_progress
+from pipeline.progress import shared_progress
 from pipeline.rejoin import Grouped
-from pipeline.runners import runner_name
+from pipeline.runners import LOCAL, reports_progress, runner_name
 from pipeline.stages import load_spec
 from pipeline.stages.base import (
     JUDGE,
@@ -75,7 +74,6 @@ from pipeline.stages.base import (
 )
 
 DIGEST = "digest"
-LOCAL_RUNNERS = ("direct", "fnapi", "switchingdirect", "bundlebaseddirect", "prism")
 log = logging.getLogger("stackcurate.graph")
 
 
@@ -165,7 +163,7 @@ def check_stages(stages: list[tuple[StageSpec, StageConfig]], schema: pa.Schema,
                 f"stage {spec.name}: asks for accelerator {resources.accelerator!r}, which only Dataflow "
                 f"places (a Beam resource hint); this runner ({runner or 'local'}) ignores it"
             )
-            if runner is not None and runner not in LOCAL_RUNNERS:
+            if runner is not None and runner not in LOCAL:
                 raise ConfigError(
                     f"{message} and its workers would run the stage without one: run on Dataflow, or "
                     f"drop stages.{spec.name}.accelerator and give the workers accelerators yourself"
@@ -186,7 +184,7 @@ def build(p: beam.Pipeline, plan: Any) -> None:
     enabled = plan.config.enabled
     stages = [(load_spec(name), plan.config.stages[name]) for name in enabled]
     check_stages(stages, schema, p)
-    progress = plan.options.view_as(StandardOptions).runner is None and progress_enabled()
+    progress = reports_progress(plan.options)
     if progress:  # ETA: the reporter counts the input documents in the background
         shared_progress().expect(enabled, plan.files)
     read = p | "Read" >> ReadPieces(plan.files, schema, enabled[0] if enabled else None)

@@ -27,7 +27,7 @@ from apache_beam.utils.shared import Shared
 from pipeline import stats as stats_mod
 from pipeline.batches import CHANGED, RAW, Piece, content_sizes, to_dicts, with_column
 from pipeline.outputs import ARROW_TYPES
-from pipeline.progress import shared_progress
+from pipeline.progress import record
 from pipeline.stages.base import KEPT, MODIFIED, REMOVED, Judge, content_bytes, ledger_row, modified_row
 
 COUNTS = "counts"
@@ -36,12 +36,8 @@ CPU_US = "cpu_us"  # the counter every stage's CPU time goes to (stats.json: cpu
 
 def report_progress(show: bool, stage: str, docs: int, nbytes: int, removed: int = 0) -> None:
     """Documents and bytes reaching ``stage`` (and how many it removed) for the local progress display."""
-    if not show:
-        return
-    progress = shared_progress()
-    progress.add(stage, docs, nbytes)
-    if removed and hasattr(progress, "add_removed"):
-        progress.add_removed(stage, removed)
+    if show:
+        record(stage, docs, nbytes, removed)
 
 
 class Timed(beam.DoFn):

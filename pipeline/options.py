@@ -8,13 +8,9 @@ Our options are a Beam ``PipelineOptions`` class, so they travel with the job;
 
 from __future__ import annotations
 
-import os
-
 from apache_beam.options.pipeline_options import (
-    DirectOptions,
     GoogleCloudOptions,
     PipelineOptions,
-    StandardOptions,
     TestOptions,
 )
 
@@ -28,18 +24,10 @@ from cli.command import (
     parse_beam_command,
 )
 from pipeline.config import PRESETS_DIR, VARIANTS_DIR
-from pipeline.runners import configure as configure_runner
+from pipeline.runners import choose_local_workers, configure, is_dataflow
 from pipeline.stages import ORDER
 
 PROG = "python -m pipeline.run"
-# Local runs use every core: one worker process per core. Documents now cross no process boundary (batches
-# stay in the worker that read them; only small records go through the runner), so a second process pays
-# only its start-up (Beam, Presidio, the decontamination automaton: about 10 CPU-seconds). Measured on the
-# santacoder preset on a shared 2-core machine (python -m bench.pipeline_throughput): 200 MB in 153 s wall
-# with 2 workers vs 209 s with one in-process worker; on a 20 MB sample the start-up still dominates
-# (46 s vs 36 s), so small runs may pass --direct_num_workers=1 --direct_running_mode=in_memory.
-DEFAULT_LOCAL_WORKERS = os.cpu_count() or 1
-DEFAULT_RUNNING_MODE = "multi_processing" if DEFAULT_LOCAL_WORKERS > 1 else "in_memory"
 
 
 def _names(folder) -> str:
@@ -120,16 +108,10 @@ def parse(argv: list[str]) -> PipelineOptions:
         raise SystemExit(f"pipeline.run: {' and '.join(missing)} {verb} required; see --help")
     argv = canonical_argv(argv, option_names(parser, beam_parser(PROG)))
     options = PipelineOptions(argv)
-    runner = options.view_as(StandardOptions).runner
-    if runner is not None and "dataflow" in str(runner).lower():
+    if is_dataflow(options):
         check_dataflow(options)
-    configure_runner(options)
-    direct = options.view_as(DirectOptions)
-    if runner is None:
-        if not any(a.startswith("--direct_num_workers") for a in argv):
-            direct.direct_num_workers = DEFAULT_LOCAL_WORKERS
-        if not any(a.startswith("--direct_running_mode") for a in argv):
-            direct.direct_running_mode = DEFAULT_RUNNING_MODE
+    configure(options)
+    choose_local_workers(options, argv, input_bytes=None)  # pipeline.run.make_plan chooses again by size
     return options
 
 

@@ -1,29 +1,46 @@
 """Progress of local runs on stderr: one short line per active stage, with an ETA from the input size.
 
 Why its own module and not Beam metrics: local runners only report metrics at
-the end, and a multi-hour FnApiRunner run on a laptop should say how far it
-got. :class:`CountProgress` is a pass-through step the pipeline puts before
-each stage (and on each stage's removed output); every worker *process*
-shares one :class:`StageProgress`. Every ``interval_s`` (10 s on a terminal,
-30 s in a log) it prints a line for each stage that moved since the last one::
+the end, and a multi-hour run on a laptop should say how far it got. Local runs
+use several worker *processes* (``multi_processing``), so counting and printing
+are split:
+
+* **Workers count.** Every step that sees documents calls :func:`record`
+  (``CountProgress`` for dict stages, ``pipeline.judging.report_progress`` for
+  batch stages). When the launcher's reporter runs, ``STACKCURATE_PROGRESS_SPOOL``
+  names its spool folder (set before Beam starts its workers, which inherit
+  it); each process appends one short line per call to its own file there,
+  ``stage docs bytes removed``. Appends are a few bytes per batch, never wait
+  on the launcher and need no flush at exit (a line is in the file once
+  ``os.write`` returned). Without a spool a process only keeps its tally in
+  memory (:func:`process_tally`).
+* **The launcher reports.** :class:`StageProgress` (one per process,
+  :func:`shared_progress`) owns the spool: :meth:`~StageProgress.expect`
+  makes it and starts a thread that, every ``interval_s`` (10 s on a terminal,
+  30 s in a log, ``STACKCURATE_PROGRESS_INTERVAL`` seconds if set), adds up
+  every process's lines and prints one line per stage that moved::
 
     [0:01:05] basic        12.3k docs    45.6 MB   3.4 MB/s  ETA 0:02:10
 
 The rate is over the last interval, not the whole run. The ETA needs the
-number of input documents, which :meth:`StageProgress.expect` counts in the
-background (parquet footers, jsonl lines); a later stage expects the input
-minus what earlier stages removed so far, pro rata. It is on by default for
-local runs; ``STACKCURATE_PROGRESS=0`` switches it off (``=1`` forces it on).
+number of input documents, which the reporter counts in the background
+(parquet footers, jsonl lines); a later stage expects the input minus what
+earlier stages removed so far, pro rata. So in-process and multi-process runs
+print the same lines. Only local runs report (``pipeline.runners.reports_progress``);
+``STACKCURATE_PROGRESS=0`` switches it off (``=1`` forces it on).
 :func:`progress_bar` gives other commands the same on/off rule around ``tqdm``.
 """
 
 from __future__ import annotations
 
+import atexit
 import gzip
 import itertools
 import logging
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -32,9 +49,12 @@ from typing import IO, Any, TypeVar
 import apache_beam as beam
 
 ENV_SWITCH = "STACKCURATE_PROGRESS"
+ENV_INTERVAL = "STACKCURATE_PROGRESS_INTERVAL"
+ENV_SPOOL = "STACKCURATE_PROGRESS_SPOOL"
 TERMINAL_INTERVAL_S = 10.0
 LOG_INTERVAL_S = 30.0
 T = TypeVar("T")
+Counts = dict[str, list[int]]  # stage -> [docs, content bytes, removed]
 log = logging.getLogger("stackcurate")
 
 
@@ -53,7 +73,17 @@ def progress_enabled(stream: IO[str] | None = None, force: bool | None = None) -
 
 
 def default_interval(stream: IO[str] | None = None) -> float:
-    """Seconds between reports: often enough to watch on a terminal, sparse enough for a log file."""
+    """Seconds between reports: ``STACKCURATE_PROGRESS_INTERVAL``, else often enough to watch on a
+    terminal and sparse enough for a log file."""
+    given = os.environ.get(ENV_INTERVAL, "").strip()
+    if given:
+        try:
+            seconds = float(given)
+        except ValueError:
+            raise SystemExit(f"{ENV_INTERVAL}={given!r}: not a number of seconds") from None
+        if seconds > 0:
+            return seconds
+        raise SystemExit(f"{ENV_INTERVAL}={given!r}: must be more than 0 seconds")
     return TERMINAL_INTERVAL_S if _isatty(stream) else LOG_INTERVAL_S
 
 
@@ -86,8 +116,83 @@ def count_input_docs(files: Sequence[str]) -> int:
     return total
 
 
+# --- workers: count -----------------------------------------------------------------------------------
+
+
+class Tally:
+    """This process's counts; while a spool is set, each call is also a line appended to ``SPOOL/<pid>.tsv``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._spool: str | None = None
+        self._fd: int | None = None
+        self.counts: Counts = {}
+
+    def add(self, stage: str, docs: int, nbytes: int, removed: int) -> None:
+        spool = os.environ.get(ENV_SPOOL) or None
+        with self._lock:
+            if spool != self._spool:  # a new run (or the first): its own counts, its own file
+                self._switch(spool)
+            entry = self.counts.setdefault(stage, [0, 0, 0])
+            for i, n in enumerate((docs, nbytes, removed)):
+                entry[i] += n
+            if self._fd is not None:
+                os.write(self._fd, f"{stage}\t{docs}\t{nbytes}\t{removed}\n".encode())
+
+    def _switch(self, spool: str | None) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._spool, self.counts = spool, {}
+        if spool is not None and os.path.isdir(
+            spool
+        ):  # else a late worker of a finished run: count here only
+            path = os.path.join(spool, f"{os.getpid()}.tsv")
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._switch(None)
+
+
+_tally = Tally()
+
+
+def record(stage: str, docs: int = 0, nbytes: int = 0, removed: int = 0) -> None:
+    """Count ``docs`` documents (``nbytes`` content bytes) reaching ``stage`` and ``removed`` it removed."""
+    _tally.add(stage, docs, nbytes, removed)
+
+
+def process_tally() -> Tally:
+    """This process's counts since the current spool was set (or since :meth:`Tally.reset`)."""
+    return _tally
+
+
+def read_spool(spool: str, offsets: dict[str, int], counts: Counts) -> None:
+    """Add the complete lines written to ``spool`` since ``offsets`` (per file; updated) to ``counts``."""
+    try:
+        names = sorted(os.listdir(spool))
+    except FileNotFoundError:
+        return
+    for name in names:
+        path = os.path.join(spool, name)
+        with open(path, "rb") as handle:
+            handle.seek(offsets.get(name, 0))
+            data = handle.read()
+        end = data.rfind(b"\n") + 1  # a line being written stays for the next read
+        offsets[name] = offsets.get(name, 0) + end
+        for line in data[:end].decode().splitlines():
+            stage, docs, nbytes, removed = line.split("\t")
+            entry = counts.setdefault(stage, [0, 0, 0])
+            for i, n in enumerate((docs, nbytes, removed)):
+                entry[i] += int(n)
+
+
+# --- the launcher: report -----------------------------------------------------------------------------
+
+
 class StageProgress:
-    """Thread-safe per-stage counters that print a short line per moving stage at most every ``interval_s``."""
+    """Per-stage totals and the lines they make; :meth:`expect` also owns the spool the workers write to."""
 
     def __init__(
         self,
@@ -101,24 +206,36 @@ class StageProgress:
         self.enabled = progress_enabled(stream, enabled)
         self._clock = clock
         self._lock = threading.Lock()
+        self.spool: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
         self.reset()
 
     def reset(self, order: Sequence[str] = (), total_docs: int | None = None) -> None:
         """Start a new run: forget the counts; ``order`` is the stages' pipeline order."""
-        self._start = self._last_print = self._clock()
+        self._start = self._last = self._clock()
         self.order = list(order)
         self.total_docs = total_docs
         self.docs: dict[str, int] = {}
         self.bytes: dict[str, int] = {}
         self.removed: dict[str, int] = {}
-        self._reported: dict[
-            str, tuple[float, int, int]
-        ] = {}  # stage -> (time, docs, bytes) at its last line
+        self._offsets: dict[str, int] = {}
+        self._counts: Counts = {}
+        self._reported: dict[str, tuple[float, int, int]] = {}  # stage -> (time, docs, bytes) at its line
 
     def expect(self, order: Sequence[str], files: Sequence[str]) -> None:
-        """A new run of these stages over these files; the documents are counted in the background."""
+        """A new run of these stages over these files: a fresh spool (in ``STACKCURATE_PROGRESS_SPOOL`` for
+        the workers Beam starts later), the input counted in the background, a report every interval."""
+        self.close()
         self.reset(order)
-        if self.enabled and files:
+        if not self.enabled:
+            return
+        self.spool = tempfile.mkdtemp(prefix="stackcurate-progress-")
+        os.environ[ENV_SPOOL] = self.spool
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="progress-report")
+        self._thread.start()
+        if files:
             threading.Thread(
                 target=self._count, args=(list(files),), daemon=True, name="progress-count"
             ).start()
@@ -132,30 +249,28 @@ class StageProgress:
         with self._lock:
             self.total_docs = total
 
-    def add(self, stage: str, docs: int = 1, nbytes: int = 0) -> None:
-        """Count documents and content bytes reaching ``stage``; report if the interval has passed."""
-        if self.enabled:
-            with self._lock:
-                self.docs[stage] = self.docs.get(stage, 0) + docs
-                self.bytes[stage] = self.bytes.get(stage, 0) + nbytes
-                self._reported.setdefault(
-                    stage, (self._last_print, 0, 0)
-                )  # a new stage: since the last report
-                self._maybe_report()
+    def _loop(self) -> None:
+        stop = self._stop
+        while not stop.wait(self.interval_s):
+            self.poll()
 
-    def add_removed(self, stage: str, docs: int = 1) -> None:
-        """Count documents ``stage`` removed (they never reach the next stage: the ETA must know)."""
-        if self.enabled:
-            with self._lock:
-                self.removed[stage] = self.removed.get(stage, 0) + docs
-                self._maybe_report()
-
-    def _maybe_report(self) -> None:
-        now = self._clock()
-        if now - self._last_print >= self.interval_s:
-            self._last_print = now
-            for line in self.lines(now):
+    def poll(self) -> None:
+        """Add up what the workers wrote to the spool so far and print the lines of the stages that moved."""
+        with self._lock:
+            if self.spool is not None:
+                read_spool(self.spool, self._offsets, self._counts)
+            self.update(self._counts)
+            for line in self.lines():
                 self._write(line)
+
+    def update(self, counts: Counts) -> None:
+        """The run's totals so far: stage -> [docs, content bytes, removed]."""
+        for stage, (docs, nbytes, removed) in counts.items():
+            if docs:
+                self.docs[stage], self.bytes[stage] = docs, nbytes
+                self._reported.setdefault(stage, (self._last, 0, 0))  # a new stage: since the last report
+            if removed:
+                self.removed[stage] = removed
 
     def expected_docs(self, stage: str) -> float | None:
         """Documents ``stage`` will see: the input, less what earlier stages removed, pro rata so far."""
@@ -191,12 +306,23 @@ class StageProgress:
                 line += f"  ETA {_clock(max(expected - docs, 0) / rate)}"
             out.append(line)
             self._reported[stage] = (now, docs, nbytes)
+        self._last = now
         return out
 
     def close(self) -> None:
-        """The run is over: stop counting until the next :meth:`expect`."""
+        """The run is over: stop reporting and remove the spool (the totals stay readable until the next run)."""
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
         with self._lock:
-            self.reset()
+            if self.spool is not None:
+                read_spool(self.spool, self._offsets, self._counts)
+                self.update(self._counts)
+                if os.environ.get(ENV_SPOOL) == self.spool:
+                    del os.environ[ENV_SPOOL]
+                shutil.rmtree(self.spool, ignore_errors=True)
+                self.spool = None
 
     def _write(self, text: str) -> None:
         stream = self._stream if self._stream is not None else sys.stderr
@@ -207,20 +333,14 @@ _shared: StageProgress | None = None
 _shared_lock = threading.Lock()
 
 
-def shared_progress(force: bool | None = None, interval_s: float | None = None) -> StageProgress:
-    """The one reporter of this process (all stages of a local run report through it)."""
+def shared_progress() -> StageProgress:
+    """The launcher's one reporter (the spool of the run in progress)."""
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = StageProgress(interval_s=interval_s, enabled=force)
+            _shared = StageProgress()
+            atexit.register(_shared.close)
         return _shared
-
-
-def reset_shared_progress() -> None:
-    """Forget the process reporter (tests, or a second pipeline in the same process)."""
-    global _shared
-    with _shared_lock:
-        _shared = None
 
 
 def _doc_bytes(doc: Any) -> int:
@@ -229,21 +349,15 @@ def _doc_bytes(doc: Any) -> int:
 
 
 class _CountFn(beam.DoFn):
-    def __init__(self, stage: str, removed: bool, force: bool | None, interval_s: float | None):
+    def __init__(self, stage: str, removed: bool):
         self._stage = stage
         self._removed = removed
-        self._force = force
-        self._interval_s = interval_s
-
-    def setup(self) -> None:
-        self._progress = shared_progress(self._force, self._interval_s)
 
     def process(self, element: Any) -> Iterator[Any]:
-        if self._progress.enabled:
-            if self._removed:
-                self._progress.add_removed(self._stage)
-            else:
-                self._progress.add(self._stage, 1, _doc_bytes(element))
+        if self._removed:
+            record(self._stage, removed=1)
+        else:
+            record(self._stage, 1, _doc_bytes(element))
         yield element
 
 
@@ -251,23 +365,13 @@ class CountProgress(beam.PTransform):
     """Pass-through step that counts documents and content bytes reaching ``stage``
     (or, with ``removed=True``, the ledger rows of documents it removed)."""
 
-    def __init__(
-        self,
-        stage: str,
-        force: bool | None = None,
-        interval_s: float | None = None,
-        removed: bool = False,
-    ):
+    def __init__(self, stage: str, removed: bool = False):
         super().__init__(label=f"Progress{'Removed' if removed else ''}_{stage}")
         self._stage = stage
         self._removed = removed
-        self._force = force
-        self._interval_s = interval_s
 
     def expand(self, docs: beam.PCollection) -> beam.PCollection:
-        return docs | "Count" >> beam.ParDo(
-            _CountFn(self._stage, self._removed, self._force, self._interval_s)
-        )
+        return docs | "Count" >> beam.ParDo(_CountFn(self._stage, self._removed))
 
 
 def progress_bar(

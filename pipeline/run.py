@@ -1,8 +1,8 @@
 """``python -m pipeline.run``: read, run the enabled stages in order, write data, ledger and stats.
 
-Locally (no ``--runner``) it uses Beam's FnApiRunner on both cores, which
-never downloads anything; with ``--runner=DataflowRunner`` (or any portable
-runner) the same graph runs at scale.
+Locally (no ``--runner``) it uses Beam's FnApiRunner, on every core for large
+inputs, which never downloads anything (``pipeline.runners`` chooses); with
+``--runner=DataflowRunner`` (or any portable runner) the same graph runs at scale.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline import finish as finish_mod
-from pipeline import graph, store
+from pipeline import graph, runners, store
 from pipeline import stats as stats_mod
 from pipeline.config import RunConfig, resolve
 from pipeline.inputs import describe_inputs, list_input_sizes
@@ -56,6 +56,7 @@ def make_plan(argv: list[str]) -> Plan:
     config = resolve(curate.preset, curate.config, only_stages=only)
     _advise_remote_decontam(options, config, curate.benchmarks_dir)
     sizes = list_input_sizes(curate.input)
+    runners.choose_local_workers(options, argv, sum(sizes.values()))
     files = list(sizes)
     temp = options.view_as(beam.options.pipeline_options.GoogleCloudOptions).temp_location
     context = StageContext(
@@ -78,9 +79,8 @@ def make_plan(argv: list[str]) -> Plan:
 def _advise_remote_decontam(options: PipelineOptions, config: RunConfig, benchmarks_dir: str | None) -> None:
     """On Dataflow, Hub benchmarks mean every worker downloads them (GBs): say how to avoid it."""
     decontam = config.stages.get("decontam")
-    on_dataflow = "Dataflow" in str(options.view_as(StandardOptions).runner or "")
     if (
-        on_dataflow
+        runners.is_dataflow(options)
         and decontam is not None
         and decontam.enabled
         and not benchmarks_dir
@@ -122,16 +122,14 @@ def plan_record(plan: Plan) -> dict[str, Any]:
         "preset": plan.config.preset,
         "config": plan.config.to_dict(),
         "versions": stats_mod.versions(),
-        "runner": str(plan.options.view_as(StandardOptions).runner or "FnApiRunner (local)"),
+        "runner": runners.describe(plan.options),
         "argv": finish_mod.public_argv(plan.argv),
         "input": plan.input_summary,
     }
 
 
 def _runner(plan: Plan) -> Any:
-    from pipeline.runners import make_runner
-
-    return make_runner(plan.options)
+    return runners.make_runner(plan.options)
 
 
 def run(argv: list[str]) -> dict[str, Any]:
@@ -151,9 +149,11 @@ def run(argv: list[str]) -> dict[str, Any]:
     finish_mod.start(plan.output, plan_record(plan), plan.parts_root)
     if plan.parts_root != plan.output:
         log.warning("%s holds a finished output: it is replaced when this run completes", plan.output)
-    result = pipeline.run()
-    result.wait_until_finish()
-    shared_progress().close()
+    try:
+        result = pipeline.run()
+        result.wait_until_finish()
+    finally:
+        shared_progress().close()  # stop reporting, remove the workers' spool
     stats = finish_mod.finish(
         plan.output,
         cpu=_cpu_seconds(result, plan.config.enabled),

@@ -1,12 +1,26 @@
-"""The one place that chooses and configures the Beam runner.
+"""The one place that chooses, names and configures the Beam runner.
 
-Without ``--runner`` the job runs in this process on Beam's FnApiRunner, which
-never downloads anything (plain DirectRunner would fetch Prism). With
-``--runner=FlinkRunner`` Beam starts a Flink job server from a jar; Beam would
-download that jar from Maven Central on first use, so instead the project's
-setup builds it once (``make jars``, i.e. ``python -m pipeline.runners fetch``)
-into ``.cache/jars`` and :func:`configure` passes it as
-``--flink_job_server_jar`` whenever the user gave none: no run downloads.
+Every decision about runners goes through this module: which runner a job
+gets (:func:`make_runner`), whether it runs on this machine (:func:`is_local`,
+:func:`workers_run_here`), whether it is Dataflow (:func:`is_dataflow`), how
+many local workers (:func:`choose_local_workers`), whether it shows progress
+(:func:`reports_progress`) and how stats.json names it (:func:`describe`).
+
+**Local runs.** Without ``--runner`` (or with ``DirectRunner``/``FnApiRunner``)
+the job runs on Beam's FnApiRunner, which never downloads anything (Beam's
+DirectRunner would fetch Prism). Large inputs get one worker process per core
+(``multi_processing``), small ones one in-process worker: see
+:func:`choose_local_workers` for why and the measurements. The worker
+processes are ours (:class:`LocalRunner`, :func:`worker_main`): they get the
+job's options (S3 endpoint and keys reach Beam's filesystems there), leave
+Ctrl-C to the launcher (which prints one line and exits 130) and die with it,
+so an interrupted run leaves neither tracebacks nor orphans.
+
+**Flink.** With ``--runner=FlinkRunner`` Beam starts a Flink job server from a
+jar; Beam would download that jar from Maven Central on first use, so instead
+the project's setup builds it once (``make jars``, i.e. ``python -m
+pipeline.runners fetch``) into ``.cache/jars`` and :func:`configure` passes it
+as ``--flink_job_server_jar`` whenever the user gave none: no run downloads.
 
 Which jar: Beam 2.77's Python SDK asks for the Flink 2.2 job server of Beam
 2.77, but the Maven repository this project's machines reach serves no
@@ -22,23 +36,32 @@ A user who can reach the full Maven Central may pass Beam 2.77's own jar with
 
 from __future__ import annotations
 
+import ctypes
+import os
+import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import apache_beam as beam
 from apache_beam.options.pipeline_options import (
+    DirectOptions,
     FlinkRunnerOptions,
     JobServerOptions,
     PipelineOptions,
+    PortableOptions,
+    SparkRunnerOptions,
     StandardOptions,
 )
-
-from cli.command import CliParser, run_cli
+from apache_beam.portability import python_urns
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 ROOT = Path(__file__).resolve().parents[1]
 JAR_DIR = ROOT / ".cache" / "jars"
@@ -81,6 +104,12 @@ SHADE_PLUGIN_VERSION = "3.6.0"
 JOB_SERVER_STACK = "-Xss16m"
 
 
+# Short names (lower case, "Runner" dropped) of runners whose workers run on this machine; the first three
+# run here on our FnApiRunner.
+HERE = frozenset({"direct", "fnapi", "switchingdirect"})
+LOCAL = HERE | {"bundlebaseddirect", "prism"}
+
+
 def runner_name(options: PipelineOptions) -> str | None:
     """``flink`` for ``FlinkRunner``, ``flink`` or a dotted class path ending in FlinkRunner; None for local."""
     runner = options.view_as(StandardOptions).runner
@@ -88,6 +117,55 @@ def runner_name(options: PipelineOptions) -> str | None:
         return None
     name = str(runner).rsplit(".", 1)[-1].lower()
     return name.removesuffix("runner") or name
+
+
+def is_local(options: PipelineOptions) -> bool:
+    """Whether the job runs on :class:`LocalRunner` in this process tree: no ``--runner``, DirectRunner
+    or FnApiRunner (Beam's DirectRunner would download Prism; ours never downloads)."""
+    name = runner_name(options)
+    return name is None or name in HERE
+
+
+def is_dataflow(options: PipelineOptions) -> bool:
+    return runner_name(options) == "dataflow"
+
+
+def reports_progress(options: PipelineOptions) -> bool:
+    """Progress lines need workers that write to this machine's spool (``pipeline.progress``): local runs."""
+    from pipeline.progress import progress_enabled
+
+    return is_local(options) and progress_enabled()
+
+
+def describe(options: PipelineOptions) -> str:
+    """The runner as stats.json names it."""
+    return "FnApiRunner (local)" if is_local(options) else str(options.view_as(StandardOptions).runner)
+
+
+def workers_run_here(pipeline: beam.Pipeline) -> bool:
+    """Whether the runner's workers read this machine's files: local runners, and Flink / Spark on a local
+    master with workers in this process or on this host (LOOPBACK, PROCESS, EXTERNAL on localhost).
+
+    Stages that can only point workers at a path (the score model) check this at graph construction.
+    """
+    options = pipeline.options
+    name = runner_name(options)
+    if name is None:  # a runner object rather than --runner
+        if isinstance(pipeline.runner, FnApiRunner):
+            return True
+        name = type(pipeline.runner).__name__.lower().removesuffix("runner")
+    if name in LOCAL:
+        return True
+    portable = options.view_as(PortableOptions)
+    master_here = (
+        name == "flink" and options.view_as(FlinkRunnerOptions).flink_master in ("[auto]", "[local]")
+    ) or (name == "spark" and options.view_as(SparkRunnerOptions).spark_master_url.startswith("local"))
+    env = (portable.environment_type or "LOOPBACK").upper()
+    config = portable.environment_config or ""
+    on_host = env in ("LOOPBACK", "PROCESS") or (
+        env == "EXTERNAL" and config.startswith(("localhost:", "127.0.0.1:"))
+    )
+    return master_here and on_host
 
 
 def configure(options: PipelineOptions) -> None:
@@ -110,25 +188,81 @@ def configure(options: PipelineOptions) -> None:
 
 
 def make_runner(options: PipelineOptions) -> Any:
-    """The runner object for ``beam.Pipeline``: FnApiRunner locally, else None (Beam builds it from options)."""
-    if runner_name(options) is None:
-        return local_runner(options)
-    return None
+    """The runner object for ``beam.Pipeline``: :class:`LocalRunner` locally, else None (Beam builds it
+    from the options)."""
+    return LocalRunner.with_options(options) if is_local(options) else None
 
 
-def local_runner(options: PipelineOptions) -> Any:
-    """FnApiRunner whose worker processes (``multi_processing``) get the job's options, as a portable
-    runner's do: without them Beam's filesystems there lack e.g. the S3 endpoint and keys."""
-    from apache_beam.portability.api import beam_provision_api_pb2
-    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-    from apache_beam.runners.portability.fn_api_runner.fn_runner import ExtendedProvisionInfo
-    from apache_beam.runners.portability.portable_runner import JobServiceHandle
+# --- local runs ----------------------------------------------------------------------------------------
 
-    info = beam_provision_api_pb2.ProvisionInfo(
-        retrieval_token="unused-retrieval-token",
-        pipeline_options=JobServiceHandle.encode_pipeline_options(options.get_all_options()),
-    )
-    return FnApiRunner(provision_info=ExtendedProvisionInfo(info))
+# Input bytes (files as stored) from which a local run uses every core. Each worker process pays its own
+# start-up (Beam, Presidio, the decontamination automaton: ~10 CPU-seconds) and the launcher moves every
+# record between fused stages over gRPC, so small inputs are faster in one in-process worker. Measured with
+# the santacoder preset on a shared 2-core machine (see choose_local_workers).
+MULTI_PROCESS_FROM_BYTES = 16_000_000
+
+
+def choose_local_workers(options: PipelineOptions, argv: Sequence[str], input_bytes: int | None) -> None:
+    """Set the local worker count and mode unless ``argv`` names them: one worker process per core from
+    ``MULTI_PROCESS_FROM_BYTES`` of input (or when the size is not known yet), else one in-process worker.
+
+    Santacoder preset on samplegen samples, 2 cores (bb9ec74): wall with 2 workers / 1 worker was 1.18 at
+    20 MB (8.4 MB of parquet) and 0.63 at 200 MB (64 MB); the two lines cross near 50 MB of code, about
+    16 MB of the sample's parquet.
+    """
+    if not is_local(options):
+        return
+    cores = os.cpu_count() or 1
+    many = cores > 1 and (input_bytes is None or input_bytes >= MULTI_PROCESS_FROM_BYTES)
+    direct = options.view_as(DirectOptions)
+    if not any(a.startswith("--direct_num_workers") for a in argv):
+        direct.direct_num_workers = cores if many else 1
+    if not any(a.startswith("--direct_running_mode") for a in argv):
+        direct.direct_running_mode = "multi_processing" if many else "in_memory"
+
+
+def worker_command() -> str:
+    """The shell command Beam runs for each local worker process: :func:`worker_main`, exec'd so that
+    Beam's ``kill`` reaches the worker itself, not a shell that would leave it behind."""
+    code = "from pipeline.runners import worker_main; worker_main()"
+    return f"exec {shlex.quote(sys.executable)} -c {shlex.quote(code)}"
+
+
+def worker_main() -> None:
+    """A local worker process: Beam's SDK harness, minus the terminal's Ctrl-C (the launcher handles it:
+    one line, exit 130) and tied to the launcher's life (Linux: killed when it exits, however it exits)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+        if os.getppid() == 1:  # the launcher died before prctl: nobody to work for
+            os._exit(0)
+    from apache_beam.runners.worker import sdk_worker_main
+
+    sdk_worker_main.main(sys.argv)
+
+
+class LocalRunner(FnApiRunner):
+    """FnApiRunner whose worker processes (``multi_processing``) run :func:`worker_main` and get the job's
+    options, as a portable runner's do: without them Beam's filesystems there lack e.g. the S3 endpoint."""
+
+    @classmethod
+    def with_options(cls, options: PipelineOptions) -> LocalRunner:
+        from apache_beam.portability.api import beam_provision_api_pb2
+        from apache_beam.runners.portability.fn_api_runner.fn_runner import ExtendedProvisionInfo
+        from apache_beam.runners.portability.portable_runner import JobServiceHandle
+
+        info = beam_provision_api_pb2.ProvisionInfo(
+            retrieval_token="unused-retrieval-token",
+            pipeline_options=JobServiceHandle.encode_pipeline_options(options.get_all_options()),
+        )
+        return cls(provision_info=ExtendedProvisionInfo(info))
+
+    def run_via_runner_api(self, pipeline_proto: Any, options: PipelineOptions) -> Any:
+        for env in pipeline_proto.components.environments.values():
+            if env.urn == python_urns.SUBPROCESS_SDK:  # what multi_processing asks for: our worker command
+                env.payload = worker_command().encode()
+        return super().run_via_runner_api(pipeline_proto, options)
 
 
 def job_server_pom(server: JobServer) -> str:
@@ -205,7 +339,9 @@ def fetch(server: JobServer = FLINK) -> Path:
     return server.jar
 
 
-def build_parser() -> CliParser:
+def build_parser() -> Any:
+    from cli.command import CliParser  # not at the top: worker processes import this module for worker_main
+
     parser = CliParser(
         prog="python -m pipeline.runners", description="Build a Beam job server jar once (make jars)."
     )
@@ -223,4 +359,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    from cli.command import run_cli
+
     run_cli(main, "pipeline.runners")

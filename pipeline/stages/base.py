@@ -141,38 +141,11 @@ def modified_row(doc: dict, stage: str, counts: dict[str, int]) -> dict:
     }
 
 
-_LOCAL_RUNNERS = frozenset(
-    {"DirectRunner", "FnApiRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner", "PrismRunner"}
-)
-
-
 def workers_run_here(pipeline: beam.Pipeline) -> bool:
-    """Whether the runner's workers read this machine's files: local runners, and Flink / Spark on a local
-    master with workers in this process or on this host (LOOPBACK, PROCESS, EXTERNAL on localhost).
+    """Whether the runner's workers read this machine's files (``pipeline.runners`` decides)."""
+    from pipeline.runners import workers_run_here as decide
 
-    Stages that can only point workers at a path (the score model) check this at graph construction.
-    """
-    from apache_beam.options.pipeline_options import (
-        FlinkRunnerOptions,
-        PortableOptions,
-        SparkRunnerOptions,
-        StandardOptions,
-    )
-
-    options = pipeline.options
-    name = str(options.view_as(StandardOptions).runner or type(pipeline.runner).__name__).rsplit(".", 1)[-1]
-    if name in _LOCAL_RUNNERS:
-        return True
-    portable = options.view_as(PortableOptions)
-    master_here = (
-        name == "FlinkRunner" and options.view_as(FlinkRunnerOptions).flink_master in ("[auto]", "[local]")
-    ) or (name == "SparkRunner" and options.view_as(SparkRunnerOptions).spark_master_url.startswith("local"))
-    env = (portable.environment_type or "LOOPBACK").upper()
-    config = portable.environment_config or ""
-    on_host = env in ("LOOPBACK", "PROCESS") or (
-        env == "EXTERNAL" and config.startswith(("localhost:", "127.0.0.1:"))
-    )
-    return master_here and on_host
+    return decide(pipeline)
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ def test_flink_finds_the_project_jar_and_keeps_the_users(tmp_path, monkeypatch):
     own = _flink_options(tmp_path, "--flink_job_server_jar=/opt/my.jar").view_as(FlinkRunnerOptions)
     assert own.flink_job_server_jar == "/opt/my.jar"
     assert runners.make_runner(_flink_options(tmp_path)) is None  # Beam builds FlinkRunner from the options
-    assert type(runners.make_runner(parse(["--input", "x", "--output", "y"]))).__name__ == "FnApiRunner"
+    assert isinstance(runners.make_runner(parse(["--input", "x", "--output", "y"])), runners.FnApiRunner)
 
 
 def test_flink_without_the_jar_says_how_to_get_it(tmp_path, monkeypatch):

@@ -1,0 +1,179 @@
+"""Runner selection in one place (pipeline.runners), the local worker count, and local worker processes that
+leave Ctrl-C to the launcher and die with it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import apache_beam as beam
+import pytest
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
+
+from pipeline import progress, runners
+from pipeline.options import parse
+from tests.conftest import base_args
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    "flags, name, local, dataflow, described",
+    [
+        ([], None, True, False, "FnApiRunner (local)"),
+        (["--runner=DirectRunner"], "direct", True, False, "FnApiRunner (local)"),
+        (["--runner=FnApiRunner"], "fnapi", True, False, "FnApiRunner (local)"),
+        (["--runner=DataflowRunner"], "dataflow", False, True, "DataflowRunner"),
+        (["--runner=apache_beam.runners.DataflowRunner"], "dataflow", False, True, "apache_beam.runners.DataflowRunner"),
+        (["--runner=FlinkRunner"], "flink", False, False, "FlinkRunner"),
+        (["--runner=PortableRunner"], "portable", False, False, "PortableRunner"),
+    ],
+)  # fmt: skip
+def test_one_module_names_and_places_the_runner(flags, name, local, dataflow, described):
+    options = PipelineOptions(flags)
+    assert runners.runner_name(options) == name
+    assert runners.is_local(options) is local
+    assert runners.is_dataflow(options) is dataflow
+    assert runners.describe(options) == described
+    made = runners.make_runner(options)
+    assert isinstance(made, runners.LocalRunner) if local else made is None  # Beam builds the others
+
+
+def test_local_workers_run_our_worker_main_without_a_shell_in_between():
+    command = runners.worker_command()
+    assert (
+        command.startswith("exec ") and "from pipeline.runners import worker_main; worker_main()" in command
+    )
+
+
+def test_progress_only_where_workers_share_this_machine(monkeypatch):
+    monkeypatch.delenv(progress.ENV_SWITCH, raising=False)
+    assert runners.reports_progress(PipelineOptions([])) is True
+    assert runners.reports_progress(PipelineOptions(["--runner=DataflowRunner"])) is False
+    assert runners.reports_progress(PipelineOptions(["--runner=FlinkRunner"])) is False
+    monkeypatch.setenv(progress.ENV_SWITCH, "0")
+    assert runners.reports_progress(PipelineOptions([])) is False
+
+
+@pytest.mark.parametrize(
+    "flags, here",
+    [
+        (["--runner=DirectRunner"], True),
+        (["--runner=PrismRunner"], True),
+        (["--runner=FlinkRunner", "--flink_master=[local]"], True),
+        (["--runner=FlinkRunner", "--flink_master=[auto]", "--environment_type=EXTERNAL",
+          "--environment_config=localhost:50000"], True),
+        (["--runner=FlinkRunner", "--flink_master=[auto]", "--environment_type=DOCKER"], False),
+        (["--runner=FlinkRunner", "--flink_master=flink.example:8081"], False),
+        (["--runner=SparkRunner", "--spark_master_url=local[2]"], True),
+        (["--runner=DataflowRunner"], False),
+    ],
+)  # fmt: skip
+def test_workers_run_here(flags, here):
+    from pipeline.stages.base import workers_run_here  # what the stages call: pipeline.runners decides
+
+    pipeline = beam.Pipeline(runner=runners.LocalRunner(), options=PipelineOptions(flags))
+    assert workers_run_here(pipeline) is here
+    assert runners.workers_run_here(beam.Pipeline(runner=runners.LocalRunner())) is True
+
+
+def _workers(flags: list[str], input_bytes: int | None) -> tuple[int, str]:
+    options = PipelineOptions(flags)
+    runners.choose_local_workers(options, flags, input_bytes)
+    direct = options.view_as(DirectOptions)
+    return direct.direct_num_workers, direct.direct_running_mode
+
+
+def test_local_worker_count_follows_the_input_size(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    big = runners.MULTI_PROCESS_FROM_BYTES
+    assert _workers([], big) == (4, "multi_processing")
+    assert _workers([], None) == (4, "multi_processing")  # size not known yet: every core
+    assert _workers([], big - 1) == (1, "in_memory")  # start-up would dominate
+    assert _workers(["--direct_num_workers=3"], big - 1) == (3, "in_memory")  # what the user says stays
+    assert _workers(["--direct_running_mode=multi_threading"], big) == (4, "multi_threading")
+    assert _workers(["--runner=FlinkRunner"], big) == (1, "in_memory")  # Beam's defaults: not ours to set
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert _workers([], big) == (1, "in_memory")
+    parsed = parse(["--input", "in", "--output", "out"]).view_as(DirectOptions)  # before the input is listed
+    assert parsed.direct_num_workers == 1 and parsed.direct_running_mode == "in_memory"
+
+
+def _worker_pids(launcher: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == launcher and b"worker_main" in cmdline:
+                pids.append(int(entry))
+    return pids
+
+
+def _gone(pids: list[int], within_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        alive = [pid for pid in pids if Path(f"/proc/{pid}").exists() and "Z" not in _state(pid)]
+        if not alive:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="reads /proc; workers die with the launcher on Linux"
+)
+@pytest.mark.parametrize("how", ["ctrl-c", "launcher-killed"])
+def test_an_interrupted_two_process_run_ends_quietly_and_leaves_no_worker(
+    sample_dir, shared_dir, tmp_path, how
+):
+    argv = base_args(sample_dir, tmp_path / "out", shared_dir) + ["--stages", "pii,comments", "--no_report"]
+    argv += ["--direct_running_mode", "multi_processing", "--direct_num_workers", "2"]
+    env = {**os.environ, progress.ENV_SWITCH: "1", progress.ENV_INTERVAL: "0.1"}
+    env.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS="")
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.run", *argv],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a shell gives a foreground job
+    )
+    try:
+        first = launcher.stderr.readline()
+        while first and not first.startswith("["):  # the workers are judging documents now
+            first = launcher.stderr.readline()
+        workers = _worker_pids(launcher.pid)
+        assert first and len(workers) == 2, (first, workers)
+        if how == "ctrl-c":
+            os.killpg(launcher.pid, signal.SIGINT)  # what the terminal sends: every process of the job
+        else:
+            os.kill(launcher.pid, signal.SIGKILL)
+        rest = launcher.stderr.read()
+        code = launcher.wait(timeout=60)
+    finally:
+        if launcher.poll() is None:
+            os.killpg(launcher.pid, signal.SIGKILL)
+    assert _gone(workers), [(pid, _state(pid)) for pid in workers]
+    if how == "ctrl-c":
+        assert code == 130
+        assert "Traceback" not in rest and "Error" not in rest, rest[-3000:]
+        assert [line for line in rest.splitlines() if not line.startswith("[")] == [
+            "pipeline.run: interrupted"
+        ]
+    else:
+        assert code == -signal.SIGKILL
