@@ -53,7 +53,7 @@ def read_prepared(path: str, options: dict[str, Any]) -> list[BenchmarkString]:
         )
         raise ValueError(
             f"{path} was prepared with other options ({', '.join(changed)} differ): prepare it again "
-            "with this config (python -m decontam.prepare)"
+            "with this config (python -m pipeline.prepare_decontam)"
         )
     strings = [BenchmarkString(**json.loads(line)) for line in lines[1:]]
     if len(strings) != header["count"]:

@@ -88,7 +88,7 @@ def _advise_remote_decontam(options: PipelineOptions, config: RunConfig, benchma
     ):
         log.warning(
             "decontam: source is the Hub, so every Dataflow worker downloads the benchmarks in setup "
-            "(APPS's test split is 1.3 GB); prepare the strings once with python -m decontam.prepare "
+            "(APPS's test split is 1.3 GB); prepare the strings once with python -m pipeline.prepare_decontam "
             "and set stages.decontam.source to the file (docs/dataflow.md)"
         )
 

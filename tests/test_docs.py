@@ -24,7 +24,7 @@ PARSERS = {
     "samplegen.sample": ("samplegen.sample:build_parser", False),
     "ablation.ablate": ("ablation.ablate:build_parser", False),
     "release.publish": ("release.publish:build_parser", False),
-    "decontam.prepare": ("decontam.prepare:build_parser", False),
+    "pipeline.prepare_decontam": ("pipeline.prepare_decontam:build_parser", False),
     "pipeline.finish": ("pipeline.finish:build_parser", True),
     "tokenizer.sample_data": ("tokenizer.sample_data:build_parser", True),
     "tokenizer.train": ("tokenizer.train:build_parser", False),

@@ -34,7 +34,7 @@ Language = Literal["python", "java", "javascript"]
 class DecontamConfig(StageConfig):
     benchmarks: list[Benchmark] = Field(default_factory=lambda: list(BENCHMARKS))
     # "hub", a local directory in the original formats, or a prepared strings file (.jsonl[.gz], local or
-    # remote: python -m decontam.prepare); --benchmarks_dir overrides
+    # remote: python -m pipeline.prepare_decontam); --benchmarks_dir overrides
     source: str = "hub"
     mode: Literal["substring", "ngram"] = "substring"  # ngram = substring + shared word n-grams
     ngram_size: int = Field(13, ge=1)

@@ -25,7 +25,7 @@ COMMANDS = {
     "samplegen.sample": "samplegen.sample:build_parser",
     "ablation.ablate": "ablation.ablate:build_parser",
     "release.publish": "release.publish:build_parser",
-    "decontam.prepare": "decontam.prepare:build_parser",
+    "pipeline.prepare_decontam": "pipeline.prepare_decontam:build_parser",
     "pipeline.finish": "pipeline.finish:build_parser",
     "pipeline.runners": "pipeline.runners:build_parser",
     "tokenizer.sample_data": "tokenizer.sample_data:build_parser",

@@ -1,4 +1,4 @@
-"""Prepared strings files: made once by ``decontam.prepare``, equal to loading the benchmarks, refused when stale."""
+"""Prepared strings files: made once by ``pipeline.prepare_decontam``, equal to loading the benchmarks, refused when stale."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from decontam import prepare as prepare_decontam
+from pipeline import prepare_decontam
 from decontam.loaders import load_benchmark_strings
 from decontam.prepared import read_prepared
 from pipeline.stages.base import StageContext

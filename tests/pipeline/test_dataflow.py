@@ -299,7 +299,7 @@ def test_hub_benchmarks_on_dataflow_point_to_prepared_strings(sample_dir, shared
     argv = _with(documented_command(), input=str(sample_dir), dry_run="True")
     with caplog.at_level("WARNING", logger="stackcurate"):
         make_plan(argv)
-    assert "decontam.prepare" in caplog.text
+    assert "pipeline.prepare_decontam" in caplog.text
     caplog.clear()
     overlay = tmp_path / "decontam.yaml"
     overlay.write_text(f"stages:\n  decontam:\n    source: gs://{BUCKET}/decontam/strings.jsonl.gz\n")

@@ -3,7 +3,7 @@
 For Dataflow with Hub benchmarks: without it every worker downloads the
 benchmarks itself (GBs for APPS). Then point the run at the file:
 
-    python -m decontam.prepare --preset santacoder --output gs://BUCKET/decontam/strings.jsonl.gz
+    python -m pipeline.prepare_decontam --preset santacoder --output gs://BUCKET/decontam/strings.jsonl.gz
     # my.yaml:  stages: {decontam: {source: gs://BUCKET/decontam/strings.jsonl.gz}}
     python -m pipeline.run --preset santacoder --config my.yaml ...
 
@@ -23,7 +23,7 @@ from pipeline.stages.decontam import DecontamConfig, load_strings, string_option
 
 
 def build_parser() -> CliParser:
-    parser = CliParser(prog="python -m decontam.prepare", description=__doc__)
+    parser = CliParser(prog="python -m pipeline.prepare_decontam", description=__doc__)
     parser.add_argument("--output", required=True, help="a .jsonl or .jsonl.gz path, local or gs://")
     parser.add_argument(
         "--preset", default="stack-base", help="the run's preset expression (as pipeline.run --preset)"
@@ -53,4 +53,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    run_cli(main, "decontam.prepare")
+    run_cli(main, "pipeline.prepare_decontam")
