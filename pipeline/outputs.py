@@ -8,7 +8,9 @@ count as before, computed in the graph from small per-unit sizes. The
 writer of a shard receives only the deltas of its units (row positions,
 added columns), re-reads the units in order and streams row groups with
 ``pyarrow.parquet.ParquetWriter`` onto the ``FileSystems`` handle, so it
-never holds a whole shard. Rows keep their input order.
+never holds a whole shard. Rows keep their input order. The shards that reach
+one bundle share their reads (a unit whose rows go to several languages'
+shards is read once for all of them).
 
 Ledger rows (:class:`WriteSharded`, small records) are grouped by (stage,
 shard): the shard from the id's hash, the count from the row count, sorted
@@ -30,6 +32,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import CompressionTypes, FileSystems
+from apache_beam.transforms.window import GlobalWindows
+from apache_beam.utils.windowed_value import WindowedValue
 
 from pipeline.batches import ROW, Piece, Unit, apply_delta, content_sizes, delta_of, read_unit
 from pipeline.store import join
@@ -141,6 +145,7 @@ class WriteSharded(beam.PTransform):
 
 ROW_GROUP_ROWS = 20_000
 ROW_GROUP_BYTES = 32_000_000
+PENDING_BYTES = 64_000_000  # deltas of the shards written together (one read of each unit for all of them)
 WriteRecord = tuple[
     tuple[str, Unit], tuple[int, bytes, bytes, int]
 ]  # (lang, unit), (index, rows, carried, bytes)
@@ -212,13 +217,24 @@ class ShardWriter:
 
 
 class _WriteShard(beam.DoFn):
-    """((lang, shard), deltas of its units) -> the shard file, from the units re-read in order."""
+    """((lang, shard), deltas of its units) -> the shard file, from the units re-read in order.
+
+    The shards that reach one bundle are written together (up to ``PENDING_BYTES`` of their deltas at a
+    time): each unit is read once for all of them, in unit order, and each shard's writer gets its
+    batches in the same order as if written alone, so the files are the same bytes. Input whose units mix
+    languages is then read once, not once per language. At most one shard per language is open at a
+    time (a language's shards are disjoint runs of units).
+    """
 
     def __init__(self, root: str, input_schema: pa.Schema, schema: pa.Schema, prefix: str):
         self._root = root
         self._input_schema = input_schema
         self._schema = schema
         self._prefix = prefix
+
+    def start_bundle(self) -> None:
+        self._pending: list[tuple[str, dict[Unit, dict[int, list]]]] = []
+        self._pending_bytes = 0
 
     def process(self, item: tuple[tuple[str, int], Iterable[Any]], plan: dict) -> Iterator[str]:
         (lang, shard), values = item
@@ -227,15 +243,38 @@ class _WriteShard(beam.DoFn):
             if value is not None:
                 unit, index, rows, carried = value
                 wanted[unit][index].append((rows, carried))
+                self._pending_bytes += len(rows) + len(carried)
         path = join(self._root, lang, f"{self._prefix}-{shard:05d}-of-{plan[lang][0]:05d}.parquet")
-        writer = ShardWriter(path, self._schema)
-        for unit in sorted(wanted):
-            deltas = wanted[unit]
+        self._pending.append((path, wanted))
+        if self._pending_bytes >= PENDING_BYTES:
+            yield from self._write_pending()
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        for path in self._write_pending():
+            yield GlobalWindows.windowed_value(path)
+
+    def _write_pending(self) -> Iterator[str]:
+        shards, self._pending, self._pending_bytes = self._pending, [], 0
+        last = {number: max(wanted, default=None) for number, (_, wanted) in enumerate(shards)}
+        writers: dict[int, ShardWriter] = {}
+        for path, wanted in shards:
+            if not wanted:  # an empty shard: the file has no row group
+                ShardWriter(path, self._schema).close()
+                yield path
+        for unit in sorted({unit for _, wanted in shards for unit in wanted}):
+            takers = [number for number, (_, wanted) in enumerate(shards) if unit in wanted]
+            for number in takers:
+                if number not in writers:
+                    writers[number] = ShardWriter(shards[number][0], self._schema)
             for index, batch in enumerate(read_unit(unit, self._input_schema, ids=False)):
-                if index in deltas:
-                    writer.write(_applied(batch, deltas[index]))
-        writer.close()
-        yield path
+                for number in takers:
+                    deltas = shards[number][1][unit].get(index)
+                    if deltas:
+                        writers[number].write(_applied(batch, deltas))
+            for number in takers:
+                if last[number] == unit:
+                    writers.pop(number).close()
+                    yield shards[number][0]
 
 
 def _applied(batch: pa.RecordBatch, deltas: list[tuple[bytes, bytes]]) -> pa.RecordBatch:
