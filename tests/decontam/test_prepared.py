@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline import prepare_decontam
 from decontam.loaders import load_benchmark_strings
 from decontam.prepared import read_prepared
+from pipeline import prepare_decontam
 from pipeline.stages.base import StageContext
 from pipeline.stages.decontam import DecontamConfig, DecontamJudge, make_judge, string_options
 from tests.decontam.helpers import BENCHMARKS, needs_shared
