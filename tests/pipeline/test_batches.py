@@ -145,3 +145,48 @@ def test_delta_always_carries_ids_and_languages(tmp_path, name):
     (batch,) = list(read_unit((path, 0), schema))
     rows, carried = delta_of(batch, schema)
     assert pa.ipc.open_stream(carried).read_next_batch().column(name).equals(batch.column(name))
+
+
+def _write_data(tmp_path, name: str, pieces: list, schema: pa.Schema) -> dict[str, bytes]:
+    import apache_beam as beam
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    from pipeline.outputs import WriteData, data_schema
+
+    root = tmp_path / name
+    with beam.Pipeline(runner=FnApiRunner()) as pipeline:
+        _ = pipeline | beam.Create(pieces) | WriteData(str(root), schema, data_schema(schema, {}), 3_000)
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.parquet"))}
+
+
+def test_data_writer_reads_each_mixed_language_unit_once_and_writes_the_same_bytes(tmp_path, monkeypatch):
+    from pipeline import outputs
+
+    path = str(tmp_path / "in.parquet")
+    pq.write_table(pa.Table.from_pylist(_rows(240, size=40)), path, row_group_size=40)  # 6 units, py and js
+    schema = input_schema([path])
+    pieces = [
+        batches.Piece(unit, index, batch.filter(pa.array(np.arange(batch.num_rows) % 4 != 1)))
+        for unit in _units([path])
+        for index, batch in enumerate(read_unit(unit, schema))
+    ]
+    reads: list = []
+
+    def counted(unit, *args, **kwargs):
+        reads.append(unit)
+        return read_unit(unit, *args, **kwargs)
+
+    monkeypatch.setattr(outputs, "read_unit", counted)
+    together = _write_data(tmp_path, "together", pieces, schema)
+    assert sorted(reads) == _units([path])  # once each, though every unit feeds both languages' shards
+    reads.clear()
+    monkeypatch.setattr(outputs, "PENDING_BYTES", 1)  # every shard written on its own, as a lone shard is
+    alone = _write_data(tmp_path, "alone", pieces, schema)
+    assert len(reads) > len(_units([path]))
+    assert sum(name.startswith("python/") for name in together) >= 2  # several shards per language
+    assert together == alone
+    kept = [doc for piece in pieces for doc in to_dicts(piece.batch)]
+    for lang in ("python", "javascript"):
+        files = [tmp_path / "together" / name for name in together if name.startswith(f"{lang}/")]
+        ids = [i for f in files for i in pq.read_table(f).column("id").to_pylist()]
+        assert ids == [d["id"] for d in kept if d["lang"] == lang]  # input order, across the shards
