@@ -6,7 +6,9 @@ score columns it writes (with their Arrow types), the resources it asks for
 
 * a **per-document judge**: ``make_judge(config, context)`` returns a small
   picklable factory of a :class:`Judge` (``setup`` once per worker process,
-  ``judge`` on a batch of documents, one :class:`Verdict` each);
+  ``judge`` on a batch of documents, one :class:`Verdict` each); most are an
+  :class:`EachJudge` (one document at a time, nothing to load) made by
+  :func:`judge_of_config`;
 * a **grouping stage** (dedup): ``verdicts(config, context)`` returns a
   transform from pieces (``pipeline.batches.Piece``) to verdict records
   (``pipeline.rejoin.verdict_record``); the framework re-reads the documents
@@ -20,6 +22,7 @@ times (``cpu_us``), counts, writes the ledger (:func:`ledger_row`,
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -101,6 +104,39 @@ class Judge(Protocol):
     def judge(self, docs: Sequence[dict]) -> list[Verdict]: ...
 
 
+# a spec's make_judge: (the stage's config, the run's context) -> a picklable factory of the judge
+JudgeFactory = Callable[[Any, StageContext], Callable[[], Judge]]
+
+
+class EachJudge:
+    """Base of a judge that decides every document on its own (``judge_one``) from its stage's config
+    (``self.config``; a judge built from something else writes ``__init__``) and has nothing to load
+    (``setup`` does nothing): most filters. A judge that loads something or works on the whole batch at
+    once (a tokenizer, a model, an automaton) writes ``setup`` and ``judge`` itself."""
+
+    def __init__(self, config: Any):
+        self.config = config
+
+    def setup(self) -> None:
+        """Nothing to load."""
+
+    def judge_one(self, doc: dict) -> Verdict:
+        raise NotImplementedError
+
+    def judge(self, docs: Sequence[dict]) -> list[Verdict]:
+        return [self.judge_one(doc) for doc in docs]
+
+
+def judge_of_config(judge: Callable[[Any], Judge]) -> JudgeFactory:
+    """The ``make_judge`` of a stage whose judge is built from its config alone: the factory carries the
+    config (small, picklable) and each worker process builds the judge from it."""
+
+    def make_judge(config: Any, context: StageContext) -> Callable[[], Judge]:
+        return functools.partial(judge, config)
+
+    return make_judge
+
+
 def content_bytes(doc: dict) -> int:
     content = doc.get("content")
     if isinstance(content, bytes):
@@ -163,7 +199,6 @@ def no_resources(config: Any) -> Resources:
     return Resources()
 
 
-JudgeFactory = Callable[[Any, StageContext], Callable[[], Judge]]
 GroupingVerdicts = Callable[[Any, StageContext], beam.PTransform]
 JUDGE = "judge"
 GROUPING = "grouping"

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
-
 from pydantic import Field
 
 from filters.basic import BasicThresholds, basic_failure
-from pipeline.stages.base import StageConfig, StageContext, StageSpec, Verdict
+from pipeline.stages.base import EachJudge, StageConfig, StageSpec, Verdict, judge_of_config
 
 
 class BasicConfig(StageConfig):
@@ -17,38 +14,25 @@ class BasicConfig(StageConfig):
     min_alphanum_fraction: float = Field(0.25, ge=0, le=1)
 
 
-class BasicJudge:
+class BasicJudge(EachJudge):
     def __init__(self, cfg: BasicConfig):
         self.thresholds = BasicThresholds(
             cfg.max_line_length, cfg.max_avg_line_length, cfg.min_alphanum_fraction
         )
 
-    def setup(self) -> None:
-        pass
-
-    def judge(self, docs: Sequence[dict]) -> list[Verdict]:
-        verdicts = []
-        for doc in docs:
-            failure = basic_failure(
-                doc["max_line_length"], doc["avg_line_length"], doc["alphanum_fraction"], self.thresholds
-            )
-            if failure is None:
-                verdicts.append(Verdict())
-            else:
-                reason, value, threshold = failure
-                verdicts.append(
-                    Verdict(keep=False, reason=reason, detail={"value": value, "threshold": threshold})
-                )
-        return verdicts
-
-
-def make_judge(cfg: BasicConfig, ctx: StageContext) -> Callable[[], BasicJudge]:
-    return functools.partial(BasicJudge, cfg)
+    def judge_one(self, doc: dict) -> Verdict:
+        failure = basic_failure(
+            doc["max_line_length"], doc["avg_line_length"], doc["alphanum_fraction"], self.thresholds
+        )
+        if failure is None:
+            return Verdict()
+        reason, value, threshold = failure
+        return Verdict(keep=False, reason=reason, detail={"value": value, "threshold": threshold})
 
 
 SPEC = StageSpec(
     name="basic",
     config=BasicConfig,
-    make_judge=make_judge,
+    make_judge=judge_of_config(BasicJudge),
     needs=("id", "max_line_length", "avg_line_length", "alphanum_fraction"),
 )

@@ -9,9 +9,6 @@ number of runs and the thresholds.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
-
 from pydantic import Field
 
 from filters.encoded import (
@@ -23,7 +20,7 @@ from filters.encoded import (
     EncodedScanner,
     encoded_failure,
 )
-from pipeline.stages.base import StageConfig, StageContext, StageSpec, Verdict
+from pipeline.stages.base import EachJudge, StageConfig, StageSpec, Verdict, judge_of_config
 
 NAME = "encoded_data"
 
@@ -36,16 +33,12 @@ class EncodedDataConfig(StageConfig):
     min_base64: int = Field(MIN_BASE64, ge=4, description="shortest base64 run counted (characters)")
     min_hex_tokens: int = Field(MIN_HEX_TOKENS, ge=2, description="shortest hex run counted (values)")
     min_escapes: int = Field(MIN_ESCAPES, ge=1, description="fewest \\uXXXX / \\xXX / octal escapes in a run")
-    batch_size: int = Field(64, gt=0)
 
 
-class EncodedDataJudge:
+class EncodedDataJudge(EachJudge):
     def __init__(self, config: EncodedDataConfig):
-        self.config = config
+        super().__init__(config)
         self.scanner = EncodedScanner(config.min_base64, config.min_hex_tokens, config.min_escapes)
-
-    def setup(self) -> None:
-        pass
 
     def judge_one(self, doc: dict) -> Verdict:
         score = self.scanner.score(doc["content"])
@@ -63,17 +56,10 @@ class EncodedDataJudge:
         }
         return Verdict(keep=False, reason=reason, detail=detail, scores=scores)
 
-    def judge(self, docs: Sequence[dict]) -> list[Verdict]:
-        return [self.judge_one(doc) for doc in docs]
-
-
-def make_judge(config: EncodedDataConfig, ctx: StageContext) -> Callable[[], EncodedDataJudge]:
-    return functools.partial(EncodedDataJudge, config)
-
 
 SPEC = StageSpec(
     name=NAME,
     config=EncodedDataConfig,
-    make_judge=make_judge,
+    make_judge=judge_of_config(EncodedDataJudge),
     columns={"encoded_fraction": "float64", "encoded_longest": "int64"},
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Literal
 
 from pydantic import Field
@@ -25,7 +25,7 @@ from filters.licenses import (
     parse_allow_list,
 )
 from pipeline.inputs import open_binary
-from pipeline.stages.base import StageConfig, StageContext, StageSpec, Verdict
+from pipeline.stages.base import EachJudge, StageConfig, StageContext, StageSpec, Verdict
 
 NAME = "license"
 LicenseClass = Literal["permissive", "non_permissive", "no_license"]
@@ -51,13 +51,10 @@ def load_allow_list(path: str | None) -> frozenset[str]:
     return ids
 
 
-class LicenseJudge:
+class LicenseJudge(EachJudge):
     def __init__(self, allow: frozenset[str], keep: tuple[str, ...]):
         self.allow = allow
         self.keep = keep
-
-    def setup(self) -> None:
-        pass
 
     def judge_one(self, doc: dict) -> Verdict:
         value = doc.get("max_stars_repo_licenses")
@@ -66,9 +63,6 @@ class LicenseJudge:
             return Verdict(scores={"license_class": kind})
         detail = {"licenses": license_entries(value), "license_class": kind, "keep": list(self.keep)}
         return Verdict(keep=False, reason=kind, detail=detail, scores={"license_class": kind})
-
-    def judge(self, docs: Sequence[dict]) -> list[Verdict]:
-        return [self.judge_one(doc) for doc in docs]
 
 
 def make_judge(config: LicenseConfig, ctx: StageContext) -> Callable[[], LicenseJudge]:

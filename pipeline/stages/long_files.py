@@ -8,41 +8,30 @@ about 10 bytes or less.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
-
 from pydantic import Field
 
 from filters.long_files import MAX_LINES, line_count, too_long
-from pipeline.stages.base import StageConfig, StageContext, StageSpec, Verdict
-
-NAME = "long_files"
+from pipeline.stages.base import EachJudge, StageConfig, StageSpec, Verdict, judge_of_config
 
 
 class LongFilesConfig(StageConfig):
     max_lines: int = Field(MAX_LINES, gt=0, description="drop when the file has more lines than this")
 
 
-class LongFilesJudge:
-    def __init__(self, max_lines: int = MAX_LINES):
-        self.max_lines = max_lines
-
-    def setup(self) -> None:
-        pass
+class LongFilesJudge(EachJudge):
+    config: LongFilesConfig
 
     def judge_one(self, doc: dict) -> Verdict:
         lines = line_count(doc["content"])
-        if not too_long(lines, self.max_lines):
+        if not too_long(lines, self.config.max_lines):
             return Verdict(scores={"num_lines": lines})
-        detail = {"num_lines": lines, "max_lines": self.max_lines}
+        detail = {"num_lines": lines, "max_lines": self.config.max_lines}
         return Verdict(keep=False, reason="too_many_lines", detail=detail, scores={"num_lines": lines})
 
-    def judge(self, docs: Sequence[dict]) -> list[Verdict]:
-        return [self.judge_one(doc) for doc in docs]
 
-
-def make_judge(config: LongFilesConfig, ctx: StageContext) -> Callable[[], LongFilesJudge]:
-    return functools.partial(LongFilesJudge, config.max_lines)
-
-
-SPEC = StageSpec(name=NAME, config=LongFilesConfig, make_judge=make_judge, columns={"num_lines": "int64"})
+SPEC = StageSpec(
+    name="long_files",
+    config=LongFilesConfig,
+    make_judge=judge_of_config(LongFilesJudge),
+    columns={"num_lines": "int64"},
+)

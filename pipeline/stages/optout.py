@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from filters.optout import OptOutList, parse_optouts
 from pipeline.inputs import open_binary
-from pipeline.stages.base import ConfigError, StageConfig, StageContext, StageSpec, Verdict
+from pipeline.stages.base import ConfigError, EachJudge, StageConfig, StageContext, StageSpec, Verdict
 
 
 class OptOutConfig(StageConfig):
@@ -21,22 +21,15 @@ def load_optouts(path: str) -> OptOutList:
         return parse_optouts(text, source=path)
 
 
-class OptOutJudge:
+class OptOutJudge(EachJudge):
     def __init__(self, optouts: OptOutList):
         self.optouts = optouts
 
-    def setup(self) -> None:
-        pass
-
-    def judge(self, docs: Sequence[dict]) -> list[Verdict]:
-        verdicts = []
-        for doc in docs:
-            entry = self.optouts.match(doc.get("max_stars_repo_name"))
-            if entry is None:
-                verdicts.append(Verdict())
-            else:
-                verdicts.append(Verdict(keep=False, reason="opted_out", detail={"entry": entry}))
-        return verdicts
+    def judge_one(self, doc: dict) -> Verdict:
+        entry = self.optouts.match(doc.get("max_stars_repo_name"))
+        if entry is None:
+            return Verdict()
+        return Verdict(keep=False, reason="opted_out", detail={"entry": entry})
 
 
 def make_judge(cfg: OptOutConfig, ctx: StageContext) -> Callable[[], OptOutJudge]:

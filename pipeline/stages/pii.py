@@ -6,11 +6,10 @@ and one ``modified/pii/`` row with counts per entity type (never a value).
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Literal
 
-from pipeline.stages.base import StageConfig, StageContext, StageSpec, Verdict
+from pipeline.stages.base import StageConfig, StageSpec, Verdict, judge_of_config
 
 Entity = Literal["email", "ip_address", "key"]
 
@@ -59,8 +58,6 @@ class PiiJudge:
         return verdicts
 
 
-def make_judge(cfg: PiiConfig, ctx: StageContext) -> Callable[[], PiiJudge]:
-    return functools.partial(PiiJudge, cfg)
-
-
-SPEC = StageSpec(name="pii", config=PiiConfig, make_judge=make_judge, columns={"pii_redacted": "bool"})
+SPEC = StageSpec(
+    name="pii", config=PiiConfig, make_judge=judge_of_config(PiiJudge), columns={"pii_redacted": "bool"}
+)

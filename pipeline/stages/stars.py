@@ -7,40 +7,24 @@ reference code kept ``stars > 5``, i.e. ``min_stars: 6`` here. The ledger
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
-
 from pydantic import Field
 
 from filters.stars import DEFAULT_MIN_STARS, keep_stars, stars_count
-from pipeline.stages.base import StageConfig, StageContext, StageSpec, Verdict
-
-NAME = "stars"
+from pipeline.stages.base import EachJudge, StageConfig, StageSpec, Verdict, judge_of_config
 
 
 class StarsConfig(StageConfig):
     min_stars: int = Field(DEFAULT_MIN_STARS, ge=0, description="kept when max_stars_count >= min_stars")
 
 
-class StarsJudge:
-    def __init__(self, min_stars: int = DEFAULT_MIN_STARS):
-        self.min_stars = min_stars
-
-    def setup(self) -> None:
-        pass
+class StarsJudge(EachJudge):
+    config: StarsConfig
 
     def judge_one(self, doc: dict) -> Verdict:
-        stars = stars_count(doc.get("max_stars_count"))
-        if keep_stars(stars, self.min_stars):
+        stars, min_stars = stars_count(doc.get("max_stars_count")), self.config.min_stars
+        if keep_stars(stars, min_stars):
             return Verdict(keep=True)
-        return Verdict(keep=False, reason="few_stars", detail={"stars": stars, "min_stars": self.min_stars})
-
-    def judge(self, docs: Sequence[dict]) -> list[Verdict]:
-        return [self.judge_one(doc) for doc in docs]
+        return Verdict(keep=False, reason="few_stars", detail={"stars": stars, "min_stars": min_stars})
 
 
-def make_judge(config: StarsConfig, ctx: StageContext) -> Callable[[], StarsJudge]:
-    return functools.partial(StarsJudge, min_stars=config.min_stars)
-
-
-SPEC = StageSpec(name=NAME, config=StarsConfig, make_judge=make_judge)
+SPEC = StageSpec(name="stars", config=StarsConfig, make_judge=judge_of_config(StarsJudge))

@@ -6,12 +6,9 @@ binary, empty, nameless or oversized content, and nothing is dropped silently.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
-
 from pydantic import Field
 
-from pipeline.stages.base import StageConfig, StageContext, StageSpec, Verdict
+from pipeline.stages.base import EachJudge, StageConfig, StageSpec, Verdict, judge_of_config
 
 CONTROL_CHARS = "".join(chr(c) for c in range(32) if chr(c) not in "\t\n\r\f\v")
 _DROP_CONTROL = str.maketrans("", "", CONTROL_CHARS)
@@ -53,31 +50,17 @@ def problem_of(doc: dict, cfg: ValidateConfig) -> dict | None:
     return None
 
 
-class ValidateJudge:
-    def __init__(self, cfg: ValidateConfig):
-        self.cfg = cfg
+class ValidateJudge(EachJudge):
+    config: ValidateConfig
 
-    def setup(self) -> None:
-        pass
-
-    def judge(self, docs: Sequence[dict]) -> list[Verdict]:
-        verdicts = []
-        for doc in docs:
-            problem = problem_of(doc, self.cfg)
-            if problem is None:
-                verdicts.append(Verdict())
-            else:
-                verdicts.append(Verdict(keep=False, reason="invalid", detail=problem))
-        return verdicts
-
-
-def make_judge(cfg: ValidateConfig, ctx: StageContext) -> Callable[[], ValidateJudge]:
-    return functools.partial(ValidateJudge, cfg)
+    def judge_one(self, doc: dict) -> Verdict:
+        problem = problem_of(doc, self.config)
+        return Verdict() if problem is None else Verdict(keep=False, reason="invalid", detail=problem)
 
 
 SPEC = StageSpec(
     name="validate",
     config=ValidateConfig,
-    make_judge=make_judge,
+    make_judge=judge_of_config(ValidateJudge),
     needs=("id", "content", "max_stars_repo_name", "max_stars_repo_path"),
 )

@@ -8,13 +8,10 @@ matching rule (a linguist ``vendor.yml`` pattern) in ``detail``.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
-
 from pydantic import Field
 
 from filters.vendored import RULE_SOURCE, RULES, VendoredPaths
-from pipeline.stages.base import StageConfig, StageContext, StageSpec, Verdict, rule_list
+from pipeline.stages.base import EachJudge, StageConfig, StageSpec, Verdict, judge_of_config, rule_list
 
 NAME = "vendored"
 SkipRules = rule_list(RULES, "rules are the patterns in filters/vendored.py")
@@ -25,13 +22,10 @@ class VendoredConfig(StageConfig):
     skip_rules: SkipRules = Field(default_factory=list, description="vendor.yml patterns not applied")
 
 
-class VendoredJudge:
-    def __init__(self, drop: bool = False, skip_rules: tuple[str, ...] = ()):
-        self.drop = drop
-        self.paths = VendoredPaths(skip_rules)
-
-    def setup(self) -> None:
-        pass
+class VendoredJudge(EachJudge):
+    def __init__(self, config: VendoredConfig):
+        self.drop = config.drop
+        self.paths = VendoredPaths(tuple(config.skip_rules))
 
     def judge_one(self, doc: dict) -> Verdict:
         path = doc.get("max_stars_repo_path")
@@ -42,18 +36,11 @@ class VendoredJudge:
         detail = {"rule": rule, "source": RULE_SOURCE[rule], "path": path}
         return Verdict(keep=False, reason="vendored", detail=detail, scores=scores)
 
-    def judge(self, docs: Sequence[dict]) -> list[Verdict]:
-        return [self.judge_one(doc) for doc in docs]
-
-
-def make_judge(config: VendoredConfig, ctx: StageContext) -> Callable[[], VendoredJudge]:
-    return functools.partial(VendoredJudge, config.drop, tuple(config.skip_rules))
-
 
 SPEC = StageSpec(
     name=NAME,
     config=VendoredConfig,
-    make_judge=make_judge,
+    make_judge=judge_of_config(VendoredJudge),
     needs=("id", "max_stars_repo_path"),
     columns={"is_vendored": "bool"},
 )
