@@ -49,7 +49,6 @@ class NearDedupConfig(StageConfig):
     max_rounds: int = Field(
         DEFAULT_ROUNDS, ge=1, description="unrolled large/small-star rounds; the run fails if too few"
     )
-    batch_size: int = Field(256, ge=1)
     max_cluster_size: int | None = Field(
         None, ge=2, description="a component larger than this fails the job (or warns: on_large_cluster)"
     )
