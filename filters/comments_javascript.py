@@ -73,14 +73,10 @@ def javascript_comment_chars_fast(content: str) -> int | None:
         if kind == 2:
             previous, last = "value", match.end()
         elif kind == 3:
-            end = _TEMPLATE.match(content, start + 1).end()
-            if content.startswith("`", end):
-                previous, last = "value", end + 1
-            elif content.startswith("${", end):
-                braces.append(0)
-                previous, last = "open", end + 2
-            else:
+            after = _template_text(content, start, braces)
+            if after is None:
                 return None
+            previous, last = after
         elif kind == 4 or kind == 5:
             allowed = _expression_starts(previous)
             if kind == 5:
@@ -105,18 +101,27 @@ def javascript_comment_chars_fast(content: str) -> int | None:
                 previous = "}"
             else:  # the substitution ends: the template goes on
                 braces.pop()
-                end = _TEMPLATE.match(content, start + 1).end()
-                if content.startswith("`", end):
-                    previous, last = "value", end + 1
-                elif content.startswith("${", end):
-                    braces.append(0)
-                    previous, last = "open", end + 2
-                else:
+                after = _template_text(content, start, braces)
+                if after is None:
                     return None
+                previous, last = after
                 pos = last
                 continue
             last = start + 1
         pos = last
+
+
+def _template_text(content: str, start: int, braces: list[int]) -> tuple[str, int] | None:
+    """Template text from ``start + 1`` (after a backtick, or the ``}`` that ends a substitution) on:
+    ``(previous, where the scan goes on)`` past its closing backtick or into a ``${`` substitution (pushed
+    on ``braces``), or ``None`` when the template is not terminated."""
+    end = _TEMPLATE.match(content, start + 1).end()
+    if content.startswith("`", end):
+        return "value", end + 1
+    if content.startswith("${", end):
+        braces.append(0)
+        return "open", end + 2
+    return None
 
 
 def _expression_starts(previous: str) -> bool | None:
