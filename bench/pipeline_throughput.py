@@ -62,11 +62,11 @@ import json, resource, sys, time
 start = time.time()
 import pyarrow.parquet as pq
 from bench.near_dedup_peers import datasketch_bigcode
-from pipeline.inputs import _jsonl_lines, _parse_json_line, list_inputs, prepare
+from pipeline.inputs import jsonl_lines, parse_json_line, list_inputs, prepare
 docs = []
 for path in list_inputs(sys.argv[1]):
     rows = pq.read_table(path).to_pylist() if path.endswith(".parquet") else [
-        _parse_json_line(path, n, line) for n, line in _jsonl_lines(path)]
+        parse_json_line(path, n, line) for n, line in jsonl_lines(path)]
     docs += [prepare(row) for row in rows if isinstance(row.get("content"), str)]
 docs.sort(key=lambda d: d["id"])
 removed, dedup_cpu = datasketch_bigcode(docs)

@@ -33,10 +33,10 @@ from pipeline.ids import doc_id, line_stats, normalize_lang
 from pipeline.inputs import (
     REQUIRED_COLUMNS,
     InputError,
-    _jsonl_lines,
-    _parse_json_line,
+    jsonl_lines,
     make_encodable,
     open_binary,
+    parse_json_line,
     prepare,
 )
 
@@ -140,8 +140,8 @@ def _parquet_batches(path: str, group: int, schema: pa.Schema, ids: bool) -> Ite
 def _jsonl_batches(path: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
     rows: list[dict] = []
     size, first = 0, 0
-    for number, line in _jsonl_lines(path):
-        row = _parse_json_line(path, number, line)
+    for number, line in jsonl_lines(path):
+        row = parse_json_line(path, number, line)
         for column in REQUIRED_COLUMNS:
             row.setdefault(column, None)  # a missing field is a null: the validate stage records it
         rows.append(make_encodable(prepare(row)))

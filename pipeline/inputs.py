@@ -111,7 +111,7 @@ def _parquet_schema(path: str) -> pa.Schema:
         raise InputError(f"{path}: not a readable parquet file: {exc}") from exc
 
 
-def _jsonl_lines(path: str) -> Iterator[tuple[int, bytes]]:
+def jsonl_lines(path: str) -> Iterator[tuple[int, bytes]]:
     with open_binary(path) as raw:
         stream = gzip.GzipFile(fileobj=raw) if path.endswith(".gz") else raw
         try:
@@ -122,7 +122,7 @@ def _jsonl_lines(path: str) -> Iterator[tuple[int, bytes]]:
             raise InputError(f"{path}: cannot be read: {exc}") from exc
 
 
-def _parse_json_line(path: str, number: int, line: bytes) -> dict:
+def parse_json_line(path: str, number: int, line: bytes) -> dict:
     text = line.decode("utf-8", "surrogateescape")
     try:
         row = json.loads(text)
@@ -135,8 +135,8 @@ def _parse_json_line(path: str, number: int, line: bytes) -> dict:
 
 def _jsonl_schema(path: str, sample_rows: int = 200) -> pa.Schema:
     rows = []
-    for number, line in _jsonl_lines(path):
-        rows.append(_parse_json_line(path, number, line))
+    for number, line in jsonl_lines(path):
+        rows.append(parse_json_line(path, number, line))
         if len(rows) >= sample_rows:
             break
     names: dict[str, None] = {}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from pipeline.inputs import _jsonl_lines, _parse_json_line, list_inputs, prepare
+from pipeline.inputs import jsonl_lines, list_inputs, parse_json_line, prepare
 
 
 def input_ids(sample: Path) -> Counter:
@@ -18,8 +18,8 @@ def input_ids(sample: Path) -> Counter:
             for row in pq.read_table(path).to_pylist():
                 ids[prepare(row)["id"]] += 1
         else:
-            for number, line in _jsonl_lines(path):
-                ids[prepare(_parse_json_line(path, number, line))["id"]] += 1
+            for number, line in jsonl_lines(path):
+                ids[prepare(parse_json_line(path, number, line))["id"]] += 1
     return ids
 
 

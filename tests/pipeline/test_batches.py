@@ -22,7 +22,7 @@ from pipeline.batches import (
     to_dicts,
     with_column,
 )
-from pipeline.inputs import _jsonl_lines, _parse_json_line, input_schema, make_encodable, prepare
+from pipeline.inputs import input_schema, jsonl_lines, make_encodable, parse_json_line, prepare
 from pipeline.outputs import shard_plan
 from pipeline.stages.base import content_bytes
 
@@ -66,7 +66,7 @@ def test_jsonl_keeps_what_arrow_cannot_hold_for_validate(tmp_path):
     (batch,) = list(read_unit((str(path), -1), schema))
     got = to_dicts(batch)
     want = [
-        make_encodable(prepare(_parse_json_line(str(path), n, line))) for n, line in _jsonl_lines(str(path))
+        make_encodable(prepare(parse_json_line(str(path), n, line))) for n, line in jsonl_lines(str(path))
     ]
     assert got == [{**dict.fromkeys(schema.names), **row} for row in want]  # every column, null when absent
     assert got[1]["content"] == 42 and isinstance(got[2]["content"], bytes)  # validate: not_text, undecodable
