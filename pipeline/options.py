@@ -24,7 +24,7 @@ from cli.command import (
     parse_beam_command,
 )
 from pipeline.config import PRESETS_DIR, VARIANTS_DIR
-from pipeline.runners import choose_local_workers, configure, is_dataflow
+from pipeline.runners import MULTI_PROCESS_FROM_BYTES, choose_local_workers, configure, is_dataflow
 from pipeline.stages import ORDER
 
 PROG = "python -m pipeline.run"
@@ -87,7 +87,10 @@ def run_parser() -> CliParser:
         "dataset card to OUT. Without --runner it runs on this machine (Beam's FnApiRunner) and downloads "
         "nothing but what the config asks for (the decontamination benchmarks come from the Hub unless "
         "--benchmarks_dir or a prepared file is given).",
-        epilog=f"{BEAM_HELP.format(prog=PROG)}\n\nProgress goes to stderr (STACKCURATE_PROGRESS=0 turns it off).",
+        epilog=f"{BEAM_HELP.format(prog=PROG)}\n\nLocal runs use one worker process per core from "
+        f"{MULTI_PROCESS_FROM_BYTES // 10**6} MB of input files, one in-process worker below (--direct_num_workers "
+        "and --direct_running_mode choose otherwise). Progress goes to stderr every 10 s on a terminal, 30 s in "
+        "a log (STACKCURATE_PROGRESS_INTERVAL=SECONDS; STACKCURATE_PROGRESS=0 turns it off).",
     )
     CurateOptions._add_argparse_args(parser)
     parser.add_argument("--help_beam", action=BeamHelpAction)

@@ -203,22 +203,32 @@ MULTI_PROCESS_FROM_BYTES = 16_000_000
 
 
 def choose_local_workers(options: PipelineOptions, argv: Sequence[str], input_bytes: int | None) -> None:
-    """Set the local worker count and mode unless ``argv`` names them: one worker process per core from
-    ``MULTI_PROCESS_FROM_BYTES`` of input (or when the size is not known yet), else one in-process worker.
+    """Set the local worker count and mode that ``argv`` leaves open: one worker process per core from
+    ``MULTI_PROCESS_FROM_BYTES`` of input (or when the size is not known yet), else one in-process worker;
+    a count or mode the user gives decides the other (one worker runs in process, several in processes).
 
-    Santacoder preset on samplegen samples, 2 cores (bb9ec74): wall with 2 workers / 1 worker was 1.18 at
-    20 MB (8.4 MB of parquet) and 0.63 at 200 MB (64 MB); the two lines cross near 50 MB of code, about
-    16 MB of the sample's parquet.
+    Santacoder preset on samplegen samples, shared 2-core machine (load 2-5, d6f26f2). CPU-seconds, which
+    the load barely moves: at 20 MB (8.4 MB of parquet) 18-22 with one worker, 30-39 with two (each
+    worker imports Beam and sets up its judges; every stage is a gRPC round trip per worker); at 200 MB
+    (64 MB) 60-66 against 77-83. Wall: 31-35 s against 37-49 s at 20 MB, 59-100 s against 56-81 s at
+    200 MB. On two free cores two workers win from about 20 MB of code, on a busy machine later; 16 MB of
+    files (about 50 MB of code in parquet) sits between.
     """
     if not is_local(options):
         return
     cores = os.cpu_count() or 1
-    many = cores > 1 and (input_bytes is None or input_bytes >= MULTI_PROCESS_FROM_BYTES)
     direct = options.view_as(DirectOptions)
-    if not any(a.startswith("--direct_num_workers") for a in argv):
-        direct.direct_num_workers = cores if many else 1
-    if not any(a.startswith("--direct_running_mode") for a in argv):
-        direct.direct_running_mode = "multi_processing" if many else "in_memory"
+    count_given, mode_given = (
+        any(a.startswith(f"--direct_{n}") for a in argv) for n in ("num_workers", "running_mode")
+    )
+    if not count_given:
+        if mode_given:
+            direct.direct_num_workers = 1 if direct.direct_running_mode == "in_memory" else cores
+        else:
+            large = input_bytes is None or input_bytes >= MULTI_PROCESS_FROM_BYTES
+            direct.direct_num_workers = cores if large else 1
+    if not mode_given:
+        direct.direct_running_mode = "multi_processing" if direct.direct_num_workers > 1 else "in_memory"
 
 
 def worker_command() -> str:

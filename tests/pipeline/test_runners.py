@@ -94,13 +94,31 @@ def test_local_worker_count_follows_the_input_size(monkeypatch):
     assert _workers([], big) == (4, "multi_processing")
     assert _workers([], None) == (4, "multi_processing")  # size not known yet: every core
     assert _workers([], big - 1) == (1, "in_memory")  # start-up would dominate
-    assert _workers(["--direct_num_workers=3"], big - 1) == (3, "in_memory")  # what the user says stays
-    assert _workers(["--direct_running_mode=multi_threading"], big) == (4, "multi_threading")
+    # what the user says stays, and decides the other: one worker in process, several in processes
+    assert _workers(["--direct_num_workers=3"], big - 1) == (3, "multi_processing")
+    assert _workers(["--direct_num_workers=1"], big) == (1, "in_memory")
+    assert _workers(["--direct_running_mode=multi_threading"], big - 1) == (4, "multi_threading")
+    assert _workers(["--direct_running_mode=in_memory"], big) == (1, "in_memory")
+    assert _workers(["--direct_num_workers=2", "--direct_running_mode=in_memory"], big) == (2, "in_memory")
     assert _workers(["--runner=FlinkRunner"], big) == (1, "in_memory")  # Beam's defaults: not ours to set
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
     assert _workers([], big) == (1, "in_memory")
     parsed = parse(["--input", "in", "--output", "out"]).view_as(DirectOptions)  # before the input is listed
     assert parsed.direct_num_workers == 1 and parsed.direct_running_mode == "in_memory"
+
+
+def test_the_plan_chooses_the_workers_from_the_input_size(sample_dir, shared_dir, tmp_path, monkeypatch):
+    from pipeline.run import make_plan
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    argv = base_args(sample_dir, tmp_path / "out", shared_dir)
+    small = make_plan(argv).options.view_as(DirectOptions)  # the 3 MB test sample: start-up would dominate
+    assert (small.direct_num_workers, small.direct_running_mode) == (1, "in_memory")
+    monkeypatch.setattr(runners, "MULTI_PROCESS_FROM_BYTES", 1)
+    large = make_plan(argv).options.view_as(DirectOptions)
+    assert (large.direct_num_workers, large.direct_running_mode) == (2, "multi_processing")
+    mine = make_plan([*argv, "--direct_num_workers=1"]).options.view_as(DirectOptions)
+    assert (mine.direct_num_workers, mine.direct_running_mode) == (1, "in_memory")
 
 
 def _worker_pids(launcher: int) -> list[int]:
