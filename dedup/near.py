@@ -79,7 +79,6 @@ class NearDedupParams:
     representatives: bool = False
     min_tokens: int = 10
     max_rounds: int = DEFAULT_ROUNDS
-    batch_size: int = 256
     bucket_groups: int = 1024  # how the band buckets are shuffled: speed and memory only, never the output
     max_cluster_size: int | None = None
     on_large_cluster: str = "fail"
@@ -234,13 +233,22 @@ class PairJaccard(beam.PTransform):
         )
 
 
-def _removals(grouped: tuple[str, dict]) -> Iterator[tuple[str, object, dict]]:
-    """(root, {members: [(id, tag)], best: [((-stars, kept_id), size)]}) -> (id, tag, detail) per non-kept member."""
-    _, joined = grouped
-    ((_, kept_id), size) = next(iter(joined["best"]))
-    for member, tag in joined["members"]:
+def _removals(
+    grouped: tuple[str, Iterable[tuple[str, int, object]]],
+    limit: int | None,
+    mode: str,
+    namespace: str = METRICS_NAMESPACE,
+) -> Iterator[tuple[str, object, dict]]:
+    """(root, [(id, stars, tag)]) -> (id, tag, detail) per member but the kept one (the keep rule's best);
+    a component larger than ``limit`` fails the job or warns first."""
+    members = list(grouped[1])
+    rank = min(keep_rank(stars, member) for member, stars, _ in members)
+    kept_id = rank[1]
+    if limit is not None:
+        _guard_cluster((grouped[0], (rank, len(members))), limit, mode, namespace)
+    for member, _, tag in members:
         if member != kept_id:
-            yield member, tag, {"duplicate_of": kept_id, "cluster_size": size}
+            yield member, tag, {"duplicate_of": kept_id, "cluster_size": len(members)}
 
 
 class NearVerdicts(beam.PTransform):
@@ -281,16 +289,15 @@ class NearVerdicts(beam.PTransform):
             | "JoinStars" >> beam.CoGroupByKey()
             | "ByRoot" >> beam.FlatMap(_member_by_root)
         )
-        best = (
-            members
-            | "MemberRank" >> beam.Map(lambda t: (t[0], keep_rank(t[1][1], t[1][0])))
-            | "BestMember" >> beam.CombinePerKey(SmallestAndCount())
-        )
-        if p.max_cluster_size is not None:
-            _ = best | "ClusterGuard" >> beam.Map(
-                _guard_cluster, p.max_cluster_size, p.on_large_cluster, namespace
-            )
         if p.representatives:
+            if p.max_cluster_size is not None:
+                _ = (
+                    members
+                    | "MemberRank" >> beam.Map(lambda t: (t[0], keep_rank(t[1][1], t[1][0])))
+                    | "BestMember" >> beam.CombinePerKey(SmallestAndCount())
+                    | "ClusterGuard"
+                    >> beam.Map(_guard_cluster, p.max_cluster_size, p.on_large_cluster, namespace)
+                )
             removals = (
                 {
                     "member": members | "ById" >> beam.Map(lambda t: (t[1][0], (t[0], t[1][1], t[1][2]))),
@@ -305,9 +312,10 @@ class NearVerdicts(beam.PTransform):
                 lambda t: (t[0], t[1], {**t[2], "threshold": p.threshold, "ngram": p.ngram})
             )
         removals = (
-            {"members": members | "MemberIds" >> beam.Map(lambda t: (t[0], (t[1][0], t[1][2]))), "best": best}
-            | "JoinBest" >> beam.CoGroupByKey()
-            | "Removals" >> beam.FlatMap(_removals)
+            members
+            | "ByCluster" >> beam.GroupByKey()
+            | "Removals"
+            >> beam.FlatMap(_removals, p.max_cluster_size, p.on_large_cluster, namespace=namespace)
         )
         if p.cluster_check:
             removals = (
