@@ -196,10 +196,10 @@ def make_runner(options: PipelineOptions) -> Any:
 # --- local runs ----------------------------------------------------------------------------------------
 
 # Input bytes (files as stored) from which a local run uses every core. Each worker process pays its own
-# start-up (Beam, Presidio, the decontamination automaton: ~10 CPU-seconds) and the launcher moves every
-# record between fused stages over gRPC, so small inputs are faster in one in-process worker. Measured with
-# the santacoder preset on a shared 2-core machine (see choose_local_workers).
-MULTI_PROCESS_FROM_BYTES = 16_000_000
+# start-up (Beam 1.6 CPU-s, the santacoder judges 1.7 of which Presidio 1.4) and every record between fused
+# stages goes over gRPC through the launcher, so small inputs are faster in one in-process worker. Measured
+# with the santacoder preset on a shared 2-core machine (see choose_local_workers).
+MULTI_PROCESS_FROM_BYTES = 40_000_000
 
 
 def choose_local_workers(options: PipelineOptions, argv: Sequence[str], input_bytes: int | None) -> None:
@@ -207,12 +207,12 @@ def choose_local_workers(options: PipelineOptions, argv: Sequence[str], input_by
     ``MULTI_PROCESS_FROM_BYTES`` of input (or when the size is not known yet), else one in-process worker;
     a count or mode the user gives decides the other (one worker runs in process, several in processes).
 
-    Santacoder preset on samplegen samples, shared 2-core machine (load 2-5, d6f26f2). CPU-seconds, which
-    the load barely moves: at 20 MB (8.4 MB of parquet) 18-22 with one worker, 30-39 with two (each
-    worker imports Beam and sets up its judges; every stage is a gRPC round trip per worker); at 200 MB
-    (64 MB) 60-66 against 77-83. Wall: 31-35 s against 37-49 s at 20 MB, 59-100 s against 56-81 s at
-    200 MB. On two free cores two workers win from about 20 MB of code, on a busy machine later; 16 MB of
-    files (about 50 MB of code in parquet) sits between.
+    Santacoder preset on samplegen samples, shared 2-core machine (load 1.4-3.5), alternated runs, best
+    of each: 20 MB of code (8.4 MB of parquet) 18.7 s wall / 17 CPU-s with one worker, 26.3 s / 25 with
+    two; 200 MB (64 MB) 52.8 s / 52 against 47.0 s / 70 (all runs: one worker 53-100 s, two 47-86 s).
+    Two workers cost ~9 s more up front (each imports Beam and sets up its judges, and each of the graph's
+    ~165 fused stages is a round trip to every worker) and ~0.12 s per MB of code against 0.19, so they
+    win from about 130 MB of code: 40 MB of the sample's parquet.
     """
     if not is_local(options):
         return
