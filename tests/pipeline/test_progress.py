@@ -193,7 +193,7 @@ def test_a_two_process_run_prints_one_line_per_stage_with_an_eta(sample_dir, sha
     out = tmp_path / "out"
     argv = base_args(sample_dir, out, shared_dir) + ["--stages", "optout,basic"]
     argv += ["--direct_running_mode", "multi_processing", "--direct_num_workers", "2"]
-    env = {**os.environ, progress.ENV_SWITCH: "1", progress.ENV_INTERVAL: "0.05"}
+    env = {**os.environ, progress.ENV_SWITCH: "1", progress.ENV_INTERVAL: "0.05", "TMPDIR": str(tmp_path)}
     env.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS="")
     done = subprocess.run(
         [sys.executable, "-m", "pipeline.run", *argv], cwd=ROOT, env=env, capture_output=True, text=True
@@ -215,6 +215,7 @@ def test_a_two_process_run_prints_one_line_per_stage_with_an_eta(sample_dir, sha
         assert values[-1] <= docs_in[stage] + 50, (stage, values, docs_in)
     first = stats["stages"][0]["name"]
     assert abs(shown[first][-1] - docs_in[first]) <= 50  # reported once the stage was done: all of its input
+    assert not list(tmp_path.glob("stackcurate-progress-*"))  # the spool went with the run
 
 
 @pytest.mark.parametrize("force, shown", [(True, True), (False, False)])

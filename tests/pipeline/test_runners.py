@@ -161,7 +161,9 @@ def test_an_interrupted_two_process_run_ends_quietly_and_leaves_no_worker(
 ):
     argv = base_args(sample_dir, tmp_path / "out", shared_dir) + ["--stages", "pii,comments", "--no_report"]
     argv += ["--direct_running_mode", "multi_processing", "--direct_num_workers", "2"]
-    env = {**os.environ, progress.ENV_SWITCH: "1", progress.ENV_INTERVAL: "0.1"}
+    scratch = tmp_path / "tmp"  # where the progress spool goes (a killed launcher cannot remove it)
+    scratch.mkdir()
+    env = {**os.environ, progress.ENV_SWITCH: "1", progress.ENV_INTERVAL: "0.1", "TMPDIR": str(scratch)}
     env.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS="")
     launcher = subprocess.Popen(
         [sys.executable, "-m", "pipeline.run", *argv],
@@ -193,5 +195,6 @@ def test_an_interrupted_two_process_run_ends_quietly_and_leaves_no_worker(
         assert [line for line in rest.splitlines() if not line.startswith("[")] == [
             "pipeline.run: interrupted"
         ]
+        assert not list(scratch.glob("stackcurate-progress-*"))  # the spool went with the run
     else:
         assert code == -signal.SIGKILL
