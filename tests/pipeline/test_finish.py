@@ -135,14 +135,16 @@ def _stage(name: str, docs_in: int, unparseable: int) -> dict:
 
 
 def test_unparseable_share_check_names_the_stage_the_share_and_the_bound():
-    stats = {"stages": [_stage("basic", 500, 0), _stage("comments", 200, 3)]}
-    assert finish_mod.unparseable_shares(stats["stages"]) == {"comments": (3, 200)}
-    finish_mod.check_unparseable(stats, 0.015)  # 3 of 200 is 1.5%: at the bound passes
+    stats = {"stages": [_stage("basic", 5000, 0), _stage("comments", 2000, 30)]}
+    assert finish_mod.unparseable_shares(stats["stages"]) == {"comments": (30, 2000)}
+    finish_mod.check_unparseable(stats, 0.015)  # 30 of 2000 is 1.5%: at the bound passes
     with pytest.raises(finish_mod.FinishError) as failed:
         finish_mod.check_unparseable(stats, 0.01)
     assert str(failed.value).startswith(
-        "stage comments: 3 of 200 documents (1.50%) unparseable, above output.max_unparseable_share 0.01;"
+        "stage comments: 30 of 2000 documents (1.50%) unparseable, above output.max_unparseable_share 0.01;"
     )
+    few = {"stages": [_stage("comments", 96, finish_mod.MIN_UNPARSEABLE_DOCS - 1)]}
+    finish_mod.check_unparseable(few, 0.01)  # a small sample's few edited files are not a broken input
 
 
 def _with_unparseable_files(sample_dir: Path, folder: Path, count: int) -> Path:
@@ -172,31 +174,27 @@ def test_a_stage_above_the_unparseable_bound_fails_the_job_and_the_good_output_s
     from cli.command import guarded
     from pipeline.run import main, run
 
-    data = _with_unparseable_files(sample_dir, tmp_path / "input", 1)
+    data = _with_unparseable_files(sample_dir, tmp_path / "input", 12)
     out = tmp_path / "out"
     args = base_args(data, out, shared_dir) + ["--stages", "comments", "--direct_num_workers", "1"]
-    stats = run(args)  # the default bound (1%) passes: the planted file, and the sample's own near-duplicate
+    loose = tmp_path / "loose.yaml"
+    loose.write_text("output:\n  max_unparseable_share: 0.1\n")
+    stats = run([*args, "--config", str(loose)])  # the 12 planted files, and the sample's own near-duplicate
     (bad, received) = finish_mod.unparseable_shares(stats["stages"])["comments"]  # copies whose edits broke
-    assert 1 <= bad < 0.01 * received  # their indentation (2 of the 3 MB sample's 339 files)
+    assert 12 <= bad and 0.01 * received < bad < 0.1 * received  # their indentation (2 of the 3 MB sample's)
     good = _files(out)
 
-    tiny = tmp_path / "tiny.yaml"
-    tiny.write_text("output:\n  max_unparseable_share: 0.001\n")
-    assert guarded(main, "pipeline.run", [*args, "--config", str(tiny)]) == 2
+    assert guarded(main, "pipeline.run", args) == 2  # the default bound, 1 %
     line = capsys.readouterr().err.strip()
     assert line == (
         f"pipeline.run: stage comments: {bad} of {received} documents ({bad / received:.2%}) unparseable, "
-        "above output.max_unparseable_share 0.001; the output was not finished "
+        "above output.max_unparseable_share 0.01; the output was not finished "
         "(check the input and the worker image, or raise the bound)"
     )
     after = {name: data for name, data in _files(out).items() if not name.startswith("_work/")}
     assert after == good  # nothing promoted: the finished output is the one the good run wrote
 
     fresh = tmp_path / "fresh"  # no earlier output: the parts stay marked incomplete, no stats.json
-    with pytest.raises(finish_mod.FinishError, match="above output.max_unparseable_share 0.001"):
-        run(
-            base_args(data, fresh, shared_dir)
-            + args[len(base_args(data, out, shared_dir)) :]
-            + ["--config", str(tiny)]
-        )
+    with pytest.raises(finish_mod.FinishError, match="above output.max_unparseable_share 0.01"):
+        run(base_args(data, fresh, shared_dir) + args[len(base_args(data, out, shared_dir)) :])
     assert (fresh / finish_mod.INCOMPLETE_FILE).exists() and not (fresh / "stats.json").exists()
