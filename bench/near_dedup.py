@@ -79,8 +79,10 @@ def run_one(mb: float, preset: str, sample: str | None, max_rounds: int, repeat:
     from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
+    from pipeline.graph import stage_transform
     from pipeline.stages.base import StageContext
-    from pipeline.stages.near_dedup import NearDedupConfig, build
+    from pipeline.stages.near_dedup import SPEC, NearDedupConfig
+    from tests.stage_runner import read_pieces
 
     docs = make_docs(mb, sample)
     size = sum(len(d["content"].encode()) for d in docs) / 1e6
@@ -98,8 +100,13 @@ def run_one(mb: float, preset: str, sample: str | None, max_rounds: int, repeat:
         pipeline = beam.Pipeline(
             runner=FnApiRunner(), options=PipelineOptions(flags=[], direct_num_workers=1)
         )
-        read = pipeline | beam.io.ReadFromText(path) | beam.Map(json.loads)
-        parts = read | build(config, StageContext()) if with_stage else {"kept": read}
+        read, schema = read_pieces(pipeline, [json.loads(line) for line in Path(path).read_text().splitlines()],
+                                   Path(path).with_suffix(".parts"))  # fmt: skip
+        parts = (
+            read | stage_transform(SPEC, config, StageContext(), schema, False)
+            if with_stage
+            else {"kept": read}
+        )
         for name, part in parts.items():
             _ = part | f"Count_{name}" >> beam.combiners.Count.Globally()
         start_cpu, start_wall = cpu_seconds(), time.perf_counter()

@@ -221,22 +221,25 @@ def beam_runs(docs: list[dict], configs: dict[str, dict], repeat: int = 1) -> di
     from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
+    from pipeline.graph import stage_transform
     from pipeline.stages.base import StageContext
-    from pipeline.stages.near_dedup import NearDedupConfig, build
+    from pipeline.stages.near_dedup import SPEC, NearDedupConfig
+    from tests.stage_runner import read_pieces
 
     work = Path(tempfile.mkdtemp(prefix="near_quality_"))
-    data = work / "docs.jsonl"
-    data.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    runs = iter(range(10**6))
 
     def run(config: dict | None, out: Path | None) -> float:
         pipeline = beam.Pipeline(
             runner=FnApiRunner(), options=PipelineOptions(flags=[], direct_num_workers=1)
         )
-        read = pipeline | beam.io.ReadFromText(str(data)) | beam.Map(json.loads)
+        read, schema = read_pieces(pipeline, docs, work / f"parts-{next(runs)}")
         if config is None:
             _ = read | beam.combiners.Count.Globally()
         else:
-            parts = read | build(NearDedupConfig(enabled=True, **config), StageContext())
+            parts = read | stage_transform(
+                SPEC, NearDedupConfig(enabled=True, **config), StageContext(), schema, False
+            )
             _ = parts["kept"] | beam.combiners.Count.Globally()
             _ = (
                 parts["removed"]
