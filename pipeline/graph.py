@@ -46,6 +46,7 @@ from pipeline.batches import (
     read_unit,
 )
 from pipeline.finish import WORK_DIR
+from pipeline.ids import digest_sum
 from pipeline.inputs import input_schema
 from pipeline.judging import COUNTS, JudgeStage
 from pipeline.outputs import (
@@ -59,7 +60,7 @@ from pipeline.outputs import (
 )
 from pipeline.progress import shared_progress
 from pipeline.rejoin import Grouped
-from pipeline.runners import LOCAL, reports_progress, runner_name
+from pipeline.runners import LOCAL, reports_progress, runner_name, workers_run_here
 from pipeline.stages import load_spec
 from pipeline.stages.base import (
     JUDGE,
@@ -70,7 +71,6 @@ from pipeline.stages.base import (
     StageConfig,
     StageContext,
     StageSpec,
-    workers_run_here,
 )
 
 DIGEST = "digest"
@@ -86,7 +86,7 @@ class _ReadBatches(beam.DoFn):
 
     def process(self, unit: Unit) -> Iterator[Any]:
         for index, batch in enumerate(read_unit(unit, self._schema)):
-            yield beam.pvalue.TaggedOutput(DIGEST, stats_mod.ids_digest_part(batch.column("id").to_pylist()))
+            yield beam.pvalue.TaggedOutput(DIGEST, digest_sum(batch.column("id").to_pylist()))
             if self._first is not None:
                 langs = batch.column("lang").to_pylist()
                 for pair in stats_mod.batch_counts(self._first, "in", langs, content_sizes(batch)):

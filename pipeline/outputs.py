@@ -36,30 +36,12 @@ from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
 from pipeline.batches import ROW, Piece, Unit, apply_delta, content_sizes, delta_of, read_unit
+from pipeline.stages.base import LEDGER_COLUMNS, MODIFIED_COLUMNS
 from pipeline.store import join
 
-LEDGER_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("repo", pa.string()),
-        ("path", pa.string()),
-        ("lang", pa.string()),
-        ("size", pa.int64()),
-        ("stage", pa.string()),
-        ("reason", pa.string()),
-        ("detail", pa.string()),
-    ]
-)
-MODIFIED_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("repo", pa.string()),
-        ("path", pa.string()),
-        ("lang", pa.string()),
-        ("stage", pa.string()),
-        ("counts", pa.string()),
-    ]
-)
+# The ledger's columns are named once (pipeline.stages.base); every one is text but a removed file's size.
+LEDGER_SCHEMA = pa.schema([(name, pa.int64() if name == "size" else pa.string()) for name in LEDGER_COLUMNS])
+MODIFIED_SCHEMA = pa.schema([(name, pa.string()) for name in MODIFIED_COLUMNS])
 ARROW_TYPES = {
     "float64": pa.float64(),
     "int64": pa.int64(),
@@ -292,10 +274,7 @@ def _assign(record: WriteRecord, plan: dict) -> tuple[tuple[str, int], tuple]:
 
 
 class WriteData(beam.PTransform):
-    """Kept documents -> ``root/<lang>/<prefix>-00000-of-000NN.parquet`` without shuffling them.
-
-    The input is pieces, or with ``records=True`` write records already (:func:`write_records`).
-    """
+    """Kept pieces -> ``root/<lang>/<prefix>-00000-of-000NN.parquet`` without shuffling their documents."""
 
     def __init__(
         self,
@@ -304,7 +283,6 @@ class WriteData(beam.PTransform):
         schema: pa.Schema,
         target_bytes: int,
         prefix: str = "train",
-        records: bool = False,
     ):
         super().__init__()
         self._root = root
@@ -312,12 +290,9 @@ class WriteData(beam.PTransform):
         self._schema = schema
         self._target = max(1, int(target_bytes))
         self._prefix = prefix
-        self._records = records
 
     def expand(self, pieces: beam.PCollection) -> beam.PCollection:
-        records = pieces
-        if not self._records:
-            records = pieces | "Parts" >> beam.FlatMap(write_records, self._input_schema)
+        records = pieces | "Parts" >> beam.FlatMap(write_records, self._input_schema)
         plan = (
             records
             | "Weigh" >> beam.MapTuple(lambda key, value: (key, value[3]))

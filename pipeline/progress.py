@@ -5,9 +5,8 @@ the end, and a multi-hour run on a laptop should say how far it got. Local runs
 use several worker *processes* (``multi_processing``), so counting and printing
 are split:
 
-* **Workers count.** Every step that sees documents calls :func:`record`
-  (``CountProgress`` for dict stages, ``pipeline.judging.report_progress`` for
-  batch stages). When the launcher's reporter runs, ``STACKCURATE_PROGRESS_SPOOL``
+* **Workers count.** Every stage step calls :func:`record` (through
+  ``pipeline.judging.report_progress``). When the launcher's reporter runs, ``STACKCURATE_PROGRESS_SPOOL``
   names its spool folder (set before Beam starts its workers, which inherit
   it); each process appends one short line per call to its own file there,
   ``stage docs bytes removed``. Appends are a few bytes per batch, never wait
@@ -43,10 +42,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import IO, Any, TypeVar
-
-import apache_beam as beam
+from collections.abc import Callable, Iterable, Sequence
+from typing import IO, TypeVar
 
 ENV_SWITCH = "STACKCURATE_PROGRESS"
 ENV_INTERVAL = "STACKCURATE_PROGRESS_INTERVAL"
@@ -341,37 +338,6 @@ def shared_progress() -> StageProgress:
             _shared = StageProgress()
             atexit.register(_shared.close)
         return _shared
-
-
-def _doc_bytes(doc: Any) -> int:
-    content = doc.get("content") if isinstance(doc, dict) else None
-    return len(content.encode("utf-8", "surrogatepass")) if isinstance(content, str) else 0
-
-
-class _CountFn(beam.DoFn):
-    def __init__(self, stage: str, removed: bool):
-        self._stage = stage
-        self._removed = removed
-
-    def process(self, element: Any) -> Iterator[Any]:
-        if self._removed:
-            record(self._stage, removed=1)
-        else:
-            record(self._stage, 1, _doc_bytes(element))
-        yield element
-
-
-class CountProgress(beam.PTransform):
-    """Pass-through step that counts documents and content bytes reaching ``stage``
-    (or, with ``removed=True``, the ledger rows of documents it removed)."""
-
-    def __init__(self, stage: str, removed: bool = False):
-        super().__init__(label=f"Progress{'Removed' if removed else ''}_{stage}")
-        self._stage = stage
-        self._removed = removed
-
-    def expand(self, docs: beam.PCollection) -> beam.PCollection:
-        return docs | "Count" >> beam.ParDo(_CountFn(self._stage, self._removed))
 
 
 def progress_bar(

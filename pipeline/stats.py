@@ -16,8 +16,6 @@ from typing import Any
 import apache_beam as beam
 
 from pipeline.ids import DIGEST_MODULUS, format_digest
-from pipeline.ids import digest_sum as ids_digest_part  # noqa: F401 - one batch's part, summed by DigestParts
-from pipeline.stages.base import content_bytes
 
 VERSIONED_PACKAGES = (
     "stackcurate",
@@ -57,27 +55,6 @@ class _SumPairs(beam.CombineFn):
 
     def extract_output(self, acc: tuple[int, int]) -> tuple[int, int]:
         return acc
-
-
-def doc_count_key(stage: str, kind: str):
-    def key(doc: dict) -> tuple[tuple[str, str, str, str], tuple[int, int]]:
-        return (stage, doc.get("lang") or "unknown", kind, ""), (1, content_bytes(doc))
-
-    return key
-
-
-def removed_count_key(stage: str):
-    def key(row: dict) -> tuple[tuple[str, str, str, str], tuple[int, int]]:
-        return (stage, row.get("lang") or "unknown", "removed", row["reason"]), (1, int(row["size"] or 0))
-
-    return key
-
-
-def modified_count_key(stage: str):
-    def key(row: dict) -> tuple[tuple[str, str, str, str], tuple[int, int]]:
-        return (stage, row.get("lang") or "unknown", "modified", ""), (1, 0)
-
-    return key
 
 
 CountKey = tuple[str, str, str, str]

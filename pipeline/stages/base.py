@@ -177,13 +177,6 @@ def modified_row(doc: dict, stage: str, counts: dict[str, int]) -> dict:
     }
 
 
-def workers_run_here(pipeline: beam.Pipeline) -> bool:
-    """Whether the runner's workers read this machine's files (``pipeline.runners`` decides)."""
-    from pipeline.runners import workers_run_here as decide
-
-    return decide(pipeline)
-
-
 @dataclass(frozen=True)
 class Resources:
     """What a stage asks of the workers that run it. ``accelerator``: a Beam resource hint

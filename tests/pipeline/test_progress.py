@@ -14,19 +14,14 @@ import sys
 import time
 from pathlib import Path
 
-import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline import progress
 from pipeline.progress import (
-    CountProgress,
     StageProgress,
     count_input_docs,
-    process_tally,
     progress_bar,
     progress_enabled,
     record,
@@ -131,21 +126,6 @@ def test_input_docs_are_counted_from_footers_and_lines(tmp_path):
     broken = StageProgress(stream=io.StringIO(), enabled=True)
     broken._count([str(tmp_path / "missing.parquet")])
     assert broken.total_docs is None  # no ETA, no crash: the run reports a bad input itself
-
-
-def test_beam_step_counts_docs_and_removed_rows_and_passes_them_through(monkeypatch):
-    monkeypatch.delenv(progress.ENV_SPOOL, raising=False)
-    process_tally().reset()
-    docs = [{"id": f"{i:020x}", "content": "é" * i} for i in range(50)]
-    with beam.Pipeline(runner=FnApiRunner()) as p:
-        out = p | beam.Create(docs) | CountProgress("validate")
-        gone = p | "Ledger" >> beam.Create([{"id": "x"}] * 7) | CountProgress("validate", removed=True)
-        assert_that(out, equal_to(docs))
-        assert_that(gone, equal_to([{"id": "x"}] * 7), label="removed")
-    # UTF-8 bytes, not characters; both steps count into the same tally whichever sets up first
-    assert process_tally().counts == {"validate": [50, sum(2 * i for i in range(50)), 7]}
-    process_tally().reset()
-    assert process_tally().counts == {}
 
 
 def _worker(spool: str, stage_docs: list[tuple[str, int]]) -> None:

@@ -74,10 +74,9 @@ def test_progress_only_where_workers_share_this_machine(monkeypatch):
     ],
 )  # fmt: skip
 def test_workers_run_here(flags, here):
-    from pipeline.stages.base import workers_run_here  # what the stages call: pipeline.runners decides
 
     pipeline = beam.Pipeline(runner=runners.LocalRunner(), options=PipelineOptions(flags))
-    assert workers_run_here(pipeline) is here
+    assert runners.workers_run_here(pipeline) is here
     assert runners.workers_run_here(beam.Pipeline(runner=runners.LocalRunner())) is True
 
 
