@@ -41,7 +41,6 @@ are never shuffled.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -53,8 +52,9 @@ from dedup.exact import SmallestAndCount, keep_rank
 from dedup.lsh import band_hashes, bucket_edges, optimal_bands
 from dedup.minhash import MinHashParams, jaccard, signature_keys, signatures_of_keys, token_hashes
 
-_SHINGLES = "shingles"
-_STARS = "stars"
+SHINGLES = "shingles"  # the outputs of sketch(): (id, distinct shingle keys)
+STARS = "stars"  # (id, (stars, tag))
+BANDS = "bands"  # (bucket group, (bands, hashes, ids))
 METRICS_NAMESPACE = "near_dedup"
 LARGE_CLUSTER_MODES = ("fail", "warn")
 log = logging.getLogger("stackcurate.near_dedup")
@@ -107,51 +107,33 @@ class NearDedupParams:
 Item = tuple[str, object, int, object]  # (id, content, stars, tag): what the sketch needs of a document
 
 
-class Sketch(beam.DoFn):
-    """A list of items -> its bucket entries by bucket group (:func:`bucket_group_records`); side outputs:
-    shingle sets and (id, (stars, tag)).
+def sketch(items: list[Item], p: NearDedupParams, namespace: str = METRICS_NAMESPACE) -> Iterator:
+    """A list of items -> its bucket entries by bucket group (:func:`bucket_group_records`); tagged:
+    shingle sets (``SHINGLES``) and (id, (stars, tag)) (``STARS``). The stage's main cost: the pipeline's
+    framework runs it as a timed step (``pipeline.judging.Timed``).
 
     ``tag`` is carried to the verdicts untouched (the batch pipeline: the document's position in its
     input batch).
     """
-
-    def __init__(self, params: NearDedupParams, namespace: str = METRICS_NAMESPACE):
-        self._params = params
-        self._namespace = namespace
-
-    def setup(self) -> None:
-        self._short = beam.metrics.Metrics.counter(self._namespace, "docs_short_kept")
-        self._sketched = beam.metrics.Metrics.counter(self._namespace, "docs_sketched")
-        self._cpu_us = beam.metrics.Metrics.counter(self._namespace, "cpu_us")
-
-    def process(self, items: list[Item]) -> Iterator:
-        # Signatures are the stage's main cost: timed (as every stage's core is) for stats.json.
-        start = time.process_time()
-        outputs = list(self._sketch(items))
-        self._cpu_us.inc(int((time.process_time() - start) * 1e6))
-        return outputs
-
-    def _sketch(self, items: list[Item]) -> Iterator:
-        p = self._params
-        ids, key_sets = [], []
-        for doc_id, content, stars, tag in items:
-            hashes = token_hashes(content, p.seed) if isinstance(content, str) else np.empty(0, np.uint64)
-            keys = signature_keys(hashes, p.minhash) if len(hashes) >= p.min_tokens else hashes[:0]
-            if len(keys) == 0:
-                self._short.inc()
-                continue
-            ids.append(doc_id)
-            key_sets.append(keys)
-            yield beam.pvalue.TaggedOutput(_STARS, (doc_id, (stars, tag)))
-            if p.verify or p.cluster_check:
-                distinct = keys if p.ngram == 1 else np.unique(keys)
-                yield beam.pvalue.TaggedOutput(_SHINGLES, (doc_id, distinct.tobytes()))
-        if not ids:
-            return
-        self._sketched.inc(len(ids))
-        yield from bucket_group_records(
-            ids, band_hashes(signatures_of_keys(key_sets, p.minhash), p.bands, p.rows), p.bucket_groups
-        )
+    ids, key_sets = [], []
+    for doc_id, content, stars, tag in items:
+        hashes = token_hashes(content, p.seed) if isinstance(content, str) else np.empty(0, np.uint64)
+        keys = signature_keys(hashes, p.minhash) if len(hashes) >= p.min_tokens else hashes[:0]
+        if len(keys) == 0:
+            beam.metrics.Metrics.counter(namespace, "docs_short_kept").inc()
+            continue
+        ids.append(doc_id)
+        key_sets.append(keys)
+        yield beam.pvalue.TaggedOutput(STARS, (doc_id, (stars, tag)))
+        if p.verify or p.cluster_check:
+            distinct = keys if p.ngram == 1 else np.unique(keys)
+            yield beam.pvalue.TaggedOutput(SHINGLES, (doc_id, distinct.tobytes()))
+    if not ids:
+        return
+    beam.metrics.Metrics.counter(namespace, "docs_sketched").inc(len(ids))
+    yield from bucket_group_records(
+        ids, band_hashes(signatures_of_keys(key_sets, p.minhash), p.bands, p.rows), p.bucket_groups
+    )
 
 
 def bucket_group_records(
@@ -194,7 +176,7 @@ def _keys(data: bytes) -> np.ndarray:
 def _attach_first(grouped: tuple[str, dict]) -> Iterator[tuple[str, tuple]]:
     """(a, {edges: [(b, payload)], keys: [keys_a]}) -> (b, (a, payload, keys_a)) for every edge of a."""
     node, joined = grouped
-    keys = next(iter(joined[_SHINGLES]), None)
+    keys = next(iter(joined[SHINGLES]), None)
     if keys is None:
         raise RuntimeError(f"near_dedup: no shingles for document {node}")
     for other, payload in joined["edges"]:
@@ -204,7 +186,7 @@ def _attach_first(grouped: tuple[str, dict]) -> Iterator[tuple[str, tuple]]:
 def _similar_pairs(grouped: tuple[str, dict]) -> Iterator[tuple[str, str, object, float]]:
     """(b, {pending: [(a, payload, keys_a)], keys: [keys_b]}) -> (a, b, payload, Jaccard) per pending pair."""
     node, joined = grouped
-    keys = next(iter(joined[_SHINGLES]), None)
+    keys = next(iter(joined[SHINGLES]), None)
     if keys is None:
         raise RuntimeError(f"near_dedup: no shingles for document {node}")
     mine = _keys(keys)
@@ -222,12 +204,12 @@ class PairJaccard(beam.PTransform):
     def expand(self, pairs: beam.PCollection) -> beam.PCollection:
         by_first = pairs | "ByFirst" >> beam.Map(lambda t: (t[0], (t[1], t[2])))
         pending = (
-            {"edges": by_first, _SHINGLES: self._shingles}
+            {"edges": by_first, SHINGLES: self._shingles}
             | "JoinFirst" >> beam.CoGroupByKey()
             | "AttachFirst" >> beam.FlatMap(_attach_first)
         )
         return (
-            {"pending": pending, _SHINGLES: self._shingles}
+            {"pending": pending, SHINGLES: self._shingles}
             | "JoinSecond" >> beam.CoGroupByKey()
             | "Jaccard" >> beam.FlatMap(_similar_pairs)
         )
@@ -252,7 +234,7 @@ def _removals(
 
 
 class NearVerdicts(beam.PTransform):
-    """Lists of items (:class:`Sketch`) -> (id, tag, detail) for every document to remove.
+    """The outputs of :func:`sketch` ({BANDS, SHINGLES, STARS}) -> (id, tag, detail) for every document to remove.
 
     ``detail`` holds ``duplicate_of``, ``cluster_size``, ``threshold``,
     ``ngram`` and, with ``cluster_check``, ``jaccard_to_kept``. Only ids, band
@@ -265,12 +247,10 @@ class NearVerdicts(beam.PTransform):
         self._params = params
         self._namespace = namespace
 
-    def expand(self, items: beam.PCollection) -> beam.PCollection:
+    def expand(self, sketched: dict[str, beam.PCollection]) -> beam.PCollection:
         p, namespace = self._params, self._namespace
-        sketch = Sketch(p, namespace)
-        sketched = items | "Sketch" >> beam.ParDo(sketch).with_outputs(_SHINGLES, _STARS, main="bands")
         edges = (
-            sketched["bands"]
+            sketched[BANDS]
             | "GroupBuckets" >> beam.GroupByKey()
             | "BucketEdges" >> beam.FlatMap(bucket_group_edges)
             | "DistinctEdges" >> beam.Distinct()
@@ -279,13 +259,13 @@ class NearVerdicts(beam.PTransform):
             edges = (
                 edges
                 | "EdgePayload" >> beam.Map(lambda e: (e[0], e[1], None))
-                | "VerifyJaccard" >> PairJaccard(sketched[_SHINGLES])
+                | "VerifyJaccard" >> PairJaccard(sketched[SHINGLES])
                 | "KeepSimilar" >> beam.Filter(lambda t: t[3] >= p.threshold)
                 | "VerifiedEdge" >> beam.Map(lambda t: (t[0], t[1]))
             )
         labels = edges | "Components" >> ConnectedComponents(p.max_rounds)
         members = (
-            {"root": labels, _STARS: sketched[_STARS]}
+            {"root": labels, STARS: sketched[STARS]}
             | "JoinStars" >> beam.CoGroupByKey()
             | "ByRoot" >> beam.FlatMap(_member_by_root)
         )
@@ -301,7 +281,7 @@ class NearVerdicts(beam.PTransform):
             removals = (
                 {
                     "member": members | "ById" >> beam.Map(lambda t: (t[1][0], (t[0], t[1][1], t[1][2]))),
-                    _SHINGLES: sketched[_SHINGLES],
+                    SHINGLES: sketched[SHINGLES],
                 }
                 | "JoinShingles" >> beam.CoGroupByKey()
                 | "MemberKeys" >> beam.FlatMap(_member_keys)
@@ -321,7 +301,7 @@ class NearVerdicts(beam.PTransform):
             removals = (
                 removals
                 | "ByKept" >> beam.Map(lambda t: (t[2]["duplicate_of"], t[0], (t[1], t[2])))
-                | "KeptJaccard" >> PairJaccard(sketched[_SHINGLES])
+                | "KeptJaccard" >> PairJaccard(sketched[SHINGLES])
                 | "ClusterCheck" >> beam.FlatMap(_cluster_checked, threshold=p.threshold, namespace=namespace)
             )
         return removals | "Detail" >> beam.Map(
@@ -335,7 +315,7 @@ def _member_by_root(grouped: tuple[str, dict]) -> Iterable[tuple[str, tuple[str,
     roots = list(joined["root"])
     if not roots:
         return []
-    found = list(joined[_STARS])
+    found = list(joined[STARS])
     if len(found) != 1:
         raise RuntimeError(f"near_dedup: {len(found)} documents with id {node}; ids must be unique")
     stars, tag = found[0]
@@ -357,7 +337,7 @@ def _member_keys(grouped: tuple[str, dict]) -> Iterator[tuple[str, tuple]]:
     """(id, {member: [(root, stars, tag)], shingles: [keys]}) -> (root, (rank, id, tag, keys)) for clustered ids."""
     node, joined = grouped
     for root, stars, tag in joined["member"]:
-        keys = next(iter(joined[_SHINGLES]), None)
+        keys = next(iter(joined[SHINGLES]), None)
         if keys is None:
             raise RuntimeError(f"near_dedup: no shingles for document {node}")
         yield root, (keep_rank(stars, node), node, tag, keys)

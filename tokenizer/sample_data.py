@@ -115,7 +115,7 @@ def run_sample(
     num_shards: int = 1,
     pipeline_args: list[str] | None = None,
 ) -> dict:
-    """Run the sampling pipeline (FnApiRunner unless ``--runner`` is given) and write the summary."""
+    """Run the sampling pipeline (locally unless ``--runner`` is given: ``pipeline.runners``) and write the summary."""
     from apache_beam.options.pipeline_options import PipelineOptions
 
     files = resolve_parquet_files(inputs)
@@ -124,12 +124,10 @@ def run_sample(
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("sample-*.parquet"):  # a rerun must not mix with a previous sample
         old.unlink()
-    runner = None
-    if not any(arg.startswith("--runner") for arg in pipeline_args or []):
-        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+    from pipeline.runners import make_runner
 
-        runner = FnApiRunner()
-    with beam.Pipeline(runner=runner, options=PipelineOptions(pipeline_args or [])) as pipeline:
+    options = PipelineOptions(pipeline_args or [])
+    with beam.Pipeline(runner=make_runner(options), options=options) as pipeline:
         _ = (
             pipeline
             | "Files" >> beam.Create([str(f) for f in files])

@@ -154,13 +154,10 @@ def tokenize_with_beam(
     from apache_beam.options.pipeline_options import PipelineOptions
 
     files = [str(f) for f in resolve_parquet_files(parquet_files)]
-    options = PipelineOptions(pipeline_args or [])
-    runner = None
-    if not pipeline_args or not any(a.startswith("--runner") for a in pipeline_args):
-        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+    from pipeline.runners import make_runner
 
-        runner = FnApiRunner()
-    with beam.Pipeline(runner=runner, options=options) as pipeline:
+    options = PipelineOptions(pipeline_args or [])
+    with beam.Pipeline(runner=make_runner(options), options=options) as pipeline:
         _ = (
             pipeline
             | beam.Create(list(enumerate(files)))

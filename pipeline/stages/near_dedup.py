@@ -18,7 +18,7 @@ import apache_beam as beam
 from pydantic import Field, model_validator
 
 from dedup.components import DEFAULT_ROUNDS
-from dedup.near import Item, NearDedupParams, NearVerdicts
+from dedup.near import BANDS, SHINGLES, STARS, Item, NearDedupParams, NearVerdicts, sketch
 from pipeline import store
 from pipeline.batches import Piece, column_values
 from pipeline.judging import Timed
@@ -93,9 +93,17 @@ class NearBatchVerdicts(beam.PTransform):
         self._stage = stage
 
     def expand(self, pieces: beam.PCollection) -> beam.PCollection:
-        return (
+        sketched = (
             pieces
             | "Items" >> beam.ParDo(Timed(self._stage, piece_items))
+            | "Sketch"
+            >> beam.ParDo(Timed(self._stage, sketch, self._params, self._stage)).with_outputs(
+                SHINGLES, STARS, main=BANDS
+            )
+        )
+        outputs = {name: sketched[name] for name in (BANDS, SHINGLES, STARS)}
+        return (
+            outputs
             | "NearVerdicts" >> NearVerdicts(self._params, namespace=self._stage)
             | "Records" >> beam.ParDo(Timed(self._stage, verdict_records))
         )
