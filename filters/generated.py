@@ -59,9 +59,8 @@ HEAD_SCAN_LINES = 100  # lines the header rules may look at
 MARKER_LINES = 50  # generator markers sit below a licence header; linguist looks at the first 1-6 lines
 LINE_CAP = 1000  # characters of each head line that are looked at (a minified line can be 1 MB)
 
-JS_EXTS = frozenset({".js", ".mjs", ".cjs"})
+JS = frozenset({".js", ".mjs", ".cjs"})
 PY, JAVA, MAP = frozenset({".py"}), frozenset({".java"}), frozenset({".map"})
-JS = JS_EXTS
 ANY = JS | PY | JAVA | MAP
 LANG_EXT = {"python": ".py", "java": ".java", "javascript": ".js"}
 
