@@ -11,8 +11,7 @@ are split:
   it); each process appends one short line per call to its own file there,
   ``stage docs bytes removed``. Appends are a few bytes per batch, never wait
   on the launcher and need no flush at exit (a line is in the file once
-  ``os.write`` returned). Without a spool a process only keeps its tally in
-  memory (:func:`process_tally`).
+  ``os.write`` returned). Without a spool, :func:`record` does nothing.
 * **The launcher reports.** :class:`StageProgress` (one per process,
   :func:`shared_progress`) owns the spool: :meth:`~StageProgress.expect`
   makes it and starts a thread that, every ``interval_s`` (10 s on a terminal,
@@ -116,23 +115,20 @@ def count_input_docs(files: Sequence[str]) -> int:
 # --- workers: count -----------------------------------------------------------------------------------
 
 
-class Tally:
-    """This process's counts; while a spool is set, each call is also a line appended to ``SPOOL/<pid>.tsv``."""
+class SpoolWriter:
+    """This process's side of the spool: while ``STACKCURATE_PROGRESS_SPOOL`` names one, each call is a line
+    appended to ``SPOOL/<pid>.tsv``; without one (remote runners, progress off) a call does nothing."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._spool: str | None = None
         self._fd: int | None = None
-        self.counts: Counts = {}
 
     def add(self, stage: str, docs: int, nbytes: int, removed: int) -> None:
         spool = os.environ.get(ENV_SPOOL) or None
         with self._lock:
-            if spool != self._spool:  # a new run (or the first): its own counts, its own file
+            if spool != self._spool:  # a new run (or the first): its own file
                 self._switch(spool)
-            entry = self.counts.setdefault(stage, [0, 0, 0])
-            for i, n in enumerate((docs, nbytes, removed)):
-                entry[i] += n
             if self._fd is not None:
                 os.write(self._fd, f"{stage}\t{docs}\t{nbytes}\t{removed}\n".encode())
 
@@ -140,29 +136,19 @@ class Tally:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-        self._spool, self.counts = spool, {}
-        if spool is not None and os.path.isdir(
-            spool
-        ):  # else a late worker of a finished run: count here only
+        self._spool = spool
+        # no folder: a late worker of a finished run, whose lines nobody would read
+        if spool is not None and os.path.isdir(spool):
             path = os.path.join(spool, f"{os.getpid()}.tsv")
             self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
-    def reset(self) -> None:
-        with self._lock:
-            self._switch(None)
 
-
-_tally = Tally()
+_writer = SpoolWriter()
 
 
 def record(stage: str, docs: int = 0, nbytes: int = 0, removed: int = 0) -> None:
     """Count ``docs`` documents (``nbytes`` content bytes) reaching ``stage`` and ``removed`` it removed."""
-    _tally.add(stage, docs, nbytes, removed)
-
-
-def process_tally() -> Tally:
-    """This process's counts since the current spool was set (or since :meth:`Tally.reset`)."""
-    return _tally
+    _writer.add(stage, docs, nbytes, removed)
 
 
 def read_spool(spool: str, offsets: dict[str, int], counts: Counts) -> None:

@@ -22,6 +22,7 @@ from pipeline import graph, runners, store
 from pipeline import stats as stats_mod
 from pipeline.config import RunConfig, resolve
 from pipeline.inputs import describe_inputs, list_input_sizes
+from pipeline.judging import CPU_US
 from pipeline.options import CurateOptions, parse
 from pipeline.outputs import join
 from pipeline.progress import shared_progress
@@ -101,7 +102,7 @@ def build(p: beam.Pipeline, plan: Plan) -> None:
 def _cpu_seconds(result: Any, stages: list[str]) -> dict[str, float] | None:
     """CPU seconds per stage from the job's counters; None where the runner reports no metrics."""
     try:
-        found = result.metrics().query(MetricsFilter().with_name("cpu_us"))["counters"]
+        found = result.metrics().query(MetricsFilter().with_name(CPU_US))["counters"]
     except NotImplementedError:  # e.g. a portable runner without a metrics service
         log.warning("this runner reports no metrics: stats.json has no CPU seconds per stage")
         return None
