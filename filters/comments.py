@@ -70,6 +70,12 @@ class UnparseableError(ValueError):
     """The file cannot be lexed, so its comments cannot be counted."""
 
 
+def has_lone_cr(content: str) -> bool:
+    """A ``\\r`` not followed by ``\\n``: the reference's lexers and the fast scans read it differently,
+    so the scans hand such a file on."""
+    return "\r" in content and content.count("\r") != content.count("\r\n")
+
+
 def python_text_length(docstrings: Iterable[str], comments: Iterable[str]) -> int:
     """Length of the reference's natural-language text built from docstrings and raw ``#`` comments."""
     comment_text = "".join(comments).replace("#", "")

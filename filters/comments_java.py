@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 
+from filters.comments import has_lone_cr
+
 # Tried only at '/', '"' and "'" (the lookahead lets re skip to them). Groups: comment, literal, bad.
 # A text block opens with three quotes and a line break (spaces between allowed); a character literal
 # holds one character or escape (octal and \uXXXX included); strings and characters end on their line.
@@ -34,7 +36,7 @@ _SCAN = re.compile(
 
 def java_comment_chars_fast(content: str) -> int | None:
     """Comment characters by the reference's definition, or ``None`` when the scan cannot settle them."""
-    if "\r" in content and content.count("\r") != content.count("\r\n"):
+    if has_lone_cr(content):
         return None
     total = 0
     for comment, _, bad in _SCAN.findall(content):

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import re
 
+from filters.comments import has_lone_cr
+
 _COMMENT = r"//[^\r\n]*|/\*[^*]*\*+(?:[^/*][^*]*\*+)*/"
 _STRING = (
     r"""'[^'\\\r\n]*(?:\\(?:\r\n|[\s\S])[^'\\\r\n]*)*'|"[^"\\\r\n]*(?:\\(?:\r\n|[\s\S])[^"\\\r\n]*)*\""""
@@ -44,7 +46,7 @@ _BEFORE_REGEX = frozenset(
 
 def javascript_comment_chars_fast(content: str) -> int | None:
     """Comment characters by the reference's definition, or ``None`` when only a parse can settle them."""
-    if ("\r" in content and content.count("\r") != content.count("\r\n")) or "<!--" in content:
+    if has_lone_cr(content) or "<!--" in content:
         return None
     if "\u2028" in content or "\u2029" in content or re.search(r"^[ \t]*-->", content, re.MULTILINE):
         return None

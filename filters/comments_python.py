@@ -36,7 +36,13 @@ import inspect
 import re
 import warnings
 
-from filters.comments import AST_LOCK, docstring_sort_key, python_docstrings_ast, python_text_length
+from filters.comments import (
+    AST_LOCK,
+    docstring_sort_key,
+    has_lone_cr,
+    python_docstrings_ast,
+    python_text_length,
+)
 from filters.comments_python_syntax import LIT, PARENS, PREFIXES, plain_python3
 
 # One alternation, tried only at '#' and quotes (the lookahead lets re skip to them): a comment; a complete
@@ -69,7 +75,7 @@ _LITERAL_START = re.compile(r"\\|\w{0,2}\x01")
 
 def python_comment_chars_fast(content: str) -> int | None:
     """Comment characters by the reference's definition, or ``None`` when the scan cannot settle them."""
-    if "\r" in content and content.count("\r") != content.count("\r\n"):
+    if has_lone_cr(content):
         return None  # a lone CR: tokenize's lines (split at \n only) and its comment rules part ways
     if not content.isascii() and _SURROGATE.search(content):
         return None  # text that is not valid Unicode: ast.parse fails on it
