@@ -288,22 +288,21 @@ class NearVerdicts(beam.PTransform):
                 | "GroupCluster" >> beam.GroupByKey()
                 | "Representatives" >> beam.FlatMap(_representative_removals, threshold=p.threshold)
             )
-            return removals | "Detail" >> beam.Map(
-                lambda t: (t[0], t[1], {**t[2], "threshold": p.threshold, "ngram": p.ngram})
-            )
-        removals = (
-            members
-            | "ByCluster" >> beam.GroupByKey()
-            | "Removals"
-            >> beam.FlatMap(_removals, p.max_cluster_size, p.on_large_cluster, namespace=namespace)
-        )
-        if p.cluster_check:
+        else:
             removals = (
-                removals
-                | "ByKept" >> beam.Map(lambda t: (t[2]["duplicate_of"], t[0], (t[1], t[2])))
-                | "KeptJaccard" >> PairJaccard(sketched[SHINGLES])
-                | "ClusterCheck" >> beam.FlatMap(_cluster_checked, threshold=p.threshold, namespace=namespace)
+                members
+                | "ByCluster" >> beam.GroupByKey()
+                | "Removals"
+                >> beam.FlatMap(_removals, p.max_cluster_size, p.on_large_cluster, namespace=namespace)
             )
+            if p.cluster_check:
+                removals = (
+                    removals
+                    | "ByKept" >> beam.Map(lambda t: (t[2]["duplicate_of"], t[0], (t[1], t[2])))
+                    | "KeptJaccard" >> PairJaccard(sketched[SHINGLES])
+                    | "ClusterCheck"
+                    >> beam.FlatMap(_cluster_checked, threshold=p.threshold, namespace=namespace)
+                )
         return removals | "Detail" >> beam.Map(
             lambda t: (t[0], t[1], {**t[2], "threshold": p.threshold, "ngram": p.ngram})
         )
