@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterable
 from importlib import resources
 
 PERMISSIVE, NON_PERMISSIVE, NO_LICENSE = "permissive", "non_permissive", "no_license"
-CLASSES = (PERMISSIVE, NON_PERMISSIVE, NO_LICENSE)
 ALLOW_LIST_FILE = "spdx_permissive.txt"
 NO_VALUE = frozenset({"", "noassertion", "none"})
 UNKNOWN_REFERENCE = "licenseref-scancode-unknown-license-reference"
