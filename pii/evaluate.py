@@ -86,7 +86,8 @@ def label_spans(content: str, labels: list[tuple[str, str]]) -> list[tuple[int, 
     return spans
 
 
-def _overlaps(a_start: int, a_end: int, b_start: int, b_end: int) -> bool:
+def overlaps(a_start: int, a_end: int, b_start: int, b_end: int) -> bool:
+    """Whether two spans share a character: what makes a finding count for a label."""
     return a_start < b_end and b_start < a_end
 
 
@@ -94,13 +95,13 @@ def score_document(doc: LabelledDoc, findings: list[Finding], scores: Scores) ->
     spans = label_spans(doc.content, doc.labels)
     for start, end, entity in spans:
         scores.labels[entity] += 1
-        if any(f.entity == entity and _overlaps(start, end, f.start, f.end) for f in findings):
+        if any(f.entity == entity and overlaps(start, end, f.start, f.end) for f in findings):
             scores.found[entity] += 1
         else:
             scores.missed.append((doc.path, entity, doc.content[start:end][:12]))
     for f in findings:
         scores.findings[f.entity] += 1
-        if any(entity == f.entity and _overlaps(start, end, f.start, f.end) for start, end, entity in spans):
+        if any(entity == f.entity and overlaps(start, end, f.start, f.end) for start, end, entity in spans):
             scores.true_findings[f.entity] += 1
         else:
             scores.false.append((doc.path, f.entity, finding_context(doc.content, f)))
@@ -215,7 +216,7 @@ def evaluate_sample(detector: PiiDetector, sample_dir: Path, show: int = 0, seed
 
 
 def _near_any(finding: Finding, spans: list[tuple[int, int, str]], slack: int = 200) -> bool:
-    return any(_overlaps(finding.start, finding.end, start - slack, end + slack) for start, end, _ in spans)
+    return any(overlaps(finding.start, finding.end, start - slack, end + slack) for start, end, _ in spans)
 
 
 def evaluate_labelled(detector: PiiDetector, directory: Path) -> dict:

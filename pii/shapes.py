@@ -18,6 +18,7 @@ from collections import Counter
 
 from cli.command import CliParser, run_cli
 from pii.detect import KEY, PiiDetector
+from pii.evaluate import overlaps
 
 TEMPLATES: dict[str, str] = {
     "ini quoted": '{i}Token="{s}"', "ini quoted spaced": '{i}Token = "{s}"', "ini unquoted": "{i}Token={s}",
@@ -70,7 +71,7 @@ def shape_recall(detector: PiiDetector, seed: int = 0) -> dict:
                 text = template.format(i=ident, I=ident.upper(), s=secret) + "\n"
                 start = text.index(secret)
                 hit = any(
-                    f.entity == KEY and f.start < start + len(secret) and start < f.end
+                    f.entity == KEY and overlaps(start, start + len(secret), f.start, f.end)
                     for f in detector.detect(text).findings
                 )
                 group = "unnamed" if name in UNNAMED else "named"
