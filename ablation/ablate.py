@@ -34,6 +34,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from cli.command import CliParser, parse_count, run_cli
+from pipeline import store
 from pipeline.output_files import parquet_files
 
 log = logging.getLogger("stackcurate.ablate")
@@ -72,7 +73,8 @@ def split_by_repo(input_path: str | Path, output: Path, fraction: float) -> dict
     for side in counts:
         (output / side).mkdir(parents=True, exist_ok=True)
     for i, file in enumerate(input_files(input_path)):
-        table = pq.read_table(file)
+        with store.open_read(file) as handle:  # the listing's URLs, read through the same filesystems
+            table = pq.read_table(handle)
         repos = table.column("max_stars_repo_name").to_pylist()
         mask = np.array([is_heldout(r, fraction) for r in repos], dtype=bool)
         for side, keep in (("heldout", mask), ("train", ~mask)):
