@@ -173,12 +173,18 @@ def _keys(data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint64)
 
 
-def _attach_first(grouped: tuple[str, dict]) -> Iterator[tuple[str, tuple]]:
-    """(a, {edges: [(b, payload)], keys: [keys_a]}) -> (b, (a, payload, keys_a)) for every edge of a."""
-    node, joined = grouped
+def _shingles_of(node: str, joined: dict) -> bytes:
+    """The shingle set a join found for ``node`` (every sketched document has one: none fails loudly)."""
     keys = next(iter(joined[SHINGLES]), None)
     if keys is None:
         raise RuntimeError(f"near_dedup: no shingles for document {node}")
+    return keys
+
+
+def _attach_first(grouped: tuple[str, dict]) -> Iterator[tuple[str, tuple]]:
+    """(a, {edges: [(b, payload)], keys: [keys_a]}) -> (b, (a, payload, keys_a)) for every edge of a."""
+    node, joined = grouped
+    keys = _shingles_of(node, joined)
     for other, payload in joined["edges"]:
         yield other, (node, payload, keys)
 
@@ -186,10 +192,7 @@ def _attach_first(grouped: tuple[str, dict]) -> Iterator[tuple[str, tuple]]:
 def _similar_pairs(grouped: tuple[str, dict]) -> Iterator[tuple[str, str, object, float]]:
     """(b, {pending: [(a, payload, keys_a)], keys: [keys_b]}) -> (a, b, payload, Jaccard) per pending pair."""
     node, joined = grouped
-    keys = next(iter(joined[SHINGLES]), None)
-    if keys is None:
-        raise RuntimeError(f"near_dedup: no shingles for document {node}")
-    mine = _keys(keys)
+    mine = _keys(_shingles_of(node, joined))
     for other, payload, other_keys in joined["pending"]:
         yield other, node, payload, jaccard(_keys(other_keys), mine)
 
@@ -336,10 +339,7 @@ def _member_keys(grouped: tuple[str, dict]) -> Iterator[tuple[str, tuple]]:
     """(id, {member: [(root, stars, tag)], shingles: [keys]}) -> (root, (rank, id, tag, keys)) for clustered ids."""
     node, joined = grouped
     for root, stars, tag in joined["member"]:
-        keys = next(iter(joined[SHINGLES]), None)
-        if keys is None:
-            raise RuntimeError(f"near_dedup: no shingles for document {node}")
-        yield root, (keep_rank(stars, node), node, tag, keys)
+        yield root, (keep_rank(stars, node), node, tag, _shingles_of(node, joined))
 
 
 def representative_removals(members: Iterable[tuple], threshold: float) -> Iterator[tuple[str, object, dict]]:
