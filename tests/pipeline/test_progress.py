@@ -169,9 +169,20 @@ def test_counts_of_several_worker_processes_make_one_line_per_stage(tmp_path):
 LINE = re.compile(r"^\[\d:\d\d:\d\d\] (\w+) +([\d.]+k?) docs +[\d,.]+ MB +[\d.]+ MB/s(  ETA \d:\d\d:\d\d)?$")
 
 
+def _in_small_units(sample_dir: Path, folder: Path, rows: int = 16) -> Path:
+    """The sample rewritten in row groups of ``rows``: many units, so each stage's counts arrive over several
+    report intervals (with a handful of large pieces a stage can finish between two reports, and a stage's
+    first line never has an ETA)."""
+    folder.mkdir()
+    for part in sorted(sample_dir.glob("*.parquet")):
+        pq.write_table(pq.read_table(part), folder / part.name, row_group_size=rows)
+    return folder
+
+
 def test_a_two_process_run_prints_one_line_per_stage_with_an_eta(sample_dir, shared_dir, tmp_path):
     out = tmp_path / "out"
-    argv = base_args(sample_dir, out, shared_dir) + ["--stages", "optout,basic"]
+    data = _in_small_units(sample_dir, tmp_path / "input")
+    argv = base_args(data, out, shared_dir) + ["--stages", "optout,basic"]
     argv += ["--direct_running_mode", "multi_processing", "--direct_num_workers", "2"]
     env = {**os.environ, progress.ENV_SWITCH: "1", progress.ENV_INTERVAL: "0.05", "TMPDIR": str(tmp_path)}
     env.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS="")
