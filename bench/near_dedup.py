@@ -7,16 +7,15 @@ Documents are read from a JSONL file; CPU seconds are the process's
 user+sys time in ``pipeline.run()`` (graph translation, runner, workers),
 after a 3-document warm-up (imports, compiled kernels), least of ``--repeat`` runs. The same read-and-count
 pipeline without the stage is timed too and subtracted: "stage" is the
-stage's own cost. The runner's fixed cost per fused stage (about five per
-components round, 20 rounds) dominates small inputs, so the marginal cost between sizes is
-printed too: that is the figure that scales.
+stage's own cost. The runner's fixed cost per fused stage dominates small inputs, so the
+marginal cost between sizes is printed too: that is the figure that scales.
 
 Memory: FnApiRunner buffers every PCollection between fused stages in its
 own process, so a local run's RSS grows with the input whatever a stage does;
 "over read-only" is what the stage adds on top of the same runner reading and
 counting the input. What one worker holds for this stage is a batch
-(``batch_size`` documents' keys and signatures), one bucket's ids or one node's
-neighbours, read as Beam's re-iterable group values.
+(``batch_size`` documents' keys and signatures) or one bucket group's entries; the worker that
+merges the connected components holds every clustered document's id and label.
 
     python -m bench.near_dedup [--sizes 8 16 32] [--preset dedup-alt|stack-v1]
 """
@@ -72,7 +71,7 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_one(mb: float, preset: str, sample: str | None, max_rounds: int, repeat: int) -> dict:
+def run_one(mb: float, preset: str, sample: str | None, repeat: int) -> dict:
     import tempfile
 
     import apache_beam as beam
@@ -86,7 +85,7 @@ def run_one(mb: float, preset: str, sample: str | None, max_rounds: int, repeat:
 
     docs = make_docs(mb, sample)
     size = sum(len(d["content"].encode()) for d in docs) / 1e6
-    config = NearDedupConfig(enabled=True, max_rounds=max_rounds, **PRESETS[preset])
+    config = NearDedupConfig(enabled=True, **PRESETS[preset])
     workdir = Path(tempfile.mkdtemp(prefix="bench_near_dedup_"))
 
     def write(name: str, batch: list[dict]) -> str:
@@ -144,15 +143,14 @@ def main(argv: list[str] | None = None) -> None:
         "--sizes", type=float, nargs="+", default=[8.0, 16.0, 32.0], help="MB of text per run"
     )
     parser.add_argument("--preset", choices=sorted(PRESETS), default="dedup-alt")
-    parser.add_argument("--max-rounds", type=int, default=20)
     parser.add_argument("--sample", default=None)
     parser.add_argument("--repeat", type=int, default=3, help="runs per size; the least CPU time counts")
     parser.add_argument("--one", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one is not None:
-        print(json.dumps(run_one(args.one, args.preset, args.sample, args.max_rounds, args.repeat)))
+        print(json.dumps(run_one(args.one, args.preset, args.sample, args.repeat)))
         return
-    print(f"near_dedup preset={args.preset} max_rounds={args.max_rounds} (FnApiRunner, 1 worker)")
+    print(f"near_dedup preset={args.preset} (FnApiRunner, 1 worker)")
     print(
         f"{'MB':>6} {'docs':>6} {'CPU s':>7} {'read s':>7} {'stage s':>8} {'wall s':>7} "
         f"{'stage MB/CPU-s':>15} {'peak RSS MB':>12} {'over read-only':>15}"
@@ -160,9 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     for size in args.sizes:
         cmd = [sys.executable, "-m", "bench.near_dedup", "--one", str(size), "--preset", args.preset]
-        cmd += ["--max-rounds", str(args.max_rounds), "--repeat", str(args.repeat)] + (
-            ["--sample", args.sample] if args.sample else []
-        )
+        cmd += ["--repeat", str(args.repeat)] + (["--sample", args.sample] if args.sample else [])
         line = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
         r = json.loads(line)
         print(

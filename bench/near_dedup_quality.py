@@ -129,7 +129,7 @@ def resolve(sh: Shingled, edges: set, p: NearDedupParams, similarity: PairSimila
         edges = {(a, b) for a, b in edges if similarity(a, b) >= p.threshold}
     costs = {"verified_edges": len(edges), "verify_s": cpu_seconds() - start}
     start = cpu_seconds()
-    labels, rounds = components_in_memory(edges)
+    labels = components_in_memory(edges)
     clusters: dict[str, list[str]] = defaultdict(list)
     for node, root in labels.items():
         clusters[root].append(node)
@@ -151,7 +151,7 @@ def resolve(sh: Shingled, edges: set, p: NearDedupParams, similarity: PairSimila
                     continue
                 detail["jaccard_to_kept"] = round(j, 4)
             removed[member] = detail
-    costs.update(rounds=rounds, components_s=cpu_seconds() - start)
+    costs.update(components_s=cpu_seconds() - start)
     return removed, costs
 
 

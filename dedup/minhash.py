@@ -54,7 +54,7 @@ WORD_BYTE[
 ] = True
 
 
-def _jit(fn: Callable) -> Callable:
+def compiled(fn: Callable) -> Callable:
     """Compile to machine code once: cached on disk next to this file or in numba's user cache
     dir; where neither is writable (a locked-down worker), compiled once per process instead.
     ``nogil``: threaded Beam workers run these in parallel."""
@@ -93,7 +93,7 @@ def tokenize(text: str) -> list[str]:
     return TOKEN_RE.findall(text)
 
 
-@_jit
+@compiled
 def _fmix64(h: np.uint64) -> np.uint64:
     h ^= h >> np.uint64(33)
     h *= np.uint64(FMIX_C1)
@@ -102,7 +102,7 @@ def _fmix64(h: np.uint64) -> np.uint64:
     return h ^ (h >> np.uint64(33))
 
 
-@_jit
+@compiled
 def _token_hash_kernel(data: np.ndarray, word_byte: np.ndarray, seed: np.uint64) -> np.ndarray:
     out = np.empty(data.shape[0] // 2 + 1, dtype=np.uint64)
     count = 0
@@ -135,7 +135,7 @@ def token_hashes(text: str, seed: int) -> np.ndarray:
     return _token_hash_kernel(data, WORD_BYTE, np.uint64(seed & MASK64))
 
 
-@_jit
+@compiled
 def _shingle_kernel(hashes: np.ndarray, ngram: int) -> np.ndarray:
     out = np.empty(max(hashes.shape[0] - ngram + 1, 0), dtype=np.uint64)
     for i in range(out.shape[0]):
@@ -168,7 +168,7 @@ def text_shingle_keys(text: str, params: MinHashParams) -> np.ndarray:
     return shingle_keys(token_hashes(text, params.seed), params.ngram)
 
 
-@_jit
+@compiled
 def _signature_kernel(
     keys: np.ndarray, offsets: np.ndarray, a_lo: np.ndarray, a_hi: np.ndarray, out: np.ndarray
 ) -> None:

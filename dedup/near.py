@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 import apache_beam as beam
 import numpy as np
 
-from dedup.components import DEFAULT_ROUNDS, ConnectedComponents
+from dedup.components import ConnectedComponents
 from dedup.exact import SmallestAndCount, keep_rank
 from dedup.lsh import band_hashes, bucket_edges, optimal_bands
 from dedup.minhash import MinHashParams, jaccard, signature_keys, signatures_of_keys, token_hashes
@@ -78,7 +78,6 @@ class NearDedupParams:
     cluster_check: bool = False
     representatives: bool = False
     min_tokens: int = 10
-    max_rounds: int = DEFAULT_ROUNDS
     bucket_groups: int = 1024  # how the band buckets are shuffled: speed and memory only, never the output
     max_cluster_size: int | None = None
     on_large_cluster: str = "fail"
@@ -266,7 +265,7 @@ class NearVerdicts(beam.PTransform):
                 | "KeepSimilar" >> beam.Filter(lambda t: t[3] >= p.threshold)
                 | "VerifiedEdge" >> beam.Map(lambda t: (t[0], t[1]))
             )
-        labels = edges | "Components" >> ConnectedComponents(p.max_rounds)
+        labels = edges | "Components" >> ConnectedComponents()
         members = (
             {"root": labels, STARS: sketched[STARS]}
             | "JoinStars" >> beam.CoGroupByKey()

@@ -17,7 +17,6 @@ from typing import Literal
 import apache_beam as beam
 from pydantic import Field, model_validator
 
-from dedup.components import DEFAULT_ROUNDS
 from dedup.near import BANDS, SHINGLES, STARS, Item, NearDedupParams, NearVerdicts, sketch
 from pipeline import store
 from pipeline.batches import Piece, column_values
@@ -46,9 +45,6 @@ class NearDedupConfig(StageConfig):
         description="with cluster_check: remove against the component's representatives, not only the kept one",
     )
     min_tokens: int = Field(10, ge=0)
-    max_rounds: int = Field(
-        DEFAULT_ROUNDS, ge=1, description="unrolled large/small-star rounds; the run fails if too few"
-    )
     max_cluster_size: int | None = Field(
         None, ge=2, description="a component larger than this fails the job (or warns: on_large_cluster)"
     )

@@ -171,7 +171,7 @@ def chain_docs() -> list[dict]:
 
 def test_cluster_size_limit_fails_or_warns():
     docs = chain_docs()
-    loose = {"threshold": 0.5, "bands": 64, "rows": 4, "num_perm": 256, "max_rounds": 4}
+    loose = {"threshold": 0.5, "bands": 64, "rows": 4, "num_perm": 256}
     with pytest.raises(Exception, match=r"cluster of 4 documents \(kept aaaa\) exceeds max_cluster_size=3"):
         run_stage(docs, {"fail": NearDedupConfig(enabled=True, max_cluster_size=3, **loose)})
     out = run_stage(
