@@ -1,8 +1,9 @@
 """Near-deduplication as Beam transforms: MinHash -> LSH buckets -> edges -> components -> keep one.
 
-Why this shape: every step is keyed (by band bucket, by document id, by
-component root), so no worker ever holds all edges, all ids or all
-documents. :class:`NearVerdicts` sees only (id, content, stars, tag) items and
+Why this shape: every step but the connected components is keyed (by band
+bucket, by document id, by component root), so no worker holds all documents
+or all band keys; the components' union-find holds the clustered ids only
+(``dedup.components``). :class:`NearVerdicts` sees only (id, content, stars, tag) items and
 returns (id, tag, detail) removals: the batch pipeline tags each item with its
 row's position and re-reads the documents (``pipeline.rejoin``), so documents
 are never shuffled.
