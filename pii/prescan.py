@@ -3,7 +3,8 @@
 Presidio and detect-secrets run dozens of regexes per line. Most lines of
 source code hold no candidate at all, so one pass of a few linear-time anchors
 (regexes that start with a literal or a small character set, and one
-Aho-Corasick automaton for key prefixes and key-name words) finds the lines
+Aho-Corasick automaton for key prefixes and key-name words, compiled for
+ASCII texts: ``pii.literal_scan``) finds the lines
 worth the slow detectors; ``windows`` groups them into the pieces the
 detectors analyse. Nothing else of the file reaches Presidio.
 
@@ -20,6 +21,8 @@ import re
 from collections.abc import Iterator
 
 import ahocorasick
+
+from pii.literal_scan import LiteralScanner
 
 EMAIL = "email"
 IP_ADDRESS = "ip_address"
@@ -68,6 +71,7 @@ def _build_automaton() -> ahocorasick.Automaton:
 
 
 _KEY_AUTOMATON = _build_automaton()
+_KEY_SCANNER = LiteralScanner(KEY_LITERALS)  # the same matches, several times faster, for ASCII texts
 _ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 
 
@@ -84,7 +88,7 @@ def anchors(text: str, family: str) -> list[int]:
     if family == IP_ADDRESS:
         return sorted(m.start() for pattern in _IP_ANCHORS for m in pattern.finditer(text))
     lowered = _lower(text)
-    positions = _literal_anchors(lowered)
+    positions = _KEY_SCANNER.ends(text) if text.isascii() else _literal_anchors(lowered)
     for pattern in _NAME_END:
         positions += [m.start() for m in pattern.finditer(lowered)]
     for pattern in _QUOTED_RUNS:
