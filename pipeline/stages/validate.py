@@ -11,7 +11,9 @@ from pydantic import Field
 from pipeline.stages.base import EachJudge, StageConfig, StageSpec, Verdict, judge_of_config
 
 CONTROL_CHARS = "".join(chr(c) for c in range(32) if chr(c) not in "\t\n\r\f\v")
-_DROP_CONTROL = str.maketrans("", "", CONTROL_CHARS)
+# counted on the UTF-8 bytes (bytes.translate is ~5x faster than str.translate): a control character is
+# one byte there, and no byte of a multi-byte character is below 0x80
+_CONTROL_BYTES = CONTROL_CHARS.encode("ascii")
 
 
 class ValidateConfig(StageConfig):
@@ -37,14 +39,15 @@ def problem_of(doc: dict, cfg: ValidateConfig) -> dict | None:
         return {"problem": "not_text", "type": "bytes"}
     if not isinstance(content, str):
         return {"problem": "not_text", "type": type(content).__name__}
-    size = len(content.encode("utf-8"))
+    data = content.encode("utf-8")
+    size = len(data)
     if size == 0 or not content.strip():
         return {"problem": "empty", "bytes": size}
     if size > cfg.max_bytes:
         return {"problem": "oversized", "bytes": size, "max_bytes": cfg.max_bytes}
     if "\x00" in content:
         return {"problem": "binary", "nul_offset": content.index("\x00")}
-    control = len(content) - len(content.translate(_DROP_CONTROL))
+    control = size - len(data.translate(None, _CONTROL_BYTES))
     if control > cfg.max_control_fraction * len(content):
         return {"problem": "binary", "control_fraction": round(control / len(content), 4)}
     return None
