@@ -7,15 +7,17 @@ stars is kept, ties broken by the smallest id.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import apache_beam as beam
 
+from pipeline.ids import content_digest
+
 
 def content_key(content: str) -> str:
-    return hashlib.blake2b(content.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    """The exact-dedup key: ``pipeline.ids.content_digest`` in hex (what the reader keeps per row)."""
+    return content_digest(content).hex()
 
 
 def stars_of(doc: dict) -> int:

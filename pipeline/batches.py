@@ -13,8 +13,11 @@ receiving the documents through a shuffle.
 
 Internal columns (never written): ``__sc_row`` (the row's position in the
 batch as read) and, when present, ``__sc_raw`` (content that is not UTF-8
-text: tagged bytes, see :func:`_tag_raw`) and ``__sc_changed`` (a stage
-replaced the content).
+text: tagged bytes, see :func:`_tag_raw`), ``__sc_changed`` (a stage
+replaced the content) and ``__sc_digest`` (``pipeline.ids.content_digest`` of
+the content, set by the first read, which hashes every content for the id
+anyway; exact dedup keys on it; dropped when a stage replaces the content and
+not carried by deltas).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline.ids import doc_id, line_stats, normalize_lang
+from pipeline.ids import content_digest, id_of_digest, line_stats, normalize_lang
 from pipeline.inputs import (
     REQUIRED_COLUMNS,
     InputError,
@@ -43,7 +46,8 @@ from pipeline.inputs import (
 ROW = "__sc_row"
 RAW = "__sc_raw"
 CHANGED = "__sc_changed"
-INTERNAL = (ROW, RAW, CHANGED)
+DIGEST = "__sc_digest"
+INTERNAL = (ROW, RAW, CHANGED, DIGEST)
 READ_ROWS = 128  # parquet rows decoded per step; batches are assembled from these
 MAX_ROWS = 1024
 MAX_BYTES = 8_000_000
@@ -230,20 +234,23 @@ def _prepare(batch: pa.RecordBatch, schema: pa.Schema, where: str, ids: bool = T
 
 
 def _with_ids(batch: pa.RecordBatch, content: pa.Array, valid: np.ndarray) -> pa.RecordBatch:
-    """``id`` from (repo, path, content bytes) and ``lang`` from the column or the path, per row."""
+    """``id`` from (repo, path, content bytes) and ``lang`` from the column or the path, per row; the
+    content digests the ids are made from as ``__sc_digest``."""
     repos, paths = column_values(batch, "max_stars_repo_name"), column_values(batch, "max_stars_repo_path")
     offsets = np.frombuffer(content.buffers()[1], dtype=np.int32)[
         content.offset : content.offset + len(content) + 1
     ]
     data = memoryview(content.buffers()[2] or b"")
-    ids = [
-        doc_id(repo, path, bytes(data[offsets[row] : offsets[row + 1]]) if valid[row] else None)
-        for row, (repo, path) in enumerate(zip(repos, paths, strict=True))
+    digests = [
+        content_digest(data[offsets[row] : offsets[row + 1]] if valid[row] else None)
+        for row in range(batch.num_rows)
     ]
+    ids = [id_of_digest(repo, path, digest) for repo, path, digest in zip(repos, paths, digests, strict=True)]
     langs = [
         normalize_lang(lang, path) for lang, path in zip(column_values(batch, "lang"), paths, strict=True)
     ]
     batch = with_column(batch, "id", pa.array(ids, pa.string()))
+    batch = with_column(batch, DIGEST, pa.array(digests, pa.binary()))
     return with_column(batch, "lang", pa.array(langs, pa.string()))
 
 
@@ -295,7 +302,9 @@ def delta_of(batch: pa.RecordBatch, schema: pa.Schema) -> tuple[bytes, bytes]:
     (Arrow IPC) ``id``, ``lang`` (so a re-read need not hash the content again) and the columns stages
     added, with the content only of rows whose content they replaced."""
     rows = batch.column(ROW).to_numpy(zero_copy_only=False).astype(np.int32).tobytes()
-    added = [name for name in batch.schema.names if name not in schema.names and name not in (ROW, RAW)]
+    added = [
+        name for name in batch.schema.names if name not in schema.names and name not in (ROW, RAW, DIGEST)
+    ]
     columns = {name: batch.column(name) for name in ("id", "lang", *added)}
     if CHANGED in columns:
         changed = columns[CHANGED].to_numpy(zero_copy_only=False)
@@ -314,7 +323,9 @@ def ipc_bytes(batch: pa.RecordBatch) -> bytes:
 
 def apply_delta(batch: pa.RecordBatch, rows: bytes, carried: bytes) -> pa.RecordBatch:
     """The re-read ``batch`` made what :func:`delta_of` described."""
-    out = batch.take(pa.array(np.frombuffer(rows, dtype=np.int32)))
+    picks = np.frombuffer(rows, dtype=np.int32)
+    every = len(picks) == batch.num_rows and bool((picks == np.arange(len(picks))).all())
+    out = batch if every else batch.take(pa.array(picks))  # every row in order: no copy
     extra = pa.ipc.open_stream(carried).read_next_batch()
     for name in extra.schema.names:
         if name == "content":

@@ -31,14 +31,15 @@ LANG_ALIASES = {
 }
 
 
-def content_digest(content: str | bytes | None) -> bytes:
-    """16-byte BLAKE2b digest of the content (UTF-8; surrogates kept so bad text still hashes)."""
+def content_digest(content: str | bytes | memoryview | None) -> bytes:
+    """16-byte BLAKE2b digest of the content (UTF-8; surrogates kept so bad text still hashes); bytes
+    (or a view of them, as a reader slices a column's buffer) are hashed as they are."""
     if content is None:
         data = b"\x00null"
-    elif isinstance(content, bytes):
-        data = content
-    else:
+    elif isinstance(content, str):
         data = content.encode("utf-8", "surrogatepass")
+    else:
+        data = content
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
@@ -50,12 +51,17 @@ def git_blob_sha1(data: bytes) -> str:
 
 def doc_id(repo: str | None, path: str | None, content: str | bytes | None) -> str:
     """20-hex-char id from (repo, path, content hash)."""
+    return id_of_digest(repo, path, content_digest(content))
+
+
+def id_of_digest(repo: str | None, path: str | None, digest: bytes) -> str:
+    """:func:`doc_id` from the content's :func:`content_digest` (a reader that keeps the digest)."""
     h = hashlib.blake2b(digest_size=10)
     h.update((repo or "").encode("utf-8", "surrogatepass"))
     h.update(b"\x00")
     h.update((path or "").encode("utf-8", "surrogatepass"))
     h.update(b"\x00")
-    h.update(content_digest(content))
+    h.update(digest)
     return h.hexdigest()
 
 

@@ -25,7 +25,7 @@ import pyarrow as pa
 from apache_beam.utils.shared import Shared
 
 from pipeline import stats as stats_mod
-from pipeline.batches import CHANGED, RAW, Piece, content_sizes, to_dicts, with_column
+from pipeline.batches import CHANGED, DIGEST, RAW, Piece, content_sizes, to_dicts, with_column
 from pipeline.outputs import ARROW_TYPES
 from pipeline.progress import record
 from pipeline.stages.base import KEPT, MODIFIED, REMOVED, Judge, content_bytes, ledger_row, modified_row
@@ -134,11 +134,19 @@ class JudgeBatches(beam.DoFn):
             batch = with_column(batch, name, pa.array(values, ARROW_TYPES[self._columns[name]]))
         if replaced.any():
             batch = _replace_content(batch, docs, replaced)
-        yield Piece(piece.unit, piece.index, batch.filter(pa.array(keep)))
+        yield Piece(piece.unit, piece.index, kept_rows(batch, keep))
+
+
+def kept_rows(batch: pa.RecordBatch, keep: np.ndarray) -> pa.RecordBatch:
+    """``batch`` filtered by ``keep``; the batch itself when every row stays (no copy of its content)."""
+    return batch if keep.all() else batch.filter(pa.array(keep))
 
 
 def _replace_content(batch: pa.RecordBatch, docs: list[dict], replaced: np.ndarray) -> pa.RecordBatch:
-    """The content column from the (changed) dicts; ``__sc_changed`` marks the rows a stage rewrote."""
+    """The content column from the (changed) dicts; ``__sc_changed`` marks the rows a stage rewrote (the
+    reader's ``__sc_digest`` no longer matches them, so it goes)."""
+    if DIGEST in batch.schema.names:
+        batch = batch.drop_columns([DIGEST])
     values = [doc["content"] if isinstance(doc["content"], str) else None for doc in docs]
     batch = with_column(batch, "content", pa.array(values, pa.string()))
     if RAW in batch.schema.names:  # a rewritten row's content is text now

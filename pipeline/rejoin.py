@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from pipeline import stats as stats_mod
 from pipeline.batches import ROW, Piece, Unit, apply_delta, content_sizes, delta_of, read_unit, to_dicts
-from pipeline.judging import COUNTS, report_progress
+from pipeline.judging import COUNTS, kept_rows, report_progress
 from pipeline.stages.base import KEPT, REMOVED, ledger_row
 
 DELTA = "d"
@@ -107,7 +107,7 @@ class Rejoin(beam.DoFn):
         for pair in counts:
             yield beam.pvalue.TaggedOutput(COUNTS, pair)
         report_progress(self._progress, stage, 0, 0, len(lost))
-        yield Piece(piece.unit, piece.index, batch.filter(pa.array(keep)))
+        yield Piece(piece.unit, piece.index, kept_rows(batch, keep))
 
 
 class Grouped(beam.PTransform):

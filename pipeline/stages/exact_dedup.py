@@ -16,7 +16,7 @@ from collections.abc import Iterable
 import apache_beam as beam
 
 from dedup.exact import content_key, full_rank
-from pipeline.batches import ROW, Piece, to_dicts
+from pipeline.batches import DIGEST, RAW, ROW, Piece, to_dicts
 from pipeline.judging import Timed
 from pipeline.rejoin import verdict_record
 from pipeline.stages.base import StageConfig, StageContext, StageSpec
@@ -30,11 +30,20 @@ class ExactDedupConfig(StageConfig):
 
 
 def ranks(piece: Piece) -> list[tuple[str, tuple]]:
-    """Piece -> (content hash, (keep rank..., position)) per document."""
-    rows = piece.batch.column(ROW).to_pylist()
+    """Piece -> (content hash, (keep rank..., position)) per document. The hash is the digest the reader
+    kept (``__sc_digest``) where it has one for every row, so content is neither hashed again nor made
+    Python text here (the rank leaves the content out)."""
+    batch = piece.batch
+    rows = batch.column(ROW).to_pylist()
+    if DIGEST in batch.schema.names and RAW not in batch.schema.names and not batch.column(DIGEST).null_count:
+        keys = [digest.hex() for digest in batch.column(DIGEST).to_pylist()]
+        docs = to_dicts(batch.drop_columns(["content"]))
+    else:
+        docs = to_dicts(batch)
+        keys = [content_key(doc["content"]) for doc in docs]
     return [
-        (content_key(doc["content"]), (*full_rank(doc), (piece.unit, piece.index, row)))
-        for doc, row in zip(to_dicts(piece.batch), rows, strict=True)
+        (key, (*full_rank(doc), (piece.unit, piece.index, row)))
+        for key, doc, row in zip(keys, docs, rows, strict=True)
     ]
 
 

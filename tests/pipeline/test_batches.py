@@ -13,6 +13,7 @@ import pytest
 from pipeline import batches
 from pipeline.batches import (
     CHANGED,
+    DIGEST,
     ROW,
     apply_delta,
     content_sizes,
@@ -22,6 +23,7 @@ from pipeline.batches import (
     to_dicts,
     with_column,
 )
+from pipeline.ids import content_digest, doc_id
 from pipeline.inputs import input_schema, jsonl_lines, make_encodable, parse_json_line, prepare
 from pipeline.outputs import shard_plan
 from pipeline.stages.base import content_bytes
@@ -111,7 +113,19 @@ def test_delta_carries_added_columns_and_only_rewritten_content(tmp_path):
     rows, carried = delta_of(staged, schema)
     assert len(carried) < 2 * 2_100 + 5_000  # one document's content, not the batch's 80 kB
     (reread,) = list(read_unit((path, 0), schema, ids=False))
-    assert apply_delta(reread, rows, carried).equals(staged)
+    assert DIGEST not in reread.schema.names  # only the first read hashes the content
+    assert apply_delta(reread, rows, carried).equals(staged.drop_columns([DIGEST]))  # not carried
+
+
+def test_first_read_keeps_the_content_digest_of_each_id(tmp_path):
+    path = str(tmp_path / "in.parquet")
+    pq.write_table(pa.Table.from_pylist(_rows(40, size=300)), path)
+    (batch,) = list(read_unit((path, 0), input_schema([path])))
+    rows = batch.to_pylist()
+    assert [row[DIGEST] for row in rows] == [content_digest(row["content"]) for row in rows]
+    assert [row["id"] for row in rows] == [
+        doc_id(row["max_stars_repo_name"], row["max_stars_repo_path"], row["content"]) for row in rows
+    ]
 
 
 def test_shard_plan_is_contiguous_and_sized_like_before():
