@@ -18,10 +18,12 @@ os.environ.setdefault(
     "TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", ""
 )  # also in pii/__init__: before tldextract loads
 
+import bisect  # noqa: E402
 import math  # noqa: E402
 import re  # noqa: E402
 from collections import Counter  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
+from itertools import accumulate  # noqa: E402
 
 from pii.detect import import_presidio  # noqa: E402
 
@@ -176,6 +178,7 @@ def _plugin_values(plugin: BasePlugin, rule: str, line: str) -> list[str]:
 # Every entry of detect-secrets' keyword DENYLIST holds one of these (tests/pii check it).
 KEYWORD_LITERALS = ("key", "pass", "pwd", "secret", "contrase")
 _LONG_RUN = re.compile(r"[\w\-]{24,}")  # the values of detect-secrets' assignment-style plugins are such runs
+_QUOTED_WORD = re.compile(r"['\"`]\w")
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,16 @@ class _Gate:
     literals: tuple[str, ...] = ()
     run: re.Pattern[str] | None = None
     patterns: tuple[re.Pattern[str], ...] = ()
+    # A line the plugin can find something in holds a match of this (never across lines); None: any line.
+    line: re.Pattern[str] | None = None
+    line_lowered: bool = False  # ``line`` is searched in the lower-cased text
+    line_also: re.Pattern[str] | None = None  # and, if set, this one in the line too
+
+    def line_open(self, line: str, line_lower: str) -> bool:
+        """The line holds a literal (in its own lower case) and ``line_also``, where the gate has them."""
+        if self.literals and not any(literal in line_lower for literal in self.literals):
+            return False
+        return self.line_also is None or self.line_also.search(line) is not None
 
     def open(self, text: str, lowered: str, runs: list[str]) -> bool:
         if self.literals and not any(literal in lowered for literal in self.literals):
@@ -200,6 +213,13 @@ class _Gate:
         return not self.patterns or any(p.search(text) for p in self.patterns)
 
 
+def _literal_gate(
+    literals: tuple[str, ...], run: re.Pattern[str] | None = None, also: re.Pattern[str] | None = None
+) -> _Gate:
+    line = re.compile("|".join(re.escape(literal) for literal in literals))
+    return _Gate(literals=literals, run=run, line=line, line_lowered=True, line_also=also)
+
+
 def _library_name(plugin: BasePlugin) -> str:
     """The detect-secrets class name (``HexHighEntropyString``, not our faster subclass): guards use it."""
     return next(c.__name__ for c in type(plugin).__mro__ if c.__module__.startswith("detect_secrets"))
@@ -207,22 +227,50 @@ def _library_name(plugin: BasePlugin) -> str:
 
 def _gate(plugin: BasePlugin) -> _Gate:
     if isinstance(plugin, KeywordDetector):
-        return _Gate(literals=KEYWORD_LITERALS)
+        # Each of its (quotes-required) patterns has an opening quote right before a word character.
+        return _literal_gate(KEYWORD_LITERALS, also=_QUOTED_WORD)
     if isinstance(plugin, HighEntropyStringsPlugin):
-        return _Gate(patterns=(plugin.regex,))
+        # A value of n characters has entropy <= log2(n): a line needs a run of 2 ** limit of them (rounded
+        # down, so a run whose entropy equals the limit up to rounding is still looked at).
+        # It reads quoted values only: an opening quote, then such a run.
+        length = int(2**plugin.entropy_limit)
+        run = re.compile("['\"][" + re.escape(plugin.charset) + "]{" + str(length) + ",}")
+        return _Gate(patterns=(plugin.regex,), line=run)
     if isinstance(plugin, CloudantDetector):
-        return _Gate(literals=("cl",), run=re.compile(r"[0-9a-f]{64}|[a-z]{24}", re.I))
+        return _literal_gate(("cl",), run=re.compile(r"[0-9a-f]{64}|[a-z]{24}", re.I))
     if isinstance(plugin, IbmCloudIamDetector):
-        return _Gate(literals=("key", "pwd", "pass", "token"), run=re.compile(r".{44}"))
+        return _literal_gate(("key", "pwd", "pass", "token"), run=re.compile(r".{44}"))
     if isinstance(plugin, IbmCosHmacDetector):
-        return _Gate(literals=("secret",), run=re.compile(r"[0-9a-f]{48}", re.I))
+        return _literal_gate(("secret",), run=re.compile(r"[0-9a-f]{48}", re.I))
     if isinstance(plugin, SoftlayerDetector):
-        return _Gate(literals=("sl", "softlayer"), run=re.compile(r"[a-z0-9]{64}", re.I))
+        return _literal_gate(("sl", "softlayer"), run=re.compile(r"[a-z0-9]{64}", re.I))
     if isinstance(plugin, ArtifactoryDetector):
         return _Gate(patterns=(re.compile(r"AKC|AP[\dA-F]"),))
     if isinstance(plugin, MailchimpDetector):
         return _Gate(run=re.compile(r"[0-9a-z]{32}-us\d"))
     return _Gate(patterns=tuple(plugin.denylist))
+
+
+def _lines_of(
+    active: list[tuple[BasePlugin, _Gate]], text: str, lowered: str, starts: list[int]
+) -> dict[int, list[int]]:
+    """Line index -> the numbers (in ``active``, ascending) of the plugins whose line gate matches there.
+
+    A plugin without a line gate (or with a lower-case one on a non-ASCII text,
+    where lower-casing may move characters) is listed on every line.
+    """
+    hits: dict[int, set[int]] = {}
+    every_line = []
+    for number, (_, gate) in enumerate(active):
+        if gate.line is None or (gate.line_lowered and not text.isascii()):
+            every_line.append(number)
+            continue
+        for match in gate.line.finditer(lowered if gate.line_lowered else text):
+            hits.setdefault(bisect.bisect_right(starts, match.start()) - 1, set()).add(number)
+    if every_line:
+        for index in range(len(starts) - 1):
+            hits.setdefault(index, set()).update(every_line)
+    return {index: sorted(numbers) for index, numbers in hits.items()}
 
 
 class DetectSecretsRecognizer(EntityRecognizer):
@@ -256,14 +304,14 @@ class DetectSecretsRecognizer(EntityRecognizer):
         active = [(plugin, gate) for plugin, gate in self._plugins if gate.open(text, lowered, runs)]
         if not active:
             return []
-        by_literal = any(gate.literals for _, gate in active)
+        lines = text.splitlines(keepends=True)
+        starts = [0, *accumulate(map(len, lines))]
         results: list[RecognizerResult] = []
-        offset = 0
-        for line in text.splitlines(keepends=True):
-            line_lower = line.lower() if by_literal else line
-            plugins = [p for p, g in active if not g.literals or any(w in line_lower for w in g.literals)]
-            results.extend(self._analyze_line(line, offset, plugins))
-            offset += len(line)
+        for index, numbers in sorted(_lines_of(active, text, lowered, starts).items()):
+            line = lines[index]
+            line_lower = line.lower() if any(active[n][1].literals for n in numbers) else line
+            plugins = [active[n][0] for n in numbers if active[n][1].line_open(line, line_lower)]
+            results.extend(self._analyze_line(line, starts[index], plugins))
         return results
 
     def _analyze_line(self, line: str, offset: int, plugins: list[BasePlugin]) -> list[RecognizerResult]:
