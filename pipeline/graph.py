@@ -110,7 +110,9 @@ class ReadPieces(beam.PTransform):
             | "Units" >> beam.FlatMap(list_units)
             | "Spread" >> beam.Reshuffle()
             | "Batches"
-            >> beam.ParDo(_ReadBatches(self._schema, self._first)).with_outputs(COUNTS, DIGEST, main=KEPT)
+            >> beam.ParDo(_ReadBatches(self._schema, self._first))
+            .with_output_types(Piece)
+            .with_outputs(COUNTS, DIGEST, main=KEPT)
         )
         return {KEPT: out[KEPT], COUNTS: out[COUNTS], DIGEST: out[DIGEST]}
 

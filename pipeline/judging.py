@@ -164,5 +164,6 @@ class JudgeStage(beam.PTransform):
         self._fn = JudgeBatches(stage, make_judge, columns, progress)
 
     def expand(self, pieces: beam.PCollection) -> dict[str, beam.PCollection]:
-        out = pieces | "Judge" >> beam.ParDo(self._fn).with_outputs(REMOVED, MODIFIED, COUNTS, main=KEPT)
+        judge = beam.ParDo(self._fn).with_output_types(Piece)
+        out = pieces | "Judge" >> judge.with_outputs(REMOVED, MODIFIED, COUNTS, main=KEPT)
         return {KEPT: out[KEPT], REMOVED: out[REMOVED], MODIFIED: out[MODIFIED], COUNTS: out[COUNTS]}

@@ -130,8 +130,8 @@ class Grouped(beam.PTransform):
             | "Together" >> beam.Flatten()
             | "ByUnit" >> beam.GroupByKey()
             | "Rejoin"
-            >> beam.ParDo(Rejoin(self._stage, self._schema, self._progress)).with_outputs(
-                REMOVED, COUNTS, main=KEPT
-            )
+            >> beam.ParDo(Rejoin(self._stage, self._schema, self._progress))
+            .with_output_types(Piece)
+            .with_outputs(REMOVED, COUNTS, main=KEPT)
         )
         return {KEPT: out[KEPT], REMOVED: out[REMOVED], COUNTS: out[COUNTS]}
