@@ -6,6 +6,7 @@ Shared by the context recognizer (``pii.keys``) and the guards
 
 from __future__ import annotations
 
+import functools
 import re
 
 KEY_ENTITY = "KEY"
@@ -59,6 +60,7 @@ def name_words(name: str) -> list[str]:
     return [w.rstrip("0123456789") for w in words if w.rstrip("0123456789")]
 
 
+@functools.lru_cache(maxsize=1 << 16)  # names repeat within and across files; the answer is the name's alone
 def key_name_kind(name: str) -> str | None:
     """``"password"`` or ``"secret"`` when ``name`` names a credential, else ``None``.
 

@@ -194,6 +194,7 @@ class _Gate:
     literals: tuple[str, ...] = ()
     run: re.Pattern[str] | None = None
     patterns: tuple[re.Pattern[str], ...] = ()
+    needs: tuple[str, ...] = ()  # one must occur in the piece as is (checked before the slower patterns)
     # A line the plugin can find something in holds a match of this (never across lines); None: any line.
     line: re.Pattern[str] | None = None
     line_lowered: bool = False  # ``line`` is searched in the lower-cased text
@@ -206,6 +207,8 @@ class _Gate:
         return self.line_also is None or self.line_also.search(line) is not None
 
     def open(self, text: str, lowered: str, runs: list[str]) -> bool:
+        if self.needs and not any(literal in text for literal in self.needs):
+            return False
         if self.literals and not any(literal in lowered for literal in self.literals):
             return False
         if self.run is not None and not any(self.run.search(r) for r in runs):
@@ -248,7 +251,34 @@ def _gate(plugin: BasePlugin) -> _Gate:
         return _Gate(patterns=(re.compile(r"AKC|AP[\dA-F]"),))
     if isinstance(plugin, MailchimpDetector):
         return _Gate(run=re.compile(r"[0-9a-z]{32}-us\d"))
-    return _Gate(patterns=tuple(plugin.denylist))
+    needs, run, literals = _PATTERN_NEEDS.get(type(plugin), ((), 0, ()))
+    return _Gate(
+        patterns=tuple(plugin.denylist),
+        needs=needs,
+        run=re.compile(f".{{{run}}}") if run else None,
+        literals=literals,
+    )
+
+
+# Cheaper necessary conditions ahead of a plugin's own patterns: ``(needs, run, literals)``, a literal every
+# match holds (as is); the length of the ``[\w-]`` run every match lies in; a literal every match holds in
+# lower case (Slack's patterns ignore case; no other letter folds to x, o, h, so it is exact).
+_PATTERN_NEEDS: dict[type, tuple[tuple[str, ...], int, tuple[str, ...]]] = {
+    StripeDetector: (("k_live_",), 0, ()),
+    SquareOAuthDetector: (("sq0csp-",), 0, ()),
+    OpenAIDetector: (("T3BlbkFJ",), 0, ()),
+    PypiTokenDetector: (("pypi-",), 0, ()),
+    SendGridDetector: (("SG.",), 0, ()),
+    AzureStorageKeyDetector: (("AccountKey=",), 0, ()),
+    NpmDetector: (("_authToken=",), 0, ()),
+    BasicAuthDetector: (("://",), 0, ()),
+    GitLabTokenDetector: (("gl", "GR1348941"), 25, ()),
+    TelegramBotTokenDetector: ((), 35, ()),
+    DiscordBotTokenDetector: ((), 27, ()),
+    GitHubTokenDetector: ((), 40, ()),
+    TwilioKeyDetector: ((), 34, ()),
+    SlackDetector: ((), 0, ("xox", "://hoo")),
+}
 
 
 def _lines_of(
