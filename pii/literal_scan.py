@@ -1,17 +1,20 @@
-"""Where key literals end in an ASCII text: one compiled pass of a dense Aho-Corasick automaton over the bytes.
+"""The key family's pre-scan anchors in an ASCII text, in two compiled passes over its bytes (numba).
 
 ``pyahocorasick`` scans about 60 MB/s (it walks each node's children and
 copies the text to UCS-4 on every call); most of the pre-scan's time went
-there. Here the automaton is a ``(states, 128)`` transition table, ASCII
-upper case folded into lower case, walked once over the text's bytes by a
-numba kernel (several hundred MB/s). Only ASCII texts take this path (a byte
-is a character there, and ``str.lower`` folds exactly A-Z); the others keep
-``pyahocorasick``. The result is the automaton's: the end offset of every
-match, overlapping ones included, in order.
+there. Here the key-literal automaton is a dense transition table, ASCII
+upper case folded into lower case, walked once over the bytes; a second pass
+finds the key shapes the pre-scan's regexes describe (a quoted run, a colon
+before a run, a key word before an assignment), which took ``re`` one pass
+each. Only ASCII texts take this path (a byte is a character there, and
+``str.lower`` folds exactly A-Z); the others keep ``pyahocorasick`` and the
+regexes. The results are theirs: the end offset of every literal match
+(overlapping ones included, in order), and the start of every shape match.
 """
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Sequence
 
@@ -55,37 +58,121 @@ def build_table(literals: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 
 
 @compiled
-def _scan(data, table, outputs, found):  # pragma: no cover - compiled (the tests hold it to pyahocorasick)
-    """``table``: flat, each entry a next state times 128; ``outputs`` indexed by state times 128."""
-    state = 0
+def _run_at(data, start, run, length):  # pragma: no cover - compiled
+    """Whether ``length`` run characters follow from ``start``."""
+    if start + length > data.shape[0]:
+        return False
+    for j in range(start, start + length):
+        if not run[data[j]]:
+            return False
+    return True
+
+
+@compiled
+def _assigned(data, j, space):  # pragma: no cover - compiled
+    """``["'`]?\\]?\\s*(?:[:=,>]|\\.=|\\?=)`` matches at ``j`` (no element can stand for the next one)."""
+    n = data.shape[0]
+    if j < n and (data[j] == 34 or data[j] == 39 or data[j] == 96):
+        j += 1
+    if j < n and data[j] == 93:
+        j += 1
+    while j < n and space[data[j]]:
+        j += 1
+    if j >= n:
+        return False
+    byte = data[j]
+    if byte == 58 or byte == 61 or byte == 44 or byte == 62:
+        return True
+    return (byte == 46 or byte == 63) and j + 1 < n and data[j + 1] == 61
+
+
+@compiled
+def _lower_at(data, j):  # pragma: no cover - compiled
+    byte = data[j]
+    return byte + 32 if 65 <= byte <= 90 else byte
+
+
+@compiled
+def _anchors(data, table, outputs, kinds, run, space, quoted_run, colon_run, found):  # pragma: no cover
+    """One pass: the end of every literal match (``table``: flat, each entry a next state times 128;
+    ``outputs`` indexed likewise), and the start of every shape (``kinds``: 0 none, 1 quote, 2 colon, 3 k,
+    4 p, or 0 everywhere for literals only). Writes up to ``len(found)`` offsets; returns how many there are."""
+    n = data.shape[0]
     count = 0
     capacity = found.shape[0]
-    for i in range(data.shape[0]):
-        state = table[state + data[i]]
+    state = 0
+    for i in range(n):
+        byte = data[i]
+        state = table[state + byte]
         hits = outputs[state]
-        if hits:
-            for _ in range(hits):
-                if count < capacity:
-                    found[count] = i
-                count += 1
+        kind = kinds[byte]
+        if kind:
+            hit = False
+            if kind == 1:  # a quote before a run
+                hit = _run_at(data, i + 1, run, quoted_run)
+            elif kind == 2:  # a colon, blanks, a run
+                j = i + 1
+                while j < n and (data[j] == 32 or data[j] == 9):
+                    j += 1
+                hit = _run_at(data, j, run, colon_run)
+            elif kind == 3:  # key
+                hit = i + 2 < n and _lower_at(data, i + 1) == 101 and _lower_at(data, i + 2) == 121
+                hit = hit and _assigned(data, i + 3, space)
+            elif i + 3 < n and _lower_at(data, i + 1) == 97 and _lower_at(data, i + 2) == 115:  # pass(code)
+                if _lower_at(data, i + 3) == 115:
+                    hit = _assigned(data, i + 4, space)
+                    if not hit and i + 7 < n:
+                        code = _lower_at(data, i + 4) == 99 and _lower_at(data, i + 5) == 111
+                        code = code and _lower_at(data, i + 6) == 100 and _lower_at(data, i + 7) == 101
+                        hit = code and _assigned(data, i + 8, space)
+            if hit:
+                hits += 1
+        for _ in range(hits):
+            if count < capacity:
+                found[count] = i
+            count += 1
     return count
 
 
-class LiteralScanner:
-    """End offsets of the literals in an ASCII text (same list as ``pyahocorasick``'s ``iter``)."""
+def _class_table(pattern: str) -> np.ndarray:
+    """Which ASCII characters ``pattern`` (one character) matches, as ``re`` decides it."""
+    compiled_class = re.compile(pattern)
+    return np.array([compiled_class.fullmatch(chr(code)) is not None for code in range(128)])
 
-    def __init__(self, literals: Sequence[str]) -> None:
+
+class KeyScanner:
+    """The key family's literal ends and shape starts in an ASCII text (see the module docstring)."""
+
+    def __init__(self, literals: Sequence[str], run_class: str, quoted_run: int, colon_run: int) -> None:
         table, outputs = build_table(literals)
         self.table = (table * 128).ravel()
         self.outputs = np.zeros(table.size, dtype=np.int32)
         self.outputs[::128] = outputs
-        self.ends("")  # compile (or load the cached kernel) now, at start-up, not on the first document
+        self.kinds = np.zeros(128, dtype=np.int8)
+        self.kinds[[ord(q) for q in "\"'`"]] = 1
+        self.kinds[ord(":")] = 2
+        self.kinds[[ord("k"), ord("K")]] = 3
+        self.kinds[[ord("p"), ord("P")]] = 4
+        self.no_kinds = np.zeros(128, dtype=np.int8)
+        self.run = _class_table(run_class)
+        self.space = _class_table(r"\s")
+        self.quoted_run, self.colon_run = quoted_run, colon_run
+        self.anchors("")  # compile (or load the cached kernel) now, at start-up, not on the first document
 
-    def ends(self, text: str) -> list[int]:
+    def literal_ends(self, text: str) -> list[int]:
+        """What ``pyahocorasick``'s ``iter`` yields as ends on the lower-cased text."""
+        return self._run(text, self.no_kinds)
+
+    def anchors(self, text: str) -> list[int]:
+        """Literal ends and shape starts, in order of offset (a shape start after the ends there)."""
+        return self._run(text, self.kinds)
+
+    def _run(self, text: str, kinds: np.ndarray) -> list[int]:
         data = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+        args = (data, self.table, self.outputs, kinds, self.run, self.space, self.quoted_run, self.colon_run)
         found = np.empty(256, dtype=np.int64)
-        count = _scan(data, self.table, self.outputs, found)
+        count = _anchors(*args, found)
         if count > found.shape[0]:
             found = np.empty(count, dtype=np.int64)
-            _scan(data, self.table, self.outputs, found)
+            _anchors(*args, found)
         return found[:count].tolist()

@@ -1,35 +1,71 @@
-"""The compiled literal scan finds exactly what pyahocorasick finds (the pre-scan's reference)."""
+"""The compiled ASCII scans find exactly what pyahocorasick and the key regexes find (the pre-scan's reference)."""
 
 from __future__ import annotations
 
 import random
 
 from pii import prescan
-from pii.literal_scan import LiteralScanner
+from pii.literal_scan import KeyScanner
+
+SCANNER = prescan._KEY_SCANNER
 
 
-def _reference(text: str) -> list[int]:
+def _reference_ends(text: str) -> list[int]:
     return prescan._literal_anchors(prescan._lower(text))
 
 
-def test_same_ends_as_pyahocorasick_on_overlaps_and_case():
-    scanner = LiteralScanner(prescan.KEY_LITERALS)
+def _reference_anchors(text: str) -> list[int]:
+    """The key anchors as the regex path (non-ASCII texts) finds them, URL credentials left out."""
+    lowered = prescan._lower(text)
+    positions = _reference_ends(text)
+    positions += [m.start() for p in prescan._NAME_END for m in p.finditer(lowered)]
+    positions += [m.start() for p in prescan._QUOTED_RUNS for m in p.finditer(text)]
+    positions += [m.start() for m in prescan._COLON_RUN.finditer(text)]
+    return sorted(positions)
+
+
+def test_same_literal_ends_as_pyahocorasick_on_overlaps_and_case():
     text = "SecretKey = 'x'; my_api_key= 1; AccountKey=abc; ghp_AKIA; PRIVATE KEY; secretkeypass_ token"
-    ends = scanner.ends(text)
-    assert ends == _reference(text)
+    ends = SCANNER.literal_ends(text)
+    assert ends == _reference_ends(text)
     assert text.index("SecretKey") + len("Secret") - 1 in ends  # "secret" and "secretkey" both end here
     assert text.index("SecretKey") + len("SecretKey") - 1 in ends
-    assert scanner.ends("") == [] and scanner.ends("nothing to see here") == []
+    assert SCANNER.literal_ends("") == [] and SCANNER.literal_ends("nothing to see here") == []
+    crowded = "token" * 1000  # more matches than the first buffer holds
+    assert SCANNER.literal_ends(crowded) == _reference_ends(crowded)
+    assert len(SCANNER.literal_ends(crowded)) == 1000
 
 
-def test_same_ends_on_random_texts_and_many_matches():
-    scanner = LiteralScanner(prescan.KEY_LITERALS)
+def test_same_anchors_as_the_regexes_on_each_shape_and_its_edges():
+    run = "Ab0+/=_-" * 3
+    cases = [
+        f'x = "{run[:16]}"',  # a quoted run of exactly 16
+        f'x = "{run[:15]}"',  # one short
+        f"x = `{run}` and '{run[:16]}",
+        f"label: {run[:20]}",
+        f"label:\t \t{run[:20]}",
+        f"label: {run[:19]}",
+        f"a:{run[:20]}:{run[:20]}",
+        "API_KEY = 1; apiKey: 2; db_pass\t= 3; PASSCODE=> 4; smtpPass?= 5; key .= 6; monkey]= 7",
+        'opts["key"] = 1; "passcode" ]\x1c\x0b\n = 2; key"]\n, 3; pass\'x',
+        *("key", "pass", "passcode", "KEY =", "pass?", "passcode.", "Pass\n\n\n:", "passcod=", "paskey="),
+    ]
+    for text in cases:
+        assert sorted(SCANNER.anchors(text)) == _reference_anchors(text), text
+    assert SCANNER.anchors(cases[0]) and not SCANNER.anchors(cases[1])
+
+
+def test_same_anchors_on_random_texts():
     rng = random.Random(0)
-    pieces = [*prescan.KEY_LITERALS[:60], "a", "K", "_", " ", "\n", "=", "Pass", "TOKEN", "xyz"]
-    for _ in range(200):
+    pieces = [*prescan.KEY_LITERALS[:60], *"aK_ \t\n\r\x1c=\"'`:].?,>"]
+    pieces += ["Pass", "TOKEN", "xyz", "Ab0+/=_-", "Ab0+/=_-Ab0+/=_-", "key", "code", "passcode"]
+    for _ in range(400):
         text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 80)))
         if text.isascii():
-            assert scanner.ends(text) == _reference(text)
-    crowded = "token" * 1000  # more matches than the first buffer holds
-    assert scanner.ends(crowded) == _reference(crowded)
-    assert len(scanner.ends(crowded)) == 1000
+            assert sorted(SCANNER.anchors(text)) == _reference_anchors(text), repr(text)
+
+
+def test_anchors_of_ascii_texts_take_the_compiled_path():
+    text = 'password = "c2VjcmV0IHZhbHVlIGhlcmU="\n'
+    assert prescan.anchors(text, prescan.KEY) == _reference_anchors(text)
+    assert isinstance(KeyScanner(("a",), prescan._KEY_RUN, 16, 20).literal_ends("aAa"), list)
