@@ -82,8 +82,12 @@ class JudgeBatches(beam.DoFn):
         return _Held(judge)
 
     def setup(self) -> None:
-        self._held = self._shared.acquire(self._build)
+        self._held = self.warm()
         self._cpu_us = beam.metrics.Metrics.counter(self._stage, CPU_US)
+
+    def warm(self) -> _Held:
+        """This process's judge, set up on first call (``pipeline.warm_workers`` calls it ahead of Beam)."""
+        return self._shared.acquire(self._build)
 
     def teardown(self) -> None:
         self._held = None

@@ -27,6 +27,7 @@ from pipeline.options import CurateOptions, parse
 from pipeline.outputs import join
 from pipeline.progress import shared_progress
 from pipeline.stages.base import StageContext
+from pipeline.warm_workers import WarmWorkers, warm_judges
 
 log = logging.getLogger("stackcurate")
 WORK_DIR = finish_mod.WORK_DIR
@@ -150,11 +151,15 @@ def run(argv: list[str]) -> dict[str, Any]:
     finish_mod.start(plan.output, plan_record(plan), plan.parts_root)
     if plan.parts_root != plan.output:
         log.warning("%s holds a finished output: it is replaced when this run completes", plan.output)
+    forks = runners.local_worker_processes(plan.options)
+    pool = WarmWorkers(forks, lambda: warm_judges(pipeline)) if forks else None
     try:
         result = pipeline.run()
         result.wait_until_finish()
     finally:
         shared_progress().close()  # stop reporting, remove the workers' spool
+        if pool is not None:
+            pool.close()
     stats = finish_mod.finish(
         plan.output,
         cpu=_cpu_seconds(result, plan.config.enabled),

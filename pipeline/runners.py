@@ -11,7 +11,8 @@ the job runs on Beam's FnApiRunner, which never downloads anything (Beam's
 DirectRunner would fetch Prism). Large inputs get one worker process per core
 (``multi_processing``), small ones one in-process worker: see
 :func:`choose_local_workers` for why and the measurements. The worker
-processes are ours (:class:`LocalRunner`, :func:`worker_main`): they get the
+processes are ours (:class:`LocalRunner`, :func:`worker_main`; forks of the
+launcher with their judges set up, ``pipeline.warm_workers``): they get the
 job's options (S3 endpoint and keys reach Beam's filesystems there), leave
 Ctrl-C to the launcher (which prints one line and exits 130) and die with it,
 so an interrupted run leaves neither tracebacks nor orphans.
@@ -36,7 +37,6 @@ A user who can reach the full Maven Central may pass Beam 2.77's own jar with
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shlex
 import shutil
@@ -62,6 +62,8 @@ from apache_beam.options.pipeline_options import (
 )
 from apache_beam.portability import python_urns
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+from pipeline.warm_workers import die_with_parent
 
 ROOT = Path(__file__).resolve().parents[1]
 JAR_DIR = ROOT / ".cache" / "jars"
@@ -231,10 +233,21 @@ def choose_local_workers(options: PipelineOptions, argv: Sequence[str], input_by
         direct.direct_running_mode = "multi_processing" if direct.direct_num_workers > 1 else "in_memory"
 
 
+def local_worker_processes(options: PipelineOptions) -> int:
+    """How many worker processes a local run starts (0: it runs in this process, or not here)."""
+    direct = options.view_as(DirectOptions)
+    if not is_local(options) or direct.direct_running_mode != "multi_processing":
+        return 0
+    if direct.direct_num_workers == 0:  # Beam's spelling of "one per core"
+        return os.cpu_count() or 1
+    return direct.direct_num_workers or 1
+
+
 def worker_command() -> str:
-    """The shell command Beam runs for each local worker process: :func:`worker_main`, exec'd so that
-    Beam's ``kill`` reaches the worker itself, not a shell that would leave it behind."""
-    code = "from pipeline.runners import worker_main; worker_main()"
+    """The shell command Beam runs for each local worker process: a fork that ``pipeline.warm_workers``
+    set up, else :func:`worker_main`; exec'd so that Beam's ``kill`` reaches the worker itself, not a shell
+    that would leave it behind."""
+    code = "from pipeline.warm_workers import client_main; client_main()"
     return f"exec {shlex.quote(sys.executable)} -c {shlex.quote(code)}"
 
 
@@ -242,11 +255,7 @@ def worker_main() -> None:
     """A local worker process: Beam's SDK harness, minus the terminal's Ctrl-C (the launcher handles it:
     one line, exit 130) and tied to the launcher's life (Linux: killed when it exits, however it exits)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-        if os.getppid() == 1:  # the launcher died before prctl: nobody to work for
-            os._exit(0)
+    die_with_parent()
     from apache_beam.runners.worker import sdk_worker_main
 
     sdk_worker_main.main(sys.argv)

@@ -43,10 +43,11 @@ def test_one_module_names_and_places_the_runner(flags, name, local, dataflow, de
     assert isinstance(made, runners.LocalRunner) if local else made is None  # Beam builds the others
 
 
-def test_local_workers_run_our_worker_main_without_a_shell_in_between():
+def test_local_workers_run_our_worker_command_without_a_shell_in_between():
     command = runners.worker_command()
     assert (
-        command.startswith("exec ") and "from pipeline.runners import worker_main; worker_main()" in command
+        command.startswith("exec ")
+        and "from pipeline.warm_workers import client_main; client_main()" in command
     )
 
 
@@ -129,7 +130,10 @@ def _worker_pids(launcher: int) -> list[int]:
                 cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
             except OSError:
                 continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == launcher and b"worker_main" in cmdline:
+            # the worker commands Beam starts, and the launcher's forks they hand their work to
+            if int(stat.rsplit(")", 1)[1].split()[1]) == launcher and (
+                b"client_main" in cmdline or b"pipeline.run" in cmdline
+            ):
                 pids.append(int(entry))
     return pids
 
@@ -177,7 +181,7 @@ def test_an_interrupted_two_process_run_ends_quietly_and_leaves_no_worker(
         while first and not first.startswith("["):  # the workers are judging documents now
             first = launcher.stderr.readline()
         workers = _worker_pids(launcher.pid)
-        assert first and len(workers) == 2, (first, workers)
+        assert first and len(workers) == 4, (first, workers)  # two worker commands, two forks
         if how == "ctrl-c":
             os.killpg(launcher.pid, signal.SIGINT)  # what the terminal sends: every process of the job
         else:

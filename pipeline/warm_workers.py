@@ -1,0 +1,168 @@
+"""Local worker processes forked from the launcher once the graph is built, their judges already set up.
+
+Why: a fresh worker process imports Beam (~1.6 CPU-s) and sets up every judge it runs (Presidio, the
+decontamination automaton, compiled kernels, parsers: ~2-4 CPU-s for santacoder), one after the other,
+after the launcher has done the same imports. On a 2-core laptop that start-up is what keeps two workers
+from halving the wall time. A fork of the launcher has Beam and the graph's code already; it sets up the
+judges while the launcher translates the graph and starts the runner, and Beam's workers then find
+them set up: a judge's state is kept per process under a ``Shared`` key that the graph's pickled copies
+carry (``pipeline.judging``).
+
+How Beam reaches them: FnApiRunner starts each local worker with a shell command
+(``pipeline.runners.worker_command``). While a pool is open, that command is :func:`client_main`: a
+small process that claims one waiting fork, hands it its environment (Beam's control and logging
+addresses, the job's options), and exits with the fork's exit status. Without a free fork (more workers
+than forks, or none made) it becomes a fresh worker as before.
+
+A fork ignores Ctrl-C (the launcher prints one line) and dies with the launcher, as a fresh worker does.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import sys
+import tempfile
+from collections.abc import Callable, Iterable
+from typing import Any
+
+ENV_POOL = "STACKCURATE_WARM_WORKERS"  # the folder of the forks' sockets, for the worker command
+_STATUS = struct.Struct("!i")
+
+
+def die_with_parent() -> None:
+    """Linux: this process is killed when its parent exits, however it exits (elsewhere: nothing)."""
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+        if os.getppid() == 1:  # the parent died before prctl: nobody to work for
+            os._exit(0)
+
+
+def _recv_all(conn: socket.socket) -> bytes:
+    chunks = []
+    while chunk := conn.recv(1 << 16):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class WarmWorkers:
+    """``count`` forks of this process, each running ``warm()`` and then waiting for one worker command."""
+
+    def __init__(self, count: int, warm: Callable[[], Any], work: Callable[[], int] | None = None):
+        self.folder = tempfile.mkdtemp(prefix="stackcurate-workers-")
+        self.pids: list[int] = []
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for index in range(count):
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(os.path.join(self.folder, f"{index}.sock"))
+            listener.listen(1)
+            pid = os.fork()
+            if pid == 0:  # the fork: never returns
+                _serve(listener, warm, work or _run_worker)
+            listener.close()
+            self.pids.append(pid)
+        os.environ[ENV_POOL] = self.folder
+
+    def close(self) -> None:
+        """No more claims; forks nobody claimed are stopped (claimed ones end with Beam's job)."""
+        if os.environ.get(ENV_POOL) == self.folder:
+            del os.environ[ENV_POOL]
+        shutil.rmtree(self.folder, ignore_errors=True)
+        for pid in self.pids:
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+                if not done:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+            except ChildProcessError:  # already reaped
+                pass
+
+    def __enter__(self) -> WarmWorkers:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _serve(listener: socket.socket, warm: Callable[[], Any], work: Callable[[], int]) -> None:
+    """The fork's life: set up, wait for the worker command, become Beam's worker, report its status."""
+    status = 1
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        die_with_parent()
+        held = warm()  # held until the fork exits: Shared keeps only weak references to the judges
+        conn, _ = listener.accept()
+        listener.close()
+        with conn:
+            environment = json.loads(_recv_all(conn))
+            os.environ.clear()
+            os.environ.update(environment)
+            status = work()
+            conn.sendall(_STATUS.pack(status))
+        del held
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)  # never the launcher's atexit handlers or finally blocks
+
+
+def _run_worker() -> int:
+    from apache_beam.runners.worker import sdk_worker_main
+
+    try:
+        sdk_worker_main.main([])
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else 1
+    return 0
+
+
+def client_main() -> None:
+    """The worker command while a pool is open: hand this environment to a free fork, exit as it exits;
+    with none free, become a fresh worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()
+    folder = os.environ.get(ENV_POOL)
+    for path in _sockets(folder):
+        try:  # the claim: the first client to create the marker gets the fork
+            os.close(os.open(path + ".claimed", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            continue
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.connect(path)
+            conn.sendall(json.dumps(dict(os.environ)).encode())
+            conn.shutdown(socket.SHUT_WR)
+            reply = _recv_all(conn)
+        sys.exit(_STATUS.unpack(reply)[0] if len(reply) == _STATUS.size else 1)
+    from pipeline.runners import worker_main
+
+    worker_main()
+
+
+def warm_judges(pipeline: Any) -> list[Any]:
+    """Set up every step of ``pipeline`` that offers ``warm()`` (``pipeline.judging.JudgeBatches``): what
+    a fork runs before Beam's worker command claims it."""
+    import apache_beam as beam
+
+    found: list[Any] = []
+
+    class Steps(beam.pipeline.PipelineVisitor):
+        def visit_transform(self, node: Any) -> None:
+            fn = getattr(node.transform, "fn", None)
+            if callable(getattr(fn, "warm", None)):
+                found.append(fn)
+
+    pipeline.visit(Steps())
+    return [fn.warm() for fn in found]
+
+
+def _sockets(folder: str | None) -> Iterable[str]:
+    if not folder or not os.path.isdir(folder):
+        return []
+    return sorted(os.path.join(folder, name) for name in os.listdir(folder) if name.endswith(".sock"))

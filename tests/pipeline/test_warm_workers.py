@@ -1,0 +1,84 @@
+"""Warm local workers: forks of the launcher that set up first and then take a worker command's place."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline import runners
+from pipeline.warm_workers import ENV_POOL, WarmWorkers
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="forks")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return False
+    return not done
+
+
+def test_a_worker_command_hands_its_environment_to_a_set_up_fork_and_exits_as_it_exits(tmp_path):
+    """Two forks set up, three worker commands: two get a fork (its exit status, this environment), the
+    third finds none free and becomes a fresh worker (which, without Beam's control address, fails)."""
+    log = tmp_path / "log"
+
+    def warm() -> str:
+        (tmp_path / f"warm-{os.getpid()}").write_text("set up")
+        return "judge"
+
+    def work() -> int:
+        with open(log, "a") as out:
+            out.write(f"{os.getpid()} {os.environ['JOB_MARK']} {os.environ.get(ENV_POOL) is not None}\n")
+        return 7
+
+    with WarmWorkers(2, warm, work) as pool:
+        assert os.environ[ENV_POOL] == pool.folder
+        deadline = time.monotonic() + 30
+        while len(list(tmp_path.glob("warm-*"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        command = runners.worker_command()
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        codes = [
+            subprocess.run(
+                command, shell=True, env={**env, "JOB_MARK": f"job{k}"}, capture_output=True, text=True
+            )
+            for k in range(3)
+        ]
+        lines = sorted(log.read_text().splitlines())
+        assert [c.returncode for c in codes[:2]] == [7, 7]
+        assert codes[2].returncode not in (0, 7)  # a fresh worker: Beam's harness, no control address
+        assert "CONTROL_API_SERVICE_DESCRIPTOR" in codes[2].stderr
+        forks = sorted(int(name.name.split("-")[1]) for name in tmp_path.glob("warm-*"))
+        assert forks == sorted(pool.pids)
+        # one after the other, so the k-th command claims the k-th fork; each ran once, with its caller's env
+        assert lines == sorted(f"{pid} job{k} True" for k, pid in enumerate(pool.pids))
+    assert ENV_POOL not in os.environ and not Path(pool.folder).exists()
+
+
+def test_forks_nobody_claimed_are_stopped_at_close():
+    pool = WarmWorkers(2, lambda: None, lambda: 0)
+    assert all(_alive(pid) for pid in pool.pids)
+    pool.close()
+    assert not any(_alive(pid) for pid in pool.pids)
+
+
+def test_without_a_pool_the_worker_command_is_a_fresh_worker(monkeypatch):
+    monkeypatch.delenv(ENV_POOL, raising=False)
+    started = subprocess.run(
+        [sys.executable, "-c", "from pipeline.warm_workers import client_main; client_main()"],
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if k != ENV_POOL},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert started.returncode != 0 and "CONTROL_API_SERVICE_DESCRIPTOR" in started.stderr
