@@ -18,7 +18,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline import finish as finish_mod
-from pipeline import graph, runners, store
+from pipeline import graph, runners, store, warm_workers
 from pipeline import stats as stats_mod
 from pipeline.config import RunConfig, resolve
 from pipeline.inputs import describe_inputs, list_input_sizes
@@ -27,7 +27,6 @@ from pipeline.options import CurateOptions, parse
 from pipeline.outputs import join
 from pipeline.progress import shared_progress
 from pipeline.stages.base import StageContext
-from pipeline.warm_workers import WarmWorkers, warm_judges
 
 log = logging.getLogger("stackcurate")
 WORK_DIR = finish_mod.WORK_DIR
@@ -151,8 +150,8 @@ def run(argv: list[str]) -> dict[str, Any]:
     finish_mod.start(plan.output, plan_record(plan), plan.parts_root)
     if plan.parts_root != plan.output:
         log.warning("%s holds a finished output: it is replaced when this run completes", plan.output)
-    forks = runners.local_worker_processes(plan.options)
-    pool = WarmWorkers(forks, lambda: warm_judges(pipeline)) if forks else None
+    forks = runners.local_worker_processes(plan.options) if warm_workers.SUPPORTED else 0
+    pool = warm_workers.WarmWorkers(forks, lambda: warm_workers.warm_judges(pipeline)) if forks else None
     try:
         result = pipeline.run()
         result.wait_until_finish()

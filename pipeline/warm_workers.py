@@ -32,6 +32,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 ENV_POOL = "STACKCURATE_WARM_WORKERS"  # the folder of the forks' sockets, for the worker command
+# Linux only: macOS's system libraries are not safe in a fork of a process that has started threads (the
+# launcher has: progress), so there every worker starts fresh, as Python's multiprocessing does there.
+SUPPORTED = sys.platform.startswith("linux")
 _STATUS = struct.Struct("!i")
 
 
@@ -149,6 +152,7 @@ def warm_judges(pipeline: Any) -> list[Any]:
     """Set up every step of ``pipeline`` that offers ``warm()`` (``pipeline.judging.JudgeBatches``): what
     a fork runs before Beam's worker command claims it."""
     import apache_beam as beam
+    from apache_beam.runners.worker import sdk_worker_main  # noqa: F401 - the harness's own imports, done here
 
     found: list[Any] = []
 
