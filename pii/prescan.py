@@ -122,6 +122,7 @@ WINDOW_AFTER = 1200  # a JWT or PEM-free key is at most this long after its anch
 BLOCK_CHARS = 32_000  # consecutive candidate lines are analysed together up to about this size
 # A key-family line ending like this continues on the next line (``key =\n "value"``, ``<token>\n value``).
 _CONTINUED = re.compile(r"(?:[=:(]|=>|:[ \t]*[|>][-+]?|<[A-Za-z_][\w.\-]*>)[ \t]*\r?\n?$")
+_CONTINUATION_ENDS = frozenset("=:(>|-+")  # the last character of each alternative of ``_CONTINUED``
 _MAX_CONTINUED = 2  # lines a candidate line may bring along
 
 
@@ -161,6 +162,9 @@ def _continued(text: str, line_end: int) -> int:
         if line_end >= len(text):
             break
         last_start = text.rfind("\n", 0, line_end - 1) + 1
+        tail = text[max(last_start, line_end - 100) : line_end].rstrip(" \t\r\n")
+        if not tail or tail[-1] not in _CONTINUATION_ENDS:
+            break  # cheap: every ``_CONTINUED`` match ends so, before blanks and the line break
         if not _CONTINUED.search(text, max(last_start, line_end - 100), line_end):
             break
         following = text.find("\n", line_end)
