@@ -13,7 +13,7 @@ MAX_PIPELINE_SHARE = 0.30
 MAY_IMPORT: dict[str, set[str]] = {
     "cli": set(),
     "filters": {"cli"},
-    "pii": {"cli"},
+    "pii": {"cli", "dedup"},  # dedup.minhash.compiled: how every kernel of ours is compiled and cached
     "dedup": {"cli"},
     "decontam": {"cli"},
     "tokenizer": {"cli", "pipeline"},
