@@ -12,13 +12,6 @@ from typing import Any
 
 import apache_beam as beam
 
-from pipeline.ids import content_digest
-
-
-def content_key(content: str) -> str:
-    """The exact-dedup key: ``pipeline.ids.content_digest`` in hex (what the reader keeps per row)."""
-    return content_digest(content).hex()
-
 
 def stars_of(doc: dict) -> int:
     """``max_stars_count`` with null counted as 0."""

@@ -15,8 +15,9 @@ from collections.abc import Iterable
 
 import apache_beam as beam
 
-from dedup.exact import content_key, full_rank
+from dedup.exact import full_rank
 from pipeline.batches import DIGEST, RAW, ROW, Piece, to_dicts
+from pipeline.ids import content_digest
 from pipeline.judging import Timed
 from pipeline.rejoin import verdict_record
 from pipeline.stages.base import StageConfig, StageContext, StageSpec
@@ -27,6 +28,11 @@ REASON = "exact_duplicate"
 
 class ExactDedupConfig(StageConfig):
     pass
+
+
+def content_key(content: str) -> str:
+    """The exact-dedup key: ``pipeline.ids.content_digest`` in hex (what the reader keeps per row)."""
+    return content_digest(content).hex()
 
 
 def ranks(piece: Piece) -> list[tuple[str, tuple]]:

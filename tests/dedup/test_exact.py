@@ -1,4 +1,4 @@
-from dedup.exact import content_key, keep_rank, split_group
+from dedup.exact import keep_rank, split_group
 
 
 def doc(i, stars, content="x = 1\n"):
@@ -16,8 +16,3 @@ def test_null_stars_count_as_zero():
     assert keep_rank(None, "a") == keep_rank(0, "a")
     kept, _ = split_group([doc("a", None), doc("b", 1)])
     assert kept["id"] == "b"
-
-
-def test_content_key_is_exact():
-    assert content_key("a\n") != content_key("a\r\n")
-    assert content_key("é") == content_key("é")

@@ -164,3 +164,11 @@ def test_the_framework_chains_declared_columns(tmp_path):
         spec("lengths", columns={"length": "int64"}), StageConfig(enabled=True), docs, tmp_path
     )
     assert sorted((d["id"], d["length"]) for d in kept) == [("d0", 0), ("d1", 5), ("d2", 10), ("d3", 15)]
+
+
+def test_exact_dedup_key_is_the_readers_digest_and_exact():
+    from pipeline.ids import content_digest
+    from pipeline.stages.exact_dedup import content_key
+
+    assert content_key("a\n") != content_key("a\r\n")
+    assert content_key("é") == content_key("é") == content_digest("é").hex()
