@@ -44,13 +44,21 @@ class Timed(beam.DoFn):
     """``fn(element, *args)`` (an iterable of outputs) with its CPU time added to ``stage``'s ``cpu_us``:
     the steps of grouping stages run through this, so no stage measures itself."""
 
-    def __init__(self, stage: str, fn: Callable[..., Iterable[Any]], *args: Any):
+    def __init__(
+        self, stage: str, fn: Callable[..., Iterable[Any]], *args: Any, warm: Callable[[], Any] | None = None
+    ):
         self._stage = stage
         self._fn = fn
         self._args = args
+        self._warm = warm
 
     def setup(self) -> None:
         self._cpu_us = beam.metrics.Metrics.counter(self._stage, CPU_US)
+
+    def warm(self) -> None:
+        """Load what ``fn`` needs once per process (``warm``, e.g. compiled kernels) ahead of Beam."""
+        if self._warm is not None:
+            self._warm()
 
     def process(self, element: Any) -> Iterable[Any]:
         start = time.process_time()

@@ -17,6 +17,7 @@ from typing import Literal
 import apache_beam as beam
 from pydantic import Field, model_validator
 
+from dedup.minhash import load_kernels
 from dedup.near import BANDS, SHINGLES, STARS, Item, NearDedupParams, NearVerdicts, sketch
 from pipeline import store
 from pipeline.batches import Piece, column_values
@@ -93,9 +94,9 @@ class NearBatchVerdicts(beam.PTransform):
             pieces
             | "Items" >> beam.ParDo(Timed(self._stage, piece_items))
             | "Sketch"
-            >> beam.ParDo(Timed(self._stage, sketch, self._params, self._stage)).with_outputs(
-                SHINGLES, STARS, main=BANDS
-            )
+            >> beam.ParDo(
+                Timed(self._stage, sketch, self._params, self._stage, warm=load_kernels)
+            ).with_outputs(SHINGLES, STARS, main=BANDS)
         )
         outputs = {name: sketched[name] for name in (BANDS, SHINGLES, STARS)}
         return (

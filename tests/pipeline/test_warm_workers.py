@@ -82,3 +82,22 @@ def test_without_a_pool_the_worker_command_is_a_fresh_worker(monkeypatch):
         timeout=120,
     )
     assert started.returncode != 0 and "CONTROL_API_SERVICE_DESCRIPTOR" in started.stderr
+
+
+def test_warm_judges_sets_up_every_step_that_can_be_warmed():
+    """The forks run this: judges are built (once per process, shared with Beam's copies of the step) and
+    timed steps load what they declare (near-dedup: the MinHash kernels)."""
+    import apache_beam as beam
+
+    from pipeline.judging import Timed
+    from pipeline.warm_workers import warm_judges
+
+    loaded = []
+    pipeline = beam.Pipeline()
+    _ = (
+        pipeline
+        | beam.Create([1])
+        | "Warmed" >> beam.ParDo(Timed("stage", lambda x: [x], warm=lambda: loaded.append("kernels")))
+        | "Plain" >> beam.ParDo(Timed("stage", lambda x: [x]))
+    )
+    assert warm_judges(pipeline) == [None, None] and loaded == ["kernels"]
