@@ -197,11 +197,11 @@ def make_runner(options: PipelineOptions) -> Any:
 
 # --- local runs ----------------------------------------------------------------------------------------
 
-# Input bytes (files as stored) from which a local run uses every core. Each worker process pays its own
-# start-up (Beam 1.6 CPU-s, the santacoder judges 1.7 of which Presidio 1.4) and every record between fused
-# stages goes over gRPC through the launcher, so small inputs are faster in one in-process worker. Measured
-# with the santacoder preset on a shared 2-core machine (see choose_local_workers).
-MULTI_PROCESS_FROM_BYTES = 40_000_000
+# Input bytes (files as stored) from which a local run uses every core. Worker processes are forks of the
+# launcher with their judges set up (pipeline.warm_workers), but every record between fused stages still
+# goes over gRPC through the launcher, so small inputs are faster in one in-process worker. Measured with
+# the santacoder preset on a shared 2-core machine (see choose_local_workers).
+MULTI_PROCESS_FROM_BYTES = 16_000_000
 
 
 def choose_local_workers(options: PipelineOptions, argv: Sequence[str], input_bytes: int | None) -> None:
@@ -209,12 +209,12 @@ def choose_local_workers(options: PipelineOptions, argv: Sequence[str], input_by
     ``MULTI_PROCESS_FROM_BYTES`` of input (or when the size is not known yet), else one in-process worker;
     a count or mode the user gives decides the other (one worker runs in process, several in processes).
 
-    Santacoder preset on samplegen samples, shared 2-core machine (load 1.4-3.5), alternated runs, best
-    of each: 20 MB of code (8.4 MB of parquet) 18.7 s wall / 17 CPU-s with one worker, 26.3 s / 25 with
-    two; 200 MB (64 MB) 52.8 s / 52 against 47.0 s / 70 (all runs: one worker 53-100 s, two 47-86 s).
-    Two workers cost ~9 s more up front (each imports Beam and sets up its judges, and each of the graph's
-    ~165 fused stages is a round trip to every worker) and ~0.12 s per MB of code against 0.19, so they
-    win from about 130 MB of code: 40 MB of the sample's parquet.
+    Santacoder preset on samplegen samples, 2-core machine (load about 1), alternated runs: 20 MB of code
+    (8.4 MB of parquet) 12.5-14.6 s wall / 12-15 CPU-s with one worker, 12.8-13.9 s / 18-20 with two
+    (parity); 200 MB (64 MB of parquet) 46.6-47.9 s / 46-47 against 28.7-32.8 s / 47-52 (0.61-0.69).
+    Before the forks (fresh worker processes, each importing Beam and setting up its judges) two workers
+    were 26.3 s at 20 MB and won only from ~130 MB of code. So: every core from 16 MB of input files
+    (~40 MB of code), where two workers are already ahead.
     """
     if not is_local(options):
         return
