@@ -35,10 +35,10 @@ COPY model ./model
 RUN grep -v -E '^(torch|nvidia-|triton)' requirements.lock > /tmp/constraints.txt \
     && pip install -c /tmp/constraints.txt ".[gcp,model]" \
     && python -c "import torch, apache_beam, pipeline.run; print('torch', torch.__version__, 'beam', apache_beam.__version__)"
-# Compile the numba kernels (MinHash) into the installed package's cache: workers with the build
-# machine's CPU model start warm, others compile once (about 5 s) and cache beside it.
+# Compile the numba kernels (MinHash, the PII pre-scan) into the installed package's cache: workers with
+# the build machine's CPU model start warm, others compile once (about 5 s) and cache beside it.
 # From / so the installed package is imported, not the source folder in WORKDIR.
-RUN cd / && python -c "from dedup.minhash import MinHashParams, signatures; signatures(['a b c d e f'], MinHashParams())"
+RUN cd / && python -c "from dedup.minhash import load_kernels; load_kernels(); import pii.prescan"
 
 # Keep the SDK harness entrypoint of the base image: Dataflow starts workers through it.
 ENTRYPOINT ["/opt/apache/beam/boot"]
