@@ -19,29 +19,33 @@ import re
 
 from filters.comments import has_lone_cr
 
-# Tried only at '/', '"' and "'" (the lookahead lets re skip to them). Groups: comment, literal, bad.
-# A text block opens with three quotes and a line break (spaces between allowed); a character literal
-# holds one character or escape (octal and \uXXXX included); strings and characters end on their line.
-_SCAN = re.compile(
-    r"""(?=[/"'])(?:
-    (//[^\r\n]*|/\*[^*]*\*+(?:[^/*][^*]*\*+)*/)
-    |("""
+# A string, text block or character literal. A text block opens with three quotes and a line break (spaces
+# between allowed); a character literal holds one character or escape (octal and \uXXXX included); strings
+# and characters end on their line.
+_LITERAL = (
     r'''"""[ \t\f]*\r?\n[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*"""'''
     r"""|"[^"\\\r\n]*(?:\\[^\r\n][^"\\\r\n]*)*"
-     |'(?:[^'\\\r\n]|\\(?:u+[0-9a-fA-F]{4}|[0-7]{1,3}|[^\r\n]))')
-    |(/\*|["']))""",
+     |'(?:[^'\\\r\n]|\\(?:u+[0-9a-fA-F]{4}|[0-7]{1,3}|[^\r\n]))'"""
+)
+# One match per comment: code and literals are skipped inside the match (possessively: no backtracking), and
+# the group holds what stopped them: a comment, a bad token (an unterminated block comment, a quote that
+# starts no literal) or the end. So Python sees one string per comment, not one tuple per literal.
+_SCAN = re.compile(
+    r"""[^/"']*+(?:(?:"""
+    + _LITERAL
+    + r"""|/(?![/*]))[^/"']*+)*+
+    (//[^\r\n]*|/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|/\*|["']|\Z)""",
     re.VERBOSE | re.DOTALL,
 )
+_BAD = ("/*", '"', "'")  # no comment is one of these: a block comment is at least /**/
 
 
 def java_comment_chars_fast(content: str) -> int | None:
     """Comment characters by the reference's definition, or ``None`` when the scan cannot settle them."""
     if has_lone_cr(content):
         return None
-    total = 0
-    for comment, _, bad in _SCAN.findall(content):
-        if bad:
-            return None
-        if comment:
-            total += len(comment) - comment.count("\r\n")
-    return total
+    comments = _SCAN.findall(content)
+    if any(bad in comments for bad in _BAD):
+        return None
+    text = "".join(comments)
+    return len(text) - text.count("\r\n") if "\r" in text else len(text)
