@@ -99,16 +99,17 @@ _NOT_PY3 = tuple(
         r"except[ \t](?:[^:(\n]|\([^()\n]*\))*,",
         r"raise[ \t](?:[^\n(;]|\([^()\n]*\))*,",
         r"def[ \t]+\w+[ \t]*(?:\[|\((?:[^(),]*,)*\s*\()",
-        r"lambda[ \t]*\(",
-        r"class[ \t]+\w+[ \t]*\[",
+        r"lambda(?<!\wlambda)[ \t]*\(",  # not test_lambda(
+        r"class(?<!\wclass)[ \t]+\w+[ \t]*\[",  # not some_class in [
         r"(?:async|await)(?<!\w(?:async|await))(?!\w)"
         r"(?:(?<=\.async)|(?<=\.await)|(?![ \t]+(?:def|for|with)\b)(?=[ \t]*(?:[=,)\]:;.\r\n]|$)))",
-        r"type(?<![\w.]type)[ \t]+\w+[ \t]*[=\[]",
+        rf"type(?<![\w.]type)[ \t]+(?!(?:{'|'.join(keyword.kwlist)})\b)\w+[ \t]*[=\[]",  # not type in [
         r"\n[ ]*\t",
     )
 )
-# an octal or long literal (Python 2), unless the digits are a decimal's exponent (1.5e-03, checked on each hit)
-_OCTAL = re.compile(r"0(?<![\w.]0)(?:\d+(?![\d.eEjJ])|[xX][0-9a-fA-F]+[lL])")
+# an octal (a nonzero digit after a leading 0: 000 is valid Python 3) or long literal (Python 2), unless the
+# digits are a decimal's exponent (1.5e-03, checked on each hit)
+_OCTAL = re.compile(r"0(?<![\w.]0)(?:0*[1-9]\d*(?![\d.eEjJ])|[xX][0-9a-fA-F]+[lL])")
 _EXPONENT_BEFORE = re.compile(r"(?<![\w.])(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)[eE][-+]\Z")
 
 

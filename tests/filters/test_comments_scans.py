@@ -127,6 +127,18 @@ PYTHON_SHAPES = {
         "if x not in y and a is not b:\n    z = (1) if a else [2] or {3}\n",
         4,
     ),
+    # names that end in a keyword, zeros-only numbers and "type in [...]" are valid: no false alarm, "Mod."
+    "keywords_ending_names_and_zeros": (
+        "fast",
+        '"""Mod."""\nx = test_lambda(1) + my_lambda (2)\nfor some_class in [1]:\n    pass\n'
+        "y = f(000, 00, 0_0)\nif type in [1]:\n    pass\n",
+        4,
+    ),
+    # the same with a digit that makes an octal, a lambda's tuple parameter, a 3.12 generic or alias: ast
+    "octal_after_zeros": ("ast", '"""Mod."""\nx = 007\n', 0),
+    "lambda_tuple_parameter": ("ast", '"""Mod."""\nf = lambda (a, b): a\n', 0),
+    "generic_class": ("ast", '"""Mod."""\nclass A[T]:\n    pass\n', 0),
+    "type_alias": ("ast", '"""Mod."""\ntype X = int\n', 0),
 }
 
 
