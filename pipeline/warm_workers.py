@@ -22,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -31,7 +32,7 @@ import tempfile
 from collections.abc import Callable, Iterable
 from typing import Any
 
-ENV_POOL = "STACKCURATE_WARM_WORKERS"  # the folder of the forks' sockets, for the worker command
+ENV_POOL = "STACKCURATE_WARM_WORKERS"  # the folder of the forks' slots (and claims), for the worker command
 # Linux only: macOS's system libraries are not safe in a fork of a process that has started threads (the
 # launcher has: progress), so there every worker starts fresh, as Python's multiprocessing does there.
 SUPPORTED = sys.platform.startswith("linux")
@@ -63,8 +64,12 @@ class WarmWorkers:
         sys.stdout.flush()
         sys.stderr.flush()
         for index in range(count):
+            # Linux's abstract socket names: no file, so no limit from a long TMPDIR (a path is 107 bytes at most)
+            name = f"stackcurate-{os.getpid()}-{secrets.token_hex(6)}-{index}"
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            listener.bind(os.path.join(self.folder, f"{index}.sock"))
+            listener.bind("\0" + name)
+            with open(os.path.join(self.folder, f"{index}.slot"), "w") as slot:
+                slot.write(name)
             listener.listen(1)
             pid = os.fork()
             if pid == 0:  # the fork: never returns
@@ -132,13 +137,13 @@ def client_main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent()
     folder = os.environ.get(ENV_POOL)
-    for path in _sockets(folder):
+    for path in _slots(folder):
         try:  # the claim: the first client to create the marker gets the fork
             os.close(os.open(path + ".claimed", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
         except FileExistsError:
             continue
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.connect(path)
+        with open(path) as slot, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.connect("\0" + slot.read())
             conn.sendall(json.dumps(dict(os.environ)).encode())
             conn.shutdown(socket.SHUT_WR)
             reply = _recv_all(conn)
@@ -166,7 +171,7 @@ def warm_judges(pipeline: Any) -> list[Any]:
     return [fn.warm() for fn in found]
 
 
-def _sockets(folder: str | None) -> Iterable[str]:
+def _slots(folder: str | None) -> Iterable[str]:
     if not folder or not os.path.isdir(folder):
         return []
-    return sorted(os.path.join(folder, name) for name in os.listdir(folder) if name.endswith(".sock"))
+    return sorted(os.path.join(folder, name) for name in os.listdir(folder) if name.endswith(".slot"))

@@ -101,3 +101,16 @@ def test_warm_judges_sets_up_every_step_that_can_be_warmed():
         | "Plain" >> beam.ParDo(Timed("stage", lambda x: [x]))
     )
     assert warm_judges(pipeline) == [None, None] and loaded == ["kernels"]
+
+
+def test_a_long_temporary_folder_is_no_problem(tmp_path, monkeypatch):
+    """Unix socket paths stop at 107 bytes; pytest's and CI's temporary folders can be longer."""
+    import tempfile
+
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    with WarmWorkers(1, lambda: None, lambda: 5) as pool:
+        assert pool.folder.startswith(str(deep)) and len(pool.folder) > 120
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        assert subprocess.run(runners.worker_command(), shell=True, env=env).returncode == 5
