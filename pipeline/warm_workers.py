@@ -100,12 +100,16 @@ class WarmWorkers:
 
 
 def _serve(listener: socket.socket, warm: Callable[[], Any], work: Callable[[], int]) -> None:
-    """The fork's life: set up, wait for the worker command, become Beam's worker, report its status."""
+    """The fork's life: set up, wait for the worker command, become Beam's worker, report its status.
+    A set-up that fails leaves a cold worker: Beam's own set-up then fails with the error, as in a fresh one."""
     status = 1
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         die_with_parent()
-        held = warm()  # held until the fork exits: Shared keeps only weak references to the judges
+        try:
+            held = warm()  # held until the fork exits: Shared keeps only weak references to the judges
+        except Exception:  # noqa: BLE001 - Beam's worker runs the same set-up again and reports the error as usual
+            held = None
         conn, _ = listener.accept()
         listener.close()
         with conn:

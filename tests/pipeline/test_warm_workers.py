@@ -114,3 +114,14 @@ def test_a_long_temporary_folder_is_no_problem(tmp_path, monkeypatch):
         assert pool.folder.startswith(str(deep)) and len(pool.folder) > 120
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         assert subprocess.run(runners.worker_command(), shell=True, env=env).returncode == 5
+
+
+def test_a_failing_set_up_leaves_a_cold_worker_that_still_serves():
+    """The error then comes from Beam's own set-up in the worker, as it would in a fresh process."""
+
+    def broken() -> None:
+        raise RuntimeError("no benchmarks here")
+
+    with WarmWorkers(1, broken, lambda: 4):
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        assert subprocess.run(runners.worker_command(), shell=True, env=env).returncode == 4
