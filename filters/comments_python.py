@@ -45,18 +45,18 @@ from filters.comments import (
 )
 from filters.comments_python_syntax import LIT, PARENS, PREFIXES, plain_python3
 
-# One alternation, tried only at '#' and quotes (the lookahead lets re skip to them): a comment; a complete
-# triple-quoted string; an unterminated triple quote; a one-line string (a backslash-newline inside it is
-# tokenize's continued string); a quote that starts no string (tokenize's ERRORTOKEN). Groups: comment,
-# string, bad. A string prefix stays in the code, before the literal's placeholder.
+# One alternation after a '#' or a quote (a leading character set lets re skip to them fast; a lookahead
+# would not): a comment; a complete triple-quoted string; a one-line string (a backslash-newline inside it is
+# tokenize's continued string); a quote that starts no string, or an unterminated triple quote (tokenize's
+# ERRORTOKEN). Groups: comment, string, bad (an empty string when bad), each without its first character,
+# which a lookbehind tells: a string ends with it. A string prefix stays in the code, before the literal's
+# placeholder.
 _SCAN = re.compile(
-    r"""(?=[\#'"])(?:
-    (\#[^\r\n]*)
-    |('''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''
-     |\"\"\"[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*\"\"\"
-     |'[^\n'\\]*(?:\\.[^\n'\\]*)*'
-     |"[^\n"\\]*(?:\\.[^\n"\\]*)*")
-    |('''|\"\"\"|['"]))""",
+    r"""[\#'"](?:
+    (?<=\#)([^\r\n]*)
+    |((?<=')(?:''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''|[^\n'\\]*(?:\\.[^\n'\\]*)*')
+     |(?<=")(?:\"\"[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*\"\"\"|[^\n"\\]*(?:\\.[^\n"\\]*)*"))
+    |((?<=')(?:'')?|(?<=")(?:"")?))""",
     re.VERBOSE | re.DOTALL,
 )
 _DOC_PREFIXES = frozenset({"", "r", "u"})  # f-strings and bytes are no docstrings
@@ -83,9 +83,9 @@ def python_comment_chars_fast(content: str) -> int | None:
     bad = parts[3::4]
     if bad.count(None) != len(bad):
         return None
-    comments = "".join(filter(None, parts[1::4]))
+    comments = "".join(filter(None, parts[1::4]))  # without their "#": the count removes every "#" anyway
     strings = parts[2::4]
-    literals = [token for token in strings if token is not None]
+    literals = [token[-1] + token for token in strings if token is not None]  # the opening quote back
     parts[1::4] = parts[3::4] = [""] * len(bad)
     parts[2::4] = ["" if token is None else LIT for token in strings]
     parts[0] = "\n" + parts[0]  # so that every line, the first too, starts after a newline
