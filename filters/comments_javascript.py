@@ -25,16 +25,18 @@ import re
 
 from filters.comments import has_lone_cr
 
-_COMMENT = r"//[^\r\n]*|/\*[^*]*\*+(?:[^/*][^*]*\*+)*/"
-_STRING = (
-    r"""'[^'\\\r\n]*(?:\\(?:\r\n|[\s\S])[^'\\\r\n]*)*'|"[^"\\\r\n]*(?:\\(?:\r\n|[\s\S])[^"\\\r\n]*)*\""""
+# After the first character of a token (a leading character set lets re skip to them fast; a lookahead
+# would not), each group without that character, which a lookbehind tells: comment, string, template start,
+# slash, less-than (empty), bad (an unterminated comment or string); inside a template substitution also a
+# brace (empty).
+_COMMENT_REST = r"/[^\r\n]*|\*[^*]*\*+(?:[^/*][^*]*\*+)*/"
+_STRING_REST = (
+    r"""(?<=')[^'\\\r\n]*(?:\\(?:\r\n|[\s\S])[^'\\\r\n]*)*'"""
+    r"""|(?<=")[^"\\\r\n]*(?:\\(?:\r\n|[\s\S])[^"\\\r\n]*)*\""""
 )
-# Groups: comment, string, template start, slash, less-than, bad (an unterminated comment or string);
-# inside a template substitution also braces.
-_SCAN = re.compile(rf"""(?=[/"'`<])(?:({_COMMENT})|({_STRING})|(`)|(/)|(<)|(/\*|['"]))""")
-_SCAN_SUBSTITUTION = re.compile(
-    rf"""(?=[/"'`<{{}}])(?:({_COMMENT})|({_STRING})|(`)|(/)|(<)|(/\*|['"])|([{{}}]))"""
-)
+_TOKENS = rf"""(?<=/)({_COMMENT_REST})|({_STRING_REST})|(?<=`)()|(?<=/)()|(?<=<)()|((?<=/)\*|(?<=['"]))"""
+_SCAN = re.compile(rf"""[/"'`<](?:{_TOKENS})""")
+_SCAN_SUBSTITUTION = re.compile(rf"""[/"'`<{{}}](?:{_TOKENS}|(?<=[{{}}])())""")
 _TEMPLATE = re.compile(r"[^`\\$]*(?:(?:\\[\s\S]|\$(?!\{))[^`\\$]*)*")
 _REGEX = re.compile(r"/(?:[^/\\\[\r\n]|\\[^\r\n]|\[(?:[^\]\\\r\n]|\\[^\r\n])*\])+/[\w$]*")
 _WORD_TAIL = re.compile(r"(\.?)[\w$]+\Z")
@@ -66,8 +68,8 @@ def javascript_comment_chars_fast(content: str) -> int | None:
         if code:
             previous = code
         if kind == 1:  # a comment leaves ``previous`` as it was
-            comment = match.group(1)
-            total += len(comment) - comment.count("\r\n")
+            comment = match.group(1)  # without its first "/"
+            total += 1 + len(comment) - comment.count("\r\n")
             last = pos = match.end()
             continue
         if kind == 6:
@@ -95,7 +97,7 @@ def javascript_comment_chars_fast(content: str) -> int | None:
             else:
                 previous, last = "/", start + 1
         else:  # a brace inside a template substitution
-            if match.group(7) == "{":
+            if content[start] == "{":
                 braces[-1] += 1
                 previous = "open"
             elif braces[-1]:
