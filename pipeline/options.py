@@ -12,6 +12,7 @@ from apache_beam.options.pipeline_options import (
     GoogleCloudOptions,
     PipelineOptions,
     TestOptions,
+    TypeOptions,
 )
 
 from cli.command import (
@@ -111,6 +112,10 @@ def parse(argv: list[str]) -> PipelineOptions:
         raise SystemExit(f"pipeline.run: {' and '.join(missing)} {verb} required; see --help")
     argv = canonical_argv(argv, option_names(parser, beam_parser(PROG)))
     options = PipelineOptions(argv)
+    # Beam's construction-time type-hint checks re-parse every option for each transform: 0.7 of the 2.4
+    # CPU-s of building our graph, serial before any worker starts. The graph is ours and fixed, and a test
+    # builds it with the checks on (tests/pipeline/test_run.py), so a run skips them.
+    options.view_as(TypeOptions).pipeline_type_check = False
     if is_dataflow(options):
         check_dataflow(options)
     configure(options)

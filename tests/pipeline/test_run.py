@@ -106,3 +106,19 @@ def test_identical_bytes_on_other_runners(spine_run, sample_dir, shared_dir, tmp
     reference, other = file_bytes(spine_run), file_bytes(out)
     assert reference.keys() == other.keys() and len(reference) >= 5
     assert reference == other
+
+
+def test_beams_type_checks_are_off_by_default_and_the_graph_passes_them(sample_dir, shared_dir, tmp_path):
+    """They cost 0.7 CPU-s of every launch, so runs skip them; the graph must still pass them."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import TypeOptions
+
+    from pipeline.run import build, make_plan
+
+    argv = base_args(sample_dir, tmp_path / "out", shared_dir) + ["--preset", "santacoder"]
+    plan = make_plan(argv)
+    assert plan.options.view_as(TypeOptions).pipeline_type_check is False
+    plan.options.view_as(TypeOptions).pipeline_type_check = True
+    pipeline = beam.Pipeline(options=plan.options)
+    build(pipeline, plan)  # raises on a type-hint mismatch between steps
+    assert len(pipeline.to_runner_api().components.transforms) > 100
