@@ -181,40 +181,49 @@ def _shingles_of(node: str, joined: dict) -> bytes:
     return keys
 
 
-def _attach_first(grouped: tuple[str, dict]) -> Iterator[tuple[str, tuple]]:
-    """(a, {edges: [(b, payload)], keys: [keys_a]}) -> (b, (a, payload, keys_a)) for every edge of a."""
+def _pair_ends(pair: tuple) -> Iterator[tuple[str, tuple]]:
+    """(a, b, payload) -> its two ends, keyed by node; the payload travels with the first end only."""
+    a, b, payload = pair
+    yield a, (a, b, True, payload)
+    yield b, (a, b, False, None)
+
+
+def _ends_with_keys(grouped: tuple[str, dict]) -> Iterator[tuple[tuple[str, str], tuple]]:
+    """(node, {ends: [(a, b, first, payload)], shingles: [keys]}) -> ((a, b), (first, keys, payload)) per
+    pair end at the node: the pair's two ends then meet by pair key, each with its shingle set."""
     node, joined = grouped
+    ends = list(joined["ends"])
+    if not ends:
+        return
     keys = _shingles_of(node, joined)
-    for other, payload in joined["edges"]:
-        yield other, (node, payload, keys)
+    for a, b, first, payload in ends:
+        yield (a, b), (first, keys, payload)
 
 
-def _similar_pairs(grouped: tuple[str, dict]) -> Iterator[tuple[str, str, object, float]]:
-    """(b, {pending: [(a, payload, keys_a)], keys: [keys_b]}) -> (a, b, payload, Jaccard) per pending pair."""
-    node, joined = grouped
-    mine = _keys(_shingles_of(node, joined))
-    for other, payload, other_keys in joined["pending"]:
-        yield other, node, payload, jaccard(_keys(other_keys), mine)
+def _pair_jaccard(
+    grouped: tuple[tuple[str, str], Iterable[tuple]],
+) -> Iterator[tuple[str, str, object, float]]:
+    """((a, b), its two ends) -> (a, b, payload, Jaccard)."""
+    (a, b), ends = grouped
+    first, second = sorted(ends, key=lambda end: not end[0])  # exactly two ends: a pair is never repeated
+    yield a, b, first[2], jaccard(_keys(first[1]), _keys(second[1]))
 
 
 class PairJaccard(beam.PTransform):
-    """(a, b, payload) pairs -> (a, b, payload, true Jaccard) by two id joins with the shingle sets."""
+    """(a, b, payload) pairs -> (a, b, payload, true Jaccard). The shingle sets are grouped once, by node,
+    with the pairs that end there; then each pair's two ends meet by pair key (two shingle sets a pair)."""
 
     def __init__(self, shingles: beam.PCollection, label: str | None = None):
         super().__init__(label)
         self._shingles = shingles
 
     def expand(self, pairs: beam.PCollection) -> beam.PCollection:
-        by_first = pairs | "ByFirst" >> beam.Map(lambda t: (t[0], (t[1], t[2])))
-        pending = (
-            {"edges": by_first, SHINGLES: self._shingles}
-            | "JoinFirst" >> beam.CoGroupByKey()
-            | "AttachFirst" >> beam.FlatMap(_attach_first)
-        )
         return (
-            {"pending": pending, SHINGLES: self._shingles}
-            | "JoinSecond" >> beam.CoGroupByKey()
-            | "Jaccard" >> beam.FlatMap(_similar_pairs)
+            {"ends": pairs | "Ends" >> beam.FlatMap(_pair_ends), SHINGLES: self._shingles}
+            | "JoinNodes" >> beam.CoGroupByKey()
+            | "EndKeys" >> beam.FlatMap(_ends_with_keys)
+            | "ByPair" >> beam.GroupByKey()
+            | "Jaccard" >> beam.FlatMap(_pair_jaccard)
         )
 
 
