@@ -150,8 +150,9 @@ def run(argv: list[str]) -> dict[str, Any]:
     finish_mod.start(plan.output, plan_record(plan), plan.parts_root)
     if plan.parts_root != plan.output:
         log.warning("%s holds a finished output: it is replaced when this run completes", plan.output)
-    forks = runners.local_worker_processes(plan.options) if warm_workers.SUPPORTED else 0
+    forks = runners.local_worker_processes(plan.options) if warm_workers.usable() else 0
     pool = warm_workers.WarmWorkers(forks, lambda: warm_workers.warm_judges(pipeline)) if forks else None
+    warm_workers.job_starting()
     try:
         result = pipeline.run()
         result.wait_until_finish()

@@ -36,6 +36,23 @@ ENV_POOL = "STACKCURATE_WARM_WORKERS"  # the folder of the forks' slots (and cla
 # Linux only: macOS's system libraries are not safe in a fork of a process that has started threads (the
 # launcher has: progress), so there every worker starts fresh, as Python's multiprocessing does there.
 SUPPORTED = sys.platform.startswith("linux")
+# Forks are made only before this process runs its first job: after one, Beam's threads (its shared thread
+# pool's idle workers) and gRPC state would be copied into a fork without the threads behind them, and a
+# fork then waits forever for work it was handed (seen in the test suite, which runs many jobs per process).
+_JOB_RAN = False
+
+
+def usable() -> bool:
+    """Whether this process may fork warm workers now (Linux, and no job has run in it yet)."""
+    return SUPPORTED and not _JOB_RAN
+
+
+def job_starting() -> None:
+    """This process starts a job: later jobs in it get fresh workers."""
+    global _JOB_RAN
+    _JOB_RAN = True
+
+
 _STATUS = struct.Struct("!i")
 
 
@@ -106,6 +123,7 @@ def _serve(listener: socket.socket, warm: Callable[[], Any], work: Callable[[], 
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         die_with_parent()
+        _fresh_thread_pool()
         try:
             held = warm()  # held until the fork exits: Shared keeps only weak references to the judges
         except Exception:  # noqa: BLE001 - Beam's worker runs the same set-up again and reports the error as usual
@@ -123,6 +141,13 @@ def _serve(listener: socket.socket, warm: Callable[[], Any], work: Callable[[], 
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)  # never the launcher's atexit handlers or finally blocks
+
+
+def _fresh_thread_pool() -> None:
+    """Beam's shared thread pool as a new process has it: idle threads listed by the parent do not exist here."""
+    from apache_beam.utils import thread_pool_executor
+
+    thread_pool_executor.shared_unbounded_instance().__init__()
 
 
 def _run_worker() -> int:

@@ -125,3 +125,14 @@ def test_a_failing_set_up_leaves_a_cold_worker_that_still_serves():
     with WarmWorkers(1, broken, lambda: 4):
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         assert subprocess.run(runners.worker_command(), shell=True, env=env).returncode == 4
+
+
+def test_forks_only_before_the_first_job_of_a_process(monkeypatch):
+    """After a job, Beam's threads and gRPC state would be copied half-alive into a fork: later jobs of the
+    process (the test suite, ablations) get fresh workers."""
+    from pipeline import warm_workers
+
+    monkeypatch.setattr(warm_workers, "_JOB_RAN", False)
+    assert warm_workers.usable() is warm_workers.SUPPORTED
+    warm_workers.job_starting()
+    assert warm_workers.usable() is False
