@@ -73,12 +73,13 @@ def component_forest(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, n
 
 
 def components_in_memory(edges: Iterable[Edge]) -> dict[Hashable, Hashable]:
-    """node -> smallest id of its component, for every node of an edge (tests, bench, small inputs)."""
-    edges = [(a, b) for a, b in edges if a != b]
-    if not edges:
-        return {}
-    nodes, labels = component_forest(_as_array([a for a, _ in edges]), _as_array([b for _, b in edges]))
-    return dict(zip(_python(nodes), _python(labels), strict=True))
+    """node -> smallest id of its component, for every node of an edge (tests, bench, small inputs): the
+    combiner of :class:`ConnectedComponents` run over all edges in this process."""
+    fn = UnionFind()
+    forest = fn.create_accumulator()
+    for edge in edges:
+        forest = fn.add_input(forest, edge)
+    return dict(_labels(fn.extract_output(forest)))
 
 
 def _python(array: np.ndarray) -> list:
