@@ -11,8 +11,8 @@ the job runs on Beam's FnApiRunner, which never downloads anything (Beam's
 DirectRunner would fetch Prism). Large inputs get one worker process per core
 (``multi_processing``), small ones one in-process worker: see
 :func:`choose_local_workers` for why and the measurements. The worker
-processes are ours (:class:`LocalRunner`, :func:`worker_main`; forks of the
-launcher with their judges set up, ``pipeline.warm_workers``): they get the
+processes are ours (:class:`LocalRunner`, :func:`worker_command`: forks of
+the launcher with their judges set up, ``pipeline.warm_workers``): they get the
 job's options (S3 endpoint and keys reach Beam's filesystems there), leave
 Ctrl-C to the launcher (which prints one line and exits 130) and die with it,
 so an interrupted run leaves neither tracebacks nor orphans.
@@ -40,7 +40,6 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -62,8 +61,6 @@ from apache_beam.options.pipeline_options import (
 )
 from apache_beam.portability import python_urns
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-
-from pipeline.warm_workers import die_with_parent
 
 ROOT = Path(__file__).resolve().parents[1]
 JAR_DIR = ROOT / ".cache" / "jars"
@@ -244,25 +241,15 @@ def local_worker_processes(options: PipelineOptions) -> int:
 
 
 def worker_command() -> str:
-    """The shell command Beam runs for each local worker process: a fork that ``pipeline.warm_workers``
-    set up, else :func:`worker_main`; exec'd so that Beam's ``kill`` reaches the worker itself, not a shell
-    that would leave it behind."""
+    """The shell command Beam runs for each local worker process: ``pipeline.warm_workers.client_main`` (a
+    fork the launcher set up, else a fresh worker); exec'd so that Beam's ``kill`` reaches the worker itself,
+    not a shell that would leave it behind."""
     code = "from pipeline.warm_workers import client_main; client_main()"
     return f"exec {shlex.quote(sys.executable)} -c {shlex.quote(code)}"
 
 
-def worker_main() -> None:
-    """A local worker process: Beam's SDK harness, minus the terminal's Ctrl-C (the launcher handles it:
-    one line, exit 130) and tied to the launcher's life (Linux: killed when it exits, however it exits)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    die_with_parent()
-    from apache_beam.runners.worker import sdk_worker_main
-
-    sdk_worker_main.main(sys.argv)
-
-
 class LocalRunner(FnApiRunner):
-    """FnApiRunner whose worker processes (``multi_processing``) run :func:`worker_main` and get the job's
+    """FnApiRunner whose worker processes (``multi_processing``) run :func:`worker_command` and get the job's
     options, as a portable runner's do: without them Beam's filesystems there lack e.g. the S3 endpoint."""
 
     @classmethod
@@ -359,7 +346,7 @@ def fetch(server: JobServer = FLINK) -> Path:
 
 
 def build_parser() -> Any:
-    from cli.command import CliParser  # not at the top: worker processes import this module for worker_main
+    from cli.command import CliParser  # not at the top: only `python -m pipeline.runners` needs it
 
     parser = CliParser(
         prog="python -m pipeline.runners", description="Build a Beam job server jar once (make jars)."

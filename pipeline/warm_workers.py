@@ -29,6 +29,7 @@ import socket
 import struct
 import sys
 import tempfile
+import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -40,6 +41,7 @@ SUPPORTED = sys.platform.startswith("linux")
 # pool's idle workers) and gRPC state would be copied into a fork without the threads behind them, and a
 # fork then waits forever for work it was handed (seen in the test suite, which runs many jobs per process).
 _JOB_RAN = False
+_STATUS = struct.Struct("!i")  # a fork's exit status, sent back to the worker command
 
 
 def usable() -> bool:
@@ -51,9 +53,6 @@ def job_starting() -> None:
     """This process starts a job: later jobs in it get fresh workers."""
     global _JOB_RAN
     _JOB_RAN = True
-
-
-_STATUS = struct.Struct("!i")
 
 
 def die_with_parent() -> None:
@@ -137,6 +136,9 @@ def _serve(listener: socket.socket, warm: Callable[[], Any], work: Callable[[], 
             status = work()
             conn.sendall(_STATUS.pack(status))
         del held
+    except BaseException:
+        traceback.print_exc()  # os._exit below would drop it: a failing worker must say why, as a fresh one does
+        raise
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -151,6 +153,7 @@ def _fresh_thread_pool() -> None:
 
 
 def _run_worker() -> int:
+    """Beam's SDK harness in this process (its control address and options come in the environment)."""
     from apache_beam.runners.worker import sdk_worker_main
 
     try:
@@ -161,8 +164,9 @@ def _run_worker() -> int:
 
 
 def client_main() -> None:
-    """The worker command while a pool is open: hand this environment to a free fork, exit as it exits;
-    with none free, become a fresh worker."""
+    """Beam's command for a local worker: hand this environment to a free fork of the launcher and exit as
+    it exits; with none free, be a fresh worker. Either way without the terminal's Ctrl-C (the launcher
+    handles it: one line, exit 130) and dying with the launcher."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent()
     folder = os.environ.get(ENV_POOL)
@@ -177,9 +181,7 @@ def client_main() -> None:
             conn.shutdown(socket.SHUT_WR)
             reply = _recv_all(conn)
         sys.exit(_STATUS.unpack(reply)[0] if len(reply) == _STATUS.size else 1)
-    from pipeline.runners import worker_main
-
-    worker_main()
+    sys.exit(_run_worker())
 
 
 def warm_judges(pipeline: Any) -> list[Any]:

@@ -136,3 +136,15 @@ def test_forks_only_before_the_first_job_of_a_process(monkeypatch):
     assert warm_workers.usable() is warm_workers.SUPPORTED
     warm_workers.job_starting()
     assert warm_workers.usable() is False
+
+
+def test_a_fork_whose_worker_fails_says_why(capfd):
+    """A fork leaves with os._exit (never the launcher's exit handlers), which would drop the traceback."""
+
+    def failing() -> int:
+        raise RuntimeError("the harness broke")
+
+    with WarmWorkers(1, lambda: None, failing):
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        assert subprocess.run(runners.worker_command(), shell=True, env=env).returncode == 1
+    assert "RuntimeError: the harness broke" in capfd.readouterr().err
