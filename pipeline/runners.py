@@ -194,8 +194,8 @@ def make_runner(options: PipelineOptions) -> Any:
 
 # --- local runs ----------------------------------------------------------------------------------------
 
-# Input bytes (files as stored) from which a local run uses every core. Worker processes are forks of the
-# launcher with their judges set up (pipeline.warm_workers), but every record between fused stages still
+# Input bytes (files as stored) from which a local run uses every core. Worker processes are forked, judges set
+# up, from one fork of the launcher (pipeline.warm_workers), but every record between fused stages still
 # goes over gRPC through the launcher, so small inputs are faster in one in-process worker. Measured with
 # the santacoder preset on a shared 2-core machine (see choose_local_workers).
 MULTI_PROCESS_FROM_BYTES = 16_000_000
@@ -242,7 +242,7 @@ def local_worker_processes(options: PipelineOptions) -> int:
 
 def worker_command() -> str:
     """The shell command Beam runs for each local worker process: ``pipeline.warm_workers.client_main`` (a
-    fork the launcher set up, else a fresh worker); exec'd so that Beam's ``kill`` reaches the worker itself,
+    worker the launcher's zygote set up, else a fresh worker); exec'd so that Beam's ``kill`` reaches the worker itself,
     not a shell that would leave it behind."""
     code = "from pipeline.warm_workers import client_main; client_main()"
     return f"exec {shlex.quote(sys.executable)} -c {shlex.quote(code)}"

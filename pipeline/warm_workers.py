@@ -3,10 +3,13 @@
 Why: a fresh worker process imports Beam (~1.6 CPU-s) and sets up every judge it runs (Presidio, the
 decontamination automaton, compiled kernels, parsers: ~2-4 CPU-s for santacoder), one after the other,
 after the launcher has done the same imports. On a 2-core laptop that start-up is what keeps two workers
-from halving the wall time. A fork of the launcher has Beam and the graph's code already; it sets up the
-judges while the launcher translates the graph and starts the runner, and Beam's workers then find
-them set up: a judge's state is kept per process under a ``Shared`` key that the graph's pickled copies
-carry (``pipeline.judging``).
+from halving the wall time. A fork of the launcher (the *zygote*) has Beam and the graph's code already;
+it sets up the judges once, on the other core while the launcher translates the graph and starts the
+runner, then forks one process per worker, set up at no further cost (copy-on-write). Beam's workers
+find them set up: a judge's state is kept per process under a ``Shared`` key that the graph's pickled
+copies carry (``pipeline.judging``). One set-up instead of one per worker saves ~2 CPU-s a worker on
+santacoder (mostly importing Presidio), and the launcher's translation no longer competes with a
+set-up per worker for the cores.
 
 How Beam reaches them: FnApiRunner starts each local worker with a shell command
 (``pipeline.runners.worker_command``). While a pool is open, that command is :func:`client_main`: a
@@ -72,41 +75,43 @@ def _recv_all(conn: socket.socket) -> bytes:
 
 
 class WarmWorkers:
-    """``count`` forks of this process, each running ``warm()`` and then waiting for one worker command."""
+    """``count`` worker processes, each waiting for one worker command, forked from one process (the
+    zygote, ``self.zygote``) that ran ``warm()`` first."""
 
     def __init__(self, count: int, warm: Callable[[], Any], work: Callable[[], int] | None = None):
         self.folder = tempfile.mkdtemp(prefix="stackcurate-workers-")
-        self.pids: list[int] = []
-        sys.stdout.flush()
-        sys.stderr.flush()
+        listeners = []
         for index in range(count):
             # Linux's abstract socket names: no file, so no limit from a long TMPDIR (a path is 107 bytes at most)
             name = f"stackcurate-{os.getpid()}-{secrets.token_hex(6)}-{index}"
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             listener.bind("\0" + name)
+            listener.listen(1)  # a worker command that connects before its worker is forked waits
             with open(os.path.join(self.folder, f"{index}.slot"), "w") as slot:
                 slot.write(name)
-            listener.listen(1)
-            pid = os.fork()
-            if pid == 0:  # the fork: never returns
-                _serve(listener, warm, work or _run_worker)
+            listeners.append(listener)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.zygote = os.fork()
+        if self.zygote == 0:  # never returns
+            _zygote(listeners, warm, work or _run_worker)
+        for listener in listeners:
             listener.close()
-            self.pids.append(pid)
         os.environ[ENV_POOL] = self.folder
 
     def close(self) -> None:
-        """No more claims; forks nobody claimed are stopped (claimed ones end with Beam's job)."""
+        """No more claims; workers nobody claimed are stopped (claimed ones end with Beam's job): the
+        zygote is, and its workers die with it."""
         if os.environ.get(ENV_POOL) == self.folder:
             del os.environ[ENV_POOL]
         shutil.rmtree(self.folder, ignore_errors=True)
-        for pid in self.pids:
-            try:
-                done, _ = os.waitpid(pid, os.WNOHANG)
-                if not done:
-                    os.kill(pid, signal.SIGKILL)
-                    os.waitpid(pid, 0)
-            except ChildProcessError:  # already reaped
-                pass
+        try:
+            done, _ = os.waitpid(self.zygote, os.WNOHANG)
+            if not done:
+                os.kill(self.zygote, signal.SIGKILL)
+                os.waitpid(self.zygote, 0)
+        except ChildProcessError:  # already reaped
+            pass
 
     def __enter__(self) -> WarmWorkers:
         return self
@@ -115,18 +120,50 @@ class WarmWorkers:
         self.close()
 
 
-def _serve(listener: socket.socket, warm: Callable[[], Any], work: Callable[[], int]) -> None:
-    """The fork's life: set up, wait for the worker command, become Beam's worker, report its status.
-    A set-up that fails leaves a cold worker: Beam's own set-up then fails with the error, as in a fresh one."""
+def _zygote(listeners: list[socket.socket], warm: Callable[[], Any], work: Callable[[], int]) -> None:
+    """Set up once, fork one worker per listener, wait for them. A set-up that fails leaves cold workers:
+    Beam's own set-up then fails with the error, as in a fresh one."""
     status = 1
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         die_with_parent()
         _fresh_thread_pool()
         try:
-            held = warm()  # held until the fork exits: Shared keeps only weak references to the judges
+            held = warm()  # held until the workers exit: Shared keeps only weak references to the judges
         except Exception:  # noqa: BLE001 - Beam's worker runs the same set-up again and reports the error as usual
             held = None
+        workers = []
+        for listener in listeners:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:  # never returns
+                for other in listeners:
+                    if other is not listener:
+                        other.close()
+                _serve(listener, work)
+            workers.append(pid)
+        for listener in listeners:
+            listener.close()
+        for pid in workers:
+            os.waitpid(pid, 0)
+        del held
+        status = 0
+    except BaseException:
+        traceback.print_exc()
+        raise
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)  # never the launcher's atexit handlers or finally blocks
+
+
+def _serve(listener: socket.socket, work: Callable[[], int]) -> None:
+    """A worker's life: wait for the worker command, become Beam's worker, report its status."""
+    status = 1
+    try:
+        die_with_parent()  # with the zygote, which the launcher stops at the end of the job
+        _fresh_thread_pool()
         conn, _ = listener.accept()
         listener.close()
         with conn:
@@ -135,14 +172,13 @@ def _serve(listener: socket.socket, warm: Callable[[], Any], work: Callable[[], 
             os.environ.update(environment)
             status = work()
             conn.sendall(_STATUS.pack(status))
-        del held
     except BaseException:
         traceback.print_exc()  # os._exit below would drop it: a failing worker must say why, as a fresh one does
         raise
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(status)  # never the launcher's atexit handlers or finally blocks
+        os._exit(status)
 
 
 def _fresh_thread_pool() -> None:
@@ -186,7 +222,7 @@ def client_main() -> None:
 
 def warm_judges(pipeline: Any) -> list[Any]:
     """Set up every step of ``pipeline`` that offers ``warm()`` (``pipeline.judging.JudgeBatches``): what
-    a fork runs before Beam's worker command claims it."""
+    the zygote runs before it forks the workers."""
     import apache_beam as beam
     from apache_beam.runners.worker import sdk_worker_main  # noqa: F401 - the harness's own imports, done here
 

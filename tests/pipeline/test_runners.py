@@ -122,7 +122,9 @@ def test_the_plan_chooses_the_workers_from_the_input_size(sample_dir, shared_dir
 
 
 def _worker_pids(launcher: int) -> list[int]:
-    pids = []
+    """The launcher's descendants that do the work: the worker commands Beam starts, the zygote the
+    launcher forks and the workers the zygote forks (which the worker commands hand their work to)."""
+    parents = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
@@ -130,12 +132,13 @@ def _worker_pids(launcher: int) -> list[int]:
                 cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
             except OSError:
                 continue
-            # the worker commands Beam starts, and the launcher's forks they hand their work to
-            if int(stat.rsplit(")", 1)[1].split()[1]) == launcher and (
-                b"client_main" in cmdline or b"pipeline.run" in cmdline
-            ):
-                pids.append(int(entry))
-    return pids
+            if b"client_main" in cmdline or b"pipeline.run" in cmdline:
+                parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = [], {launcher}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier}
+        found += sorted(frontier)
+    return found
 
 
 def _gone(pids: list[int], within_s: float = 10.0) -> bool:
@@ -181,7 +184,7 @@ def test_an_interrupted_two_process_run_ends_quietly_and_leaves_no_worker(
         while first and not first.startswith("["):  # the workers are judging documents now
             first = launcher.stderr.readline()
         workers = _worker_pids(launcher.pid)
-        assert first and len(workers) == 4, (first, workers)  # two worker commands, two forks
+        assert first and len(workers) == 5, (first, workers)  # two worker commands, the zygote, two workers
         if how == "ctrl-c":
             os.killpg(launcher.pid, signal.SIGINT)  # what the terminal sends: every process of the job
         else:

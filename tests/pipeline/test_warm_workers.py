@@ -27,8 +27,9 @@ def _alive(pid: int) -> bool:
 
 
 def test_a_worker_command_hands_its_environment_to_a_set_up_fork_and_exits_as_it_exits(tmp_path):
-    """Two forks set up, three worker commands: two get a fork (its exit status, this environment), the
-    third finds none free and becomes a fresh worker (which, without Beam's control address, fails)."""
+    """The zygote sets up once and forks two workers; three worker commands: two get a worker (its exit
+    status, this environment), the third finds none free and becomes a fresh worker (which, without
+    Beam's control address, fails)."""
     log = tmp_path / "log"
 
     def warm() -> str:
@@ -37,14 +38,13 @@ def test_a_worker_command_hands_its_environment_to_a_set_up_fork_and_exits_as_it
 
     def work() -> int:
         with open(log, "a") as out:
-            out.write(f"{os.getpid()} {os.environ['JOB_MARK']} {os.environ.get(ENV_POOL) is not None}\n")
+            out.write(
+                f"{os.getpid()} {os.getppid()} {os.environ['JOB_MARK']} {os.environ.get(ENV_POOL) is not None}\n"
+            )
         return 7
 
     with WarmWorkers(2, warm, work) as pool:
         assert os.environ[ENV_POOL] == pool.folder
-        deadline = time.monotonic() + 30
-        while len(list(tmp_path.glob("warm-*"))) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
         command = runners.worker_command()
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         codes = [
@@ -53,22 +53,41 @@ def test_a_worker_command_hands_its_environment_to_a_set_up_fork_and_exits_as_it
             )
             for k in range(3)
         ]
-        lines = sorted(log.read_text().splitlines())
         assert [c.returncode for c in codes[:2]] == [7, 7]
         assert codes[2].returncode not in (0, 7)  # a fresh worker: Beam's harness, no control address
         assert "CONTROL_API_SERVICE_DESCRIPTOR" in codes[2].stderr
-        forks = sorted(int(name.name.split("-")[1]) for name in tmp_path.glob("warm-*"))
-        assert forks == sorted(pool.pids)
-        # one after the other, so the k-th command claims the k-th fork; each ran once, with its caller's env
-        assert lines == sorted(f"{pid} job{k} True" for k, pid in enumerate(pool.pids))
+        # set up once, in the zygote; each worker is its child, ran once, with its caller's environment
+        assert [p.name for p in tmp_path.glob("warm-*")] == [f"warm-{pool.zygote}"]
+        runs = [line.split() for line in log.read_text().splitlines()]
+        assert [(parent, job, seen) for _, parent, job, seen in runs] == [
+            (str(pool.zygote), "job0", "True"),
+            (str(pool.zygote), "job1", "True"),
+        ]
+        assert len({pid for pid, *_ in runs}) == 2 and str(pool.zygote) not in {pid for pid, *_ in runs}
     assert ENV_POOL not in os.environ and not Path(pool.folder).exists()
 
 
-def test_forks_nobody_claimed_are_stopped_at_close():
+def test_workers_nobody_claimed_are_stopped_at_close():
+    """Their sockets close with them: a worker command then finds nobody to connect to."""
+    import socket
+
     pool = WarmWorkers(2, lambda: None, lambda: 0)
-    assert all(_alive(pid) for pid in pool.pids)
+    names = [Path(path).read_text() for path in sorted(Path(pool.folder).glob("*.slot"))]
+    assert _alive(pool.zygote)
     pool.close()
-    assert not any(_alive(pid) for pid in pool.pids)
+    assert not _alive(pool.zygote)
+    deadline = time.monotonic() + 10
+    refused = 0
+    while refused < len(names) and time.monotonic() < deadline:  # SIGKILL from the zygote's death: async
+        refused = 0
+        for name in names:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                try:
+                    probe.connect("\0" + name)
+                except ConnectionRefusedError:
+                    refused += 1
+        time.sleep(0.05)
+    assert refused == len(names)
 
 
 def test_without_a_pool_the_worker_command_is_a_fresh_worker(monkeypatch):
