@@ -64,7 +64,7 @@ class Decontaminator:
 
     def find(self, content: str) -> Finding | None:
         """The first benchmark string in ``content``, with its span in ``content``; None if clean."""
-        match = self.substrings.find(normalize(content))
+        match = self.substrings.find(normalize(content)) if self.substrings.may_occur(content) else None
         if match is not None:
             start, end = original_span(content, match.start, match.start + match.length)
         elif self.ngrams is not None:

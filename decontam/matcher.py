@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import ahocorasick
 
+from decontam.prefilter import AnchorFilter
 from decontam.strings import BenchmarkString, normalize
 
 
@@ -101,6 +102,7 @@ class SubstringMatcher:
         if anchors:
             self._automaton.make_automaton()
         self._empty = not anchors
+        self._filter = AnchorFilter(list(anchors))
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -115,6 +117,11 @@ class SubstringMatcher:
                 src = entry.sources[0]
                 found.append(Match(src.benchmark, src.task_id, src.field, start, len(entry.text)))
         return found
+
+    def may_occur(self, content: str) -> bool:
+        """Whether an anchor occurs in ``normalize(content)``; when not, :meth:`find` finds nothing there
+        (one compiled pass over the raw text: the clean document skips normalising and the automaton)."""
+        return self._filter.contains(content)
 
     def find(self, normalised_text: str) -> Match | None:
         """The first verified match scanning left to right (by anchor end), or None."""
