@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from pii.detect import import_presidio
 from pii.key_names import KEY_ENTITY, SOURCE_KEY, key_name_kind, names_something_else
@@ -72,6 +73,8 @@ _COMMENT_LABEL = re.compile(
     r"(?P<bare>[A-Za-z0-9+/=_\-]{20,1024})(?=[\s\"',;]|\Z)",
     re.MULTILINE,
 )
+# Every comment label's value is such a run after its colon: the lines without one are not searched.
+_LABEL_VALUE = re.compile(r":[ \t]*[A-Za-z0-9+/=_\-]{20}")
 _CALL = re.compile(r"^[\w.]+\(")
 
 
@@ -101,11 +104,29 @@ class KeyContextRecognizer(EntityRecognizer):
             if kind:
                 for span, quoted in _values_after(text, start, end):
                     results.setdefault(span, f"KeyContext:{kind}" if quoted else f"KeyContextBare:{kind}")
-        for label in _COMMENT_LABEL.finditer(text):
+        for label in comment_labels(text):
             name = label.group("name")
             if not key_name_kind(name) and not names_something_else(name):
                 results.setdefault(label.span("bare"), "CommentLabel")
         return [_result(span, source, self.name, self.id) for span, source in sorted(results.items())]
+
+
+def comment_labels(text: str) -> Iterator[re.Match[str]]:
+    """``_COMMENT_LABEL.finditer(text)``, searched only in the lines holding a ``_LABEL_VALUE``.
+
+    Its leading alternatives (``//``, ``#``, line-start ``*`` ...) have no literal
+    for ``re`` to skip to, so it tried every position of the text; a label never
+    spans a line break, and each line is searched from its start, ``^`` and the
+    line break after it included, so the matches are the same.
+    """
+    line_end = -1
+    for hit in _LABEL_VALUE.finditer(text):
+        if hit.start() < line_end:
+            continue
+        line_start = text.rfind("\n", 0, hit.start()) + 1
+        newline = text.find("\n", hit.end())
+        line_end = len(text) if newline < 0 else newline + 1
+        yield from _COMMENT_LABEL.finditer(text, line_start, line_end)
 
 
 def _names(text: str) -> list[tuple[int, int]]:
