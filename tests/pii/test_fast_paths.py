@@ -1,0 +1,102 @@
+"""The faster paths of the PII core give exactly what the slower definitions they replace give."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from pii import prescan
+from pii.detect import _ALL_ENTITIES, _SCORE_THRESHOLD, _source
+from pii.evaluate import DEFAULT_LABELLED, load_labelled
+from pii.keys import _COMMENT_LABEL, comment_labels
+from pii.literal_scan import build_table, byte_classes
+from pii.recognizers import _LONG_RUN, long_runs
+
+
+def _texts() -> list[str]:
+    docs, negatives = load_labelled(DEFAULT_LABELLED)
+    return [doc.content for doc in docs] + ["\n".join(line for _, line in negatives)]
+
+
+def _spans(results) -> list[tuple[int, int, str, float, str]]:
+    return sorted((r.start, r.end, r.entity_type, r.score, _source(r)) for r in results)
+
+
+def test_recognizers_called_directly_give_what_the_engine_gives(detector):
+    crafted = (
+        'mail = "jane.roe@corp-mail.de"  # ip 52.14.7.9, ::ffff:52.14.7.9, 2001:db8::1\n'
+        'api_key = "AKIAQW7ZP2LMX9RT3BNA"\npassword: "hunter2hunter2"\n'
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n"
+    )
+    compared = 0
+    for text in [crafted, *_texts()]:
+        for entity in _ALL_ENTITIES:
+            engine = detector.engine.analyze(
+                text=text, language="en", entities=[entity], score_threshold=_SCORE_THRESHOLD
+            )
+            assert _spans(detector._analyze(text, entity)) == _spans(engine), entity
+            compared += len(engine)
+    assert compared > 200
+    emails = _spans(detector._analyze(crafted, "EMAIL_ADDRESS"))
+    assert [(s, e) for s, e, *_ in emails] == [(8, 29)]
+    ips = {crafted[s:e] for s, e, *_ in _spans(detector._analyze(crafted, "IP_ADDRESS"))}
+    assert ips == {"52.14.7.9", "::ffff:52.14.7.9", "2001:db8::1"}
+    block = _spans(detector._analyze(crafted, "PRIVATE_KEY_BLOCK"))
+    assert [crafted[s:e] for s, e, *_ in block] == ["MIIEowIBAAKCAQEA"]
+
+
+def test_long_runs_are_the_regex_runs():
+    text = "x = 'abcdefghijklmnopqrstuvwx' + a-b_c " + "A_b-9" * 5 + "\n" + "y" * 23 + "." + "z" * 24
+    assert long_runs(text) == ["abcdefghijklmnopqrstuvwx", "A_b-9" * 5, "z" * 24]
+    assert long_runs("é" + "w" * 30) == ["é" + "w" * 30]  # not ASCII: \w takes the letter too
+    rng = random.Random(0)
+    pieces = ["a", "-", "_", "Z9", " ", "\n", ".", "é", "a" * 23, "b" * 24, "\x00", "\x01", "\x7f"]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(30)))
+        assert long_runs(text) == _LONG_RUN.findall(text), repr(text)
+    for text in _texts():
+        assert long_runs(text) == _LONG_RUN.findall(text)
+
+
+def _labels(matches) -> list[tuple[tuple[int, int], ...]]:
+    return [(m.span(), m.span("name"), m.span("bare")) for m in matches]
+
+
+def test_comment_labels_are_the_regex_labels():
+    value = "c2VjcmV0IHZhbHVlIGhlcmU="
+    text = f"x = 1\n// token: {value}\n  * high_entropy: {value},\nurl: {value}\n# a: b\n;; k:\t{value}"
+    found = [(m.group("name"), m.group("bare")) for m in comment_labels(text)]
+    assert found == [("token", value), ("high_entropy", value), ("k", value)]
+    assert _labels(comment_labels(text)) == _labels(_COMMENT_LABEL.finditer(text))
+    rng = random.Random(0)
+    pieces = [
+        "//",
+        "#",
+        "/*",
+        " * ",
+        ";",
+        "\n",
+        " ",
+        "\t",
+        "name",
+        "api_key",
+        ":",
+        "x" * 20,
+        value,
+        '"',
+        ",",
+        "é",
+    ]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(30)))
+        assert _labels(comment_labels(text)) == _labels(_COMMENT_LABEL.finditer(text)), repr(text)
+    for text in _texts():
+        assert _labels(comment_labels(text)) == _labels(_COMMENT_LABEL.finditer(text))
+
+
+def test_byte_classes_keep_every_transition():
+    table, _ = build_table(prescan.KEY_LITERALS)
+    classes, columns = byte_classes(table)
+    assert np.array_equal(columns[:, classes], table)
+    assert columns.shape[1] < 64 and classes[ord("a")] == classes[ord("A")]
