@@ -172,8 +172,12 @@ class PiiDetector:
     def candidates(self, text: str) -> list[tuple[int, int, str, str]]:
         """Every raw detector hit as ``(start, end, family, source)``, before guards."""
         spans: set[tuple[int, int, str, str]] = set()
+        positions = prescan.anchors_by_family(text) if self.use_prescan else {}
         for family in prescan.FAMILIES:
-            pieces = prescan.windows(text, family) if self.use_prescan else list(prescan.segments(text))
+            if self.use_prescan:
+                pieces = prescan.windows(text, family, positions[family])
+            else:
+                pieces = list(prescan.segments(text))
             if not pieces:
                 continue
             joined, starts, offsets = _join(pieces)

@@ -15,6 +15,10 @@ The walk is a chain of dependent loads (each state comes from the last), so
 the table is kept small enough for the L1 cache: bytes that no literal tells
 apart share a column (``byte_classes``: ~40 columns, not 128), and states
 are 16-bit: the scan runs ~1.4x faster than with a 128-column 32-bit table.
+
+The same pass can also find the IP family's anchors (``anchors_and_ip``): the
+three regexes stopped at every dot and colon of a text, one pass each; in the
+key pass they cost a fraction of that, the bytes being there already.
 """
 
 from __future__ import annotations
@@ -110,16 +114,46 @@ def _lower_at(data, j):  # pragma: no cover - compiled
 
 
 @compiled
+def _digits_end(data, j, hexadecimal):  # pragma: no cover - compiled
+    """Where the run of digits (or hex digits) starting at ``j`` ends."""
+    n = data.shape[0]
+    while j < n:
+        byte = data[j]
+        if not (48 <= byte <= 57 or (hexadecimal and (97 <= byte <= 102 or 65 <= byte <= 70))):
+            break
+        j += 1
+    return j
+
+
+@compiled
+def _groups_end(data, i, separator, hexadecimal, longest):  # pragma: no cover - compiled
+    """The end of ``separator (digits{1,longest} separator){2}`` at ``i``, or -1. A digit run and the
+    separator share no character, so each run must be whole (backtracking finds nothing shorter)."""
+    n = data.shape[0]
+    j = i + 1
+    for _ in range(2):
+        end = _digits_end(data, j, hexadecimal)
+        if end == j or end - j > longest or end >= n or data[end] != separator:
+            return -1
+        j = end + 1
+    return j
+
+
+@compiled
 def _anchors(
-    data, classes, table, outputs, kinds, run, space, quoted_run, colon_run, found
+    data, classes, table, outputs, kinds, run, space, quoted_run, colon_run, found, ip_found
 ):  # pragma: no cover
     """One pass: the end of every literal match (``table``: flat, indexed by a state plus a byte's class,
     each entry a next state times the number of classes; ``outputs`` indexed likewise), and the start of
-    every shape (``kinds``: 0 none, 1 quote, 2 colon, 3 k, 4 p, or 0 everywhere for literals only).
-    Writes up to ``len(found)`` offsets; returns how many there are."""
+    every shape (``kinds``: 0 none, 1 quote, 2 colon, 3 k, 4 p, or 0 everywhere for literals only; 5 dot
+    and 6 colon also look for the IP family's anchors, into ``ip_found``: what ``finditer`` gives for each
+    of ``\\.\\d{1,3}\\.\\d{1,3}\\.\\d``, ``::`` and ``:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:``, each
+    resuming after its own last match). Writes up to ``len(found)`` and ``len(ip_found)`` offsets;
+    returns how many there are of each."""
     n = data.shape[0]
-    count = 0
-    capacity = found.shape[0]
+    count = ip_count = 0
+    capacity, ip_capacity = found.shape[0], ip_found.shape[0]
+    dotted_from = pair_from = groups_from = 0  # where each IP pattern's search resumes
     state = 0
     for i in range(n):
         byte = data[i]
@@ -127,31 +161,51 @@ def _anchors(
         hits = outputs[state]
         kind = kinds[byte]
         if kind:
-            hit = False
+            hit = ip_hit = False
             if kind == 1:  # a quote before a run
                 hit = _run_at(data, i + 1, run, quoted_run)
-            elif kind == 2:  # a colon, blanks, a run
+            elif kind == 2 or kind == 6:  # a colon, blanks, a run
                 j = i + 1
                 while j < n and (data[j] == 32 or data[j] == 9):
                     j += 1
                 hit = _run_at(data, j, run, colon_run)
+                if kind == 6:
+                    if i + 1 < n and data[i + 1] == 58:  # "::"
+                        if i >= pair_from:
+                            ip_hit = True
+                            pair_from = i + 2
+                    elif i >= groups_from:  # ":h:h:"
+                        end = _groups_end(data, i, 58, True, 4)
+                        if end >= 0:
+                            ip_hit = True
+                            groups_from = end
             elif kind == 3:  # key
                 hit = i + 2 < n and _lower_at(data, i + 1) == 101 and _lower_at(data, i + 2) == 121
                 hit = hit and _assigned(data, i + 3, space)
-            elif i + 3 < n and _lower_at(data, i + 1) == 97 and _lower_at(data, i + 2) == 115:  # pass(code)
-                if _lower_at(data, i + 3) == 115:
-                    hit = _assigned(data, i + 4, space)
-                    if not hit and i + 7 < n:
-                        code = _lower_at(data, i + 4) == 99 and _lower_at(data, i + 5) == 111
-                        code = code and _lower_at(data, i + 6) == 100 and _lower_at(data, i + 7) == 101
-                        hit = code and _assigned(data, i + 8, space)
+            elif kind == 4:  # pass(code)
+                if i + 3 < n and _lower_at(data, i + 1) == 97 and _lower_at(data, i + 2) == 115:
+                    if _lower_at(data, i + 3) == 115:
+                        hit = _assigned(data, i + 4, space)
+                        if not hit and i + 7 < n:
+                            code = _lower_at(data, i + 4) == 99 and _lower_at(data, i + 5) == 111
+                            code = code and _lower_at(data, i + 6) == 100 and _lower_at(data, i + 7) == 101
+                            hit = code and _assigned(data, i + 8, space)
+            elif i >= dotted_from:  # 5: ".d.d.d"
+                end = _groups_end(data, i, 46, False, 3)
+                if end >= 0 and end < n and 48 <= data[end] <= 57:
+                    ip_hit = True
+                    dotted_from = end + 1
             if hit:
                 hits += 1
+            if ip_hit:
+                if ip_count < ip_capacity:
+                    ip_found[ip_count] = i
+                ip_count += 1
         for _ in range(hits):
             if count < capacity:
                 found[count] = i
             count += 1
-    return count
+    return count, ip_count
 
 
 def _class_table(pattern: str) -> np.ndarray:
@@ -176,11 +230,16 @@ class KeyScanner:
         self.kinds[ord(":")] = 2
         self.kinds[[ord("k"), ord("K")]] = 3
         self.kinds[[ord("p"), ord("P")]] = 4
+        self.ip_kinds = self.kinds.copy()
+        self.ip_kinds[ord(".")] = 5
+        self.ip_kinds[ord(":")] = 6
         self.no_kinds = np.zeros(128, dtype=np.int8)
         self.run = _class_table(run_class)
         self.space = _class_table(r"\s")
         self.quoted_run, self.colon_run = quoted_run, colon_run
-        self.anchors("")  # compile (or load the cached kernel) now, at start-up, not on the first document
+        self.anchors_and_ip(
+            ""
+        )  # compile (or load the cached kernel) now, at start-up, not on the first document
 
     def literal_ends(self, text: str) -> list[int]:
         """What ``pyahocorasick``'s ``iter`` yields as ends on the lower-cased text."""
@@ -190,7 +249,11 @@ class KeyScanner:
         """Literal ends and shape starts, in order of offset (a shape start after the ends there)."""
         return self._run(text, self.kinds)
 
-    def _run(self, text: str, kinds: np.ndarray) -> list[int]:
+    def anchors_and_ip(self, text: str) -> tuple[list[int], list[int]]:
+        """``anchors(text)``, and the IP family's anchors in the same pass (``pii.prescan``'s regexes')."""
+        return self._run(text, self.ip_kinds, ip=True)
+
+    def _run(self, text: str, kinds: np.ndarray, ip: bool = False):
         data = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
         args = (
             data,
@@ -203,9 +266,11 @@ class KeyScanner:
             self.quoted_run,
             self.colon_run,
         )
-        found = np.empty(256, dtype=np.int64)
-        count = _anchors(*args, found)
-        if count > found.shape[0]:
-            found = np.empty(count, dtype=np.int64)
-            _anchors(*args, found)
+        found, ip_found = np.empty(256, dtype=np.int64), np.empty(64 if ip else 0, dtype=np.int64)
+        count, ip_count = _anchors(*args, found, ip_found)
+        if count > found.shape[0] or ip_count > ip_found.shape[0]:
+            found, ip_found = np.empty(count, dtype=np.int64), np.empty(ip_count, dtype=np.int64)
+            _anchors(*args, found, ip_found)
+        if ip:
+            return found[:count].tolist(), ip_found[:ip_count].tolist()
         return found[:count].tolist()

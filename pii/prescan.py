@@ -93,13 +93,32 @@ def anchors(text: str, family: str) -> list[int]:
     if text.isascii():
         positions = _KEY_SCANNER.anchors(text)
     else:
-        lowered = _lower(text)
-        positions = _literal_anchors(lowered)
-        for pattern in _NAME_END:
-            positions += [m.start() for m in pattern.finditer(lowered)]
-        for pattern in _QUOTED_RUNS:
-            positions += [m.start() for m in pattern.finditer(text)]
-        positions += [m.start() for m in _COLON_RUN.finditer(text)]
+        positions = _key_anchors_not_ascii(text)
+    return _with_url_credentials(text, positions)
+
+
+def anchors_by_family(text: str) -> dict[str, list[int]]:
+    """``{family: anchors(text, family)}``; in an ASCII text, the key and IP families' in one compiled pass."""
+    if not text.isascii():
+        return {family: anchors(text, family) for family in FAMILIES}
+    key, ip = _KEY_SCANNER.anchors_and_ip(text)
+    return {EMAIL: anchors(text, EMAIL), IP_ADDRESS: ip, KEY: _with_url_credentials(text, key)}
+
+
+def _key_anchors_not_ascii(text: str) -> list[int]:
+    """The key family's anchors by ``pyahocorasick`` and the regexes (``_KEY_SCANNER`` reads ASCII only)."""
+    lowered = _lower(text)
+    positions = _literal_anchors(lowered)
+    for pattern in _NAME_END:
+        positions += [m.start() for m in pattern.finditer(lowered)]
+    for pattern in _QUOTED_RUNS:
+        positions += [m.start() for m in pattern.finditer(text)]
+    positions += [m.start() for m in _COLON_RUN.finditer(text)]
+    return positions
+
+
+def _with_url_credentials(text: str, positions: list[int]) -> list[int]:
+    """``positions`` and the URL-credential anchors, sorted."""
     if "://" in text and "@" in text:
         positions += [m.start() for m in _URL_CREDENTIALS.finditer(text)]
     positions.sort()
@@ -113,7 +132,7 @@ def _literal_anchors(lowered: str) -> list[int]:
 
 def families(text: str) -> set[str]:
     """The entity families with at least one anchor in ``text``."""
-    return {family for family in FAMILIES if anchors(text, family)}
+    return {family for family, positions in anchors_by_family(text).items() if positions}
 
 
 LONG_LINE = 2000  # lines longer than this are analysed in windows around their anchors

@@ -69,3 +69,57 @@ def test_anchors_of_ascii_texts_take_the_compiled_path():
     text = 'password = "c2VjcmV0IHZhbHVlIGhlcmU="\n'
     assert prescan.anchors(text, prescan.KEY) == _reference_anchors(text)
     assert isinstance(KeyScanner(("a",), prescan._KEY_RUN, 16, 20).literal_ends("aAa"), list)
+
+
+def _reference_ip_anchors(text: str) -> list[int]:
+    return sorted(m.start() for p in prescan._IP_ANCHORS for m in p.finditer(text))
+
+
+def test_ip_anchors_in_the_key_pass_are_the_regexes():
+    text = "v 1.2.3.4 and 1.2.3.4.5.6.7; ::1 ::: a:bc:def: 1234.1.1.1 .12345.1.1 fe80::1:2:3 ab:cd:ef:01:"
+    keys, ips = SCANNER.anchors_and_ip(text)
+    assert ips == _reference_ip_anchors(text)
+    assert ips == [
+        3,
+        15,
+        21,
+        29,
+        33,
+        38,
+        51,
+        73,
+        74,
+        83,
+    ]  # "::" at 73 and ":1:2:" at 74: each pattern resumes alone
+    assert keys == SCANNER.anchors(text)
+    rng = random.Random(0)
+    pieces = [
+        ".",
+        ":",
+        "::",
+        "1",
+        "12",
+        "123",
+        "1234",
+        "a",
+        "F",
+        "g",
+        "ffff",
+        "fffff",
+        " ",
+        "\n",
+        "key=",
+        "'",
+    ]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(40)))
+        keys, ips = SCANNER.anchors_and_ip(text)
+        assert ips == _reference_ip_anchors(text) and keys == SCANNER.anchors(text), repr(text)
+    crowded = "::" * 500  # more than the first buffer holds
+    assert SCANNER.anchors_and_ip(crowded)[1] == list(range(0, 1000, 2))
+
+
+def test_anchors_by_family_are_the_anchors_of_each_family():
+    for text in ('k = "1.2.3.4"; mail a@b.io; token: ' + "x" * 20, "é 1.2.3.4 ::1 secret=", ""):
+        assert prescan.anchors_by_family(text) == {f: prescan.anchors(text, f) for f in prescan.FAMILIES}
+    assert prescan.anchors_by_family('k = "1.2.3.4"')[prescan.IP_ADDRESS] == [6]
