@@ -237,9 +237,8 @@ class KeyScanner:
         self.run = _class_table(run_class)
         self.space = _class_table(r"\s")
         self.quoted_run, self.colon_run = quoted_run, colon_run
-        self.anchors_and_ip(
-            ""
-        )  # compile (or load the cached kernel) now, at start-up, not on the first document
+        # Compile (or load the cached kernel) now, at start-up, not on the first document.
+        self.anchors_and_ip("")
 
     def literal_ends(self, text: str) -> list[int]:
         """What ``pyahocorasick``'s ``iter`` yields as ends on the lower-cased text."""
@@ -249,12 +248,13 @@ class KeyScanner:
         """Literal ends and shape starts, in order of offset (a shape start after the ends there)."""
         return self._run(text, self.kinds)
 
-    def anchors_and_ip(self, text: str) -> tuple[list[int], list[int]]:
-        """``anchors(text)``, and the IP family's anchors in the same pass (``pii.prescan``'s regexes')."""
+    def anchors_and_ip(self, text: str | np.ndarray) -> tuple[list[int], list[int]]:
+        """``anchors(text)``, and the IP family's anchors in the same pass (``pii.prescan``'s regexes');
+        ``text`` may be given as its ASCII codes (``uint8``)."""
         return self._run(text, self.ip_kinds, ip=True)
 
-    def _run(self, text: str, kinds: np.ndarray, ip: bool = False):
-        data = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    def _run(self, text: str | np.ndarray, kinds: np.ndarray, ip: bool = False):
+        data = text if isinstance(text, np.ndarray) else np.frombuffer(text.encode("ascii"), dtype=np.uint8)
         args = (
             data,
             self.classes,

@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator
 
 import ahocorasick
+import numpy as np
 
 from pii.literal_scan import KeyScanner
 
@@ -98,11 +99,41 @@ def anchors(text: str, family: str) -> list[int]:
 
 
 def anchors_by_family(text: str) -> dict[str, list[int]]:
-    """``{family: anchors(text, family)}``; in an ASCII text, the key and IP families' in one compiled pass."""
-    if not text.isascii():
+    """``{family: anchors(text, family)}``; the key and IP families' in one compiled pass over the text
+    or, where its non-ASCII characters cannot be part of their anchors, over its ``_ascii_stand_in``."""
+    stand_in = text if text.isascii() else _ascii_stand_in(text)
+    if stand_in is None:
         return {family: anchors(text, family) for family in FAMILIES}
-    key, ip = _KEY_SCANNER.anchors_and_ip(text)
+    key, ip = _KEY_SCANNER.anchors_and_ip(stand_in)
     return {EMAIL: anchors(text, EMAIL), IP_ADDRESS: ip, KEY: _with_url_credentials(text, key)}
+
+
+_LITERAL_NON_ASCII = frozenset(c for literal in KEY_LITERALS for c in literal if not c.isascii())
+
+
+def _inert(char: str) -> bool:
+    """A non-ASCII character no key or IP anchor can hold: lower-cased, it is one non-ASCII character
+    in no key literal (so ``_lower`` keeps the text's length, and no literal passes through it); not a
+    blank (``\\s`` after a key word) nor a decimal digit (``\\d`` of the dotted IP anchor)."""
+    lowered = char.lower()
+    return (
+        len(lowered) == 1
+        and not lowered.isascii()
+        and lowered not in _LITERAL_NON_ASCII
+        and not char.isspace()
+        and not char.isdecimal()
+    )
+
+
+def _ascii_stand_in(text: str) -> np.ndarray | None:
+    """The text's ASCII codes, each non-ASCII character replaced by NUL (inert like them, one character
+    each), or ``None`` where one of them is not ``_inert``. Most non-ASCII code is ASCII but for a name
+    or a symbol."""
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    others = codes > 127
+    if not all(_inert(chr(code)) for code in np.unique(codes[others]).tolist()):
+        return None
+    return np.where(others, 0, codes).astype(np.uint8)
 
 
 def _key_anchors_not_ascii(text: str) -> list[int]:

@@ -123,3 +123,46 @@ def test_anchors_by_family_are_the_anchors_of_each_family():
     for text in ('k = "1.2.3.4"; mail a@b.io; token: ' + "x" * 20, "é 1.2.3.4 ::1 secret=", ""):
         assert prescan.anchors_by_family(text) == {f: prescan.anchors(text, f) for f in prescan.FAMILIES}
     assert prescan.anchors_by_family('k = "1.2.3.4"')[prescan.IP_ADDRESS] == [6]
+
+
+def test_non_ascii_texts_take_the_compiled_pass_where_their_characters_are_inert():
+    inert = 'nom = "Ünïcødé 日本" # key: ' + "Ab0+/=_-" * 3 + "\n1.2.3.4 secret=1"
+    assert prescan._ascii_stand_in(inert) is not None
+    assert prescan.anchors_by_family(inert) == {f: prescan.anchors(inert, f) for f in prescan.FAMILIES}
+    # Kelvin sign (lower-cases to "k"), "Ñ" (in a literal), NBSP (a blank), Arabic-Indic 3 (a digit), "İ" (grows)
+    for char in ("\u212a", "Ñ", "\u00a0", "\u0663", "İ"):
+        assert prescan._ascii_stand_in(f"x{char}y") is None, char
+    rng = random.Random(0)
+    pieces = [
+        ".",
+        ":",
+        "1",
+        "123",
+        "a",
+        " ",
+        "\n",
+        "key=",
+        "key\u00a0=",
+        "'",
+        "token",
+        "Ab0+/=_-" * 3,
+        "é",
+        "日本",
+    ]
+    pieces += [
+        "\u212aey =",
+        "CONTRASEÑA",
+        "contraseña",
+        "İ",
+        "ſ",
+        ".\u0663.1.2",
+        "\u3000",
+        "pass",
+        "\x00",
+        "1.2.3.4",
+    ]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(20)))
+        assert prescan.anchors_by_family(text) == {f: prescan.anchors(text, f) for f in prescan.FAMILIES}, (
+            repr(text)
+        )
