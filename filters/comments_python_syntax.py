@@ -21,6 +21,10 @@ from __future__ import annotations
 import keyword
 import re
 
+import numpy as np
+
+from filters.comments_python_layout import keyword_table, layout_lines, name_pair_sign
+
 LIT = "\x01"  # placeholder of a string literal in the masked code
 PREFIXES = frozenset({"r", "u", "f", "b", "br", "rb", "fr", "rf"})
 # parentheses nested up to four deep (any other character, ':' and newlines included, inside them)
@@ -41,6 +45,8 @@ _AFTER_A_NAME = frozenset(
     {"if", "else", "for", "in", "is", "and", "or", "not[ \t]+in", "as", "async", "from", "import"}
 )
 _SOFT_KEYWORDS = frozenset(keyword.softkwlist) | {"type"}  # match x:, case y:, type X = (3.12, flagged)
+_BEFORE_A_NAME_TABLE = keyword_table(_KEYWORDS | _SOFT_KEYWORDS)
+_AFTER_A_NAME_TABLE = keyword_table(_AFTER_A_NAME - {"not[ \t]+in"})  # "not in": by hand
 # Two names that no keyword joins: a space (or a tab: one pattern each, so that re skips to a literal) after
 # a word that is no keyword (one lookbehind per keyword length) or a closing bracket, then a name that may
 # not follow a name, a number, a literal or a brace. A number before the space is no name (checked on each
@@ -104,7 +110,7 @@ _NOT_PY3 = tuple(
         r"(?:async|await)(?<!\w(?:async|await))(?!\w)"
         r"(?:(?<=\.async)|(?<=\.await)|(?![ \t]+(?:def|for|with)\b)(?=[ \t]*(?:[=,)\]:;.\r\n]|$)))",
         rf"type(?<![\w.]type)[ \t]+(?!(?:{'|'.join(keyword.kwlist)})\b)\w+[ \t]*[=\[]",  # not type in [
-        r"\n[ ]*\t",
+        r"\n[ ]*\t",  # last: only tried when the code holds a tab
     )
 )
 # an octal (a nonzero digit after a leading 0: 000 is valid Python 3) or long literal (Python 2), unless the
@@ -133,7 +139,7 @@ def plain_python3(code: str, literals: list[str]) -> bool:
             return False
     if any(_bad_escape(token) for token in literals if "\\" in token) and _bad_escapes(code, literals):
         return False  # a bad \x, \u, \U or \N escape fails the whole file
-    if any(pattern.search(code) for pattern in _NOT_PY3):
+    if any(pattern.search(code) for pattern in (_NOT_PY3 if "\t" in code else _NOT_PY3[:-1])):
         return False
     for octal in _OCTAL.finditer(code):
         start = octal.start()
@@ -142,16 +148,35 @@ def plain_python3(code: str, literals: list[str]) -> bool:
     # an edited or truncated file, whose tokens are intact: two names that no keyword joins (serugi
     # insert(self), x def, x 0, x not y; print x too), a bare "name:" statement, a block with no body, a
     # line indented deeper for no reason, a decorator before anything but a definition
+    # (the regexes _NAME_PAIRS and _LAYOUT, compiled by hand: name_pairs_sign_regex, layout_sign_regex)
+    data = np.frombuffer(code.encode("ascii"), dtype=np.uint8)
+    if name_pair_sign(data, _BEFORE_A_NAME_TABLE, _AFTER_A_NAME_TABLE):
+        return False
+    lines = layout_lines(data)
+    if lines is None or any(_bare_name(code[start:end], paren) for start, end, paren in lines):
+        return False
+    return "@" not in code or not _bad_decorator(code)
+
+
+def _bare_name(name: str, parenthesised: bool) -> bool:
+    """A ``name:`` or ``name (...):`` line is a sign unless ``name`` is a keyword (``else:``) or a soft
+    keyword with its subject in parentheses (``match (x):``)."""
+    return name not in _KEYWORDS and not (parenthesised and name in _SOFT_KEYWORDS)
+
+
+def name_pairs_sign_regex(code: str) -> bool:
+    """The definition of :func:`name_pair_sign`: two names that no keyword joins."""
     for pattern in _NAME_PAIRS if "\t" in code else _NAME_PAIRS[:1]:
         for pair in pattern.finditer(code):
             word = _WORD_TAIL.search(code, max(0, pair.start() - 100), pair.start())
             if word is None or not word.group()[0].isdigit():
-                return False
-    for line in _LAYOUT.finditer(code):
-        name, parenthesised = line.group(2, 3)
-        if name not in _KEYWORDS and not (parenthesised and name in _SOFT_KEYWORDS):
-            return False
-    return "@" not in code or not _bad_decorator(code)
+                return True
+    return False
+
+
+def layout_sign_regex(code: str) -> bool:
+    """The definition of :func:`layout_lines` with the keyword test."""
+    return any(_bare_name(*line.group(2, 3)) for line in _LAYOUT.finditer(code))
 
 
 def _bad_decorator(code: str) -> bool:

@@ -72,9 +72,14 @@ def _tools(lang: str) -> dict:
 
 
 def warm_up(langs=("python", "java", "javascript")) -> None:
-    """Build the parsers now (``setup`` of a Beam worker) rather than on the first document."""
+    """Build the parsers (and load the compiled Java scan) now (``setup`` of a Beam worker) rather than on
+    the first document."""
     for lang in langs:
         _tools(lang)
+    if "java" in langs:
+        from filters.comments_java import java_comment_chars_fast
+
+        java_comment_chars_fast("int a;")
 
 
 def _python_chars(content: str, root, data: bytes, tools: dict) -> int:
