@@ -11,7 +11,7 @@ from pii.detect import _ALL_ENTITIES, _SCORE_THRESHOLD, _source
 from pii.evaluate import DEFAULT_LABELLED, load_labelled
 from pii.keys import _COMMENT_LABEL, comment_labels
 from pii.literal_scan import build_table, byte_classes
-from pii.recognizers import _LONG_RUN, long_runs
+from pii.plugin_gates import _LONG_RUN, keyword_matches, long_runs
 
 
 def _texts() -> list[str]:
@@ -100,3 +100,48 @@ def test_byte_classes_keep_every_transition():
     classes, columns = byte_classes(table)
     assert np.array_equal(columns[:, classes], table)
     assert columns.shape[1] < 64 and classes[ord("a")] == classes[ord("A")]
+
+
+def test_keyword_matches_are_the_keyword_plugins():
+    from detect_secrets.plugins.keyword import KeywordDetector
+
+    plugin = KeywordDetector()
+    lines = [
+        'password = "hunter2"\n',
+        'if (password == "hunter2") {\n',
+        '"hunter2" !== db_pass\n',
+        "secret: 'abc123'\n",
+        'api_key => "abc123",\n',
+        'private_key "abc123";\n',
+        "my_pwd = get()  # no quotes\n",
+    ]
+    # one value per pattern that matches: "=" and "=>" both fit the first line
+    expected = [["hunter2", "hunter2"], ["hunter2"], ["hunter2"], ["abc123"], ["abc123"], ["abc123"], []]
+    assert [keyword_matches(line) for line in lines] == expected
+    for line in lines:
+        assert keyword_matches(line) == list(plugin.analyze_string(line)), line
+    for text in _texts():
+        for line in text.splitlines(keepends=True):
+            assert keyword_matches(line) == list(plugin.analyze_string(line)), line
+    rng = random.Random(0)
+    pieces = [
+        "password",
+        "db_pass",
+        "secret",
+        "=",
+        "==",
+        "!",
+        ":",
+        ";",
+        "=>",
+        " ",
+        '"',
+        "'",
+        "`",
+        "abc",
+        "]",
+        ",",
+    ]
+    for _ in range(3000):
+        line = "".join(rng.choice(pieces) for _ in range(rng.randrange(16)))
+        assert keyword_matches(line) == list(plugin.analyze_string(line)), repr(line)
