@@ -16,9 +16,10 @@ the table is kept small enough for the L1 cache: bytes that no literal tells
 apart share a column (``byte_classes``: ~40 columns, not 128), and states
 are 16-bit: the scan runs ~1.4x faster than with a 128-column 32-bit table.
 
-The same pass can also find the IP family's anchors (``anchors_and_ip``): the
-three regexes stopped at every dot and colon of a text, one pass each; in the
-key pass they cost a fraction of that, the bytes being there already.
+The same pass can also find the other anchors of the pre-scan (``all_anchors``:
+URL credentials, the IP and the email families'): their regexes stopped at
+every dot, colon and at sign of a text, one pass each (and ``"://" in text``
+was one more); in the key pass they cost a fraction of that.
 """
 
 from __future__ import annotations
@@ -140,20 +141,52 @@ def _groups_end(data, i, separator, hexadecimal, longest):  # pragma: no cover -
 
 
 @compiled
+def _credentials_end(data, i, space):  # pragma: no cover - compiled
+    """The end of ``://[^\\s/@:]++:[^\\s@]++@`` at ``i``, or -1."""
+    n = data.shape[0]
+    j = start = i + 3
+    while j < n and not space[data[j]] and data[j] != 47 and data[j] != 64 and data[j] != 58:
+        j += 1
+    if j == start or j >= n or data[j] != 58:
+        return -1
+    j = start = j + 1
+    while j < n and not space[data[j]] and data[j] != 64:
+        j += 1
+    if j == start or j >= n or data[j] != 64:
+        return -1
+    return j + 1
+
+
+@compiled
 def _anchors(
-    data, classes, table, outputs, kinds, run, space, quoted_run, colon_run, found, ip_found
+    data,
+    classes,
+    table,
+    outputs,
+    kinds,
+    run,
+    space,
+    word,
+    quoted_run,
+    colon_run,
+    found,
+    ip_found,
+    email_found,
 ):  # pragma: no cover
     """One pass: the end of every literal match (``table``: flat, indexed by a state plus a byte's class,
     each entry a next state times the number of classes; ``outputs`` indexed likewise), and the start of
-    every shape (``kinds``: 0 none, 1 quote, 2 colon, 3 k, 4 p, or 0 everywhere for literals only; 5 dot
-    and 6 colon also look for the IP family's anchors, into ``ip_found``: what ``finditer`` gives for each
-    of ``\\.\\d{1,3}\\.\\d{1,3}\\.\\d``, ``::`` and ``:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:``, each
-    resuming after its own last match). Writes up to ``len(found)`` and ``len(ip_found)`` offsets;
-    returns how many there are of each."""
+    every shape (``kinds``: 0 none, 1 quote, 2 colon, 3 k, 4 p, or 0 everywhere for literals only).
+
+    ``kinds`` 5 (dot), 6 (colon) and 7 (at sign) also find what ``finditer`` finds for the other
+    patterns of the pre-scan, each resuming after its own last match: URL credentials
+    ``://[^\\s/@:]++:[^\\s@]++@`` (into ``found``), the IP family's ``\\.\\d{1,3}\\.\\d{1,3}\\.\\d``,
+    ``::`` and ``:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:`` (into ``ip_found``), the email family's
+    ``@[\\w-]+\\.`` (into ``email_found``; ``word``: ``[\\w-]``). Writes up to the length of each array;
+    returns how many offsets there are for each."""
     n = data.shape[0]
-    count = ip_count = 0
-    capacity, ip_capacity = found.shape[0], ip_found.shape[0]
-    dotted_from = pair_from = groups_from = 0  # where each IP pattern's search resumes
+    count = ip_count = email_count = 0
+    capacity, ip_capacity, email_capacity = found.shape[0], ip_found.shape[0], email_found.shape[0]
+    dotted_from = pair_from = groups_from = credentials_from = 0  # where each pattern's search resumes
     state = 0
     for i in range(n):
         byte = data[i]
@@ -161,7 +194,7 @@ def _anchors(
         hits = outputs[state]
         kind = kinds[byte]
         if kind:
-            hit = ip_hit = False
+            hit = ip_hit = email_hit = False
             if kind == 1:  # a quote before a run
                 hit = _run_at(data, i + 1, run, quoted_run)
             elif kind == 2 or kind == 6:  # a colon, blanks, a run
@@ -170,6 +203,11 @@ def _anchors(
                     j += 1
                 hit = _run_at(data, j, run, colon_run)
                 if kind == 6:
+                    if i >= credentials_from and i + 2 < n and data[i + 1] == 47 and data[i + 2] == 47:
+                        end = _credentials_end(data, i, space)
+                        if end >= 0:
+                            hits += 1
+                            credentials_from = end
                     if i + 1 < n and data[i + 1] == 58:  # "::"
                         if i >= pair_from:
                             ip_hit = True
@@ -190,22 +228,32 @@ def _anchors(
                             code = _lower_at(data, i + 4) == 99 and _lower_at(data, i + 5) == 111
                             code = code and _lower_at(data, i + 6) == 100 and _lower_at(data, i + 7) == 101
                             hit = code and _assigned(data, i + 8, space)
-            elif i >= dotted_from:  # 5: ".d.d.d"
-                end = _groups_end(data, i, 46, False, 3)
-                if end >= 0 and end < n and 48 <= data[end] <= 57:
-                    ip_hit = True
-                    dotted_from = end + 1
+            elif kind == 5:  # ".d.d.d"
+                if i >= dotted_from:
+                    end = _groups_end(data, i, 46, False, 3)
+                    if end >= 0 and end < n and 48 <= data[end] <= 57:
+                        ip_hit = True
+                        dotted_from = end + 1
+            else:  # 7: "@", a run of [\w-], "."
+                j = i + 1
+                while j < n and word[data[j]]:
+                    j += 1
+                email_hit = j > i + 1 and j < n and data[j] == 46
             if hit:
                 hits += 1
             if ip_hit:
                 if ip_count < ip_capacity:
                     ip_found[ip_count] = i
                 ip_count += 1
+            if email_hit:
+                if email_count < email_capacity:
+                    email_found[email_count] = i
+                email_count += 1
         for _ in range(hits):
             if count < capacity:
                 found[count] = i
             count += 1
-    return count, ip_count
+    return count, ip_count, email_count
 
 
 def _class_table(pattern: str) -> np.ndarray:
@@ -230,15 +278,17 @@ class KeyScanner:
         self.kinds[ord(":")] = 2
         self.kinds[[ord("k"), ord("K")]] = 3
         self.kinds[[ord("p"), ord("P")]] = 4
-        self.ip_kinds = self.kinds.copy()
-        self.ip_kinds[ord(".")] = 5
-        self.ip_kinds[ord(":")] = 6
+        self.all_kinds = self.kinds.copy()
+        self.all_kinds[ord(".")] = 5
+        self.all_kinds[ord(":")] = 6
+        self.all_kinds[ord("@")] = 7
         self.no_kinds = np.zeros(128, dtype=np.int8)
         self.run = _class_table(run_class)
         self.space = _class_table(r"\s")
+        self.word = _class_table(r"[\w-]")
         self.quoted_run, self.colon_run = quoted_run, colon_run
         # Compile (or load the cached kernel) now, at start-up, not on the first document.
-        self.anchors_and_ip("")
+        self.all_anchors("")
 
     def literal_ends(self, text: str) -> list[int]:
         """What ``pyahocorasick``'s ``iter`` yields as ends on the lower-cased text."""
@@ -248,29 +298,23 @@ class KeyScanner:
         """Literal ends and shape starts, in order of offset (a shape start after the ends there)."""
         return self._run(text, self.kinds)
 
-    def anchors_and_ip(self, text: str | np.ndarray) -> tuple[list[int], list[int]]:
-        """``anchors(text)``, and the IP family's anchors in the same pass (``pii.prescan``'s regexes');
-        ``text`` may be given as its ASCII codes (``uint8``)."""
-        return self._run(text, self.ip_kinds, ip=True)
+    def all_anchors(self, text: str | np.ndarray) -> tuple[list[int], list[int], list[int]]:
+        """In the same pass: ``anchors(text)`` and the URL-credential anchors (together, in order), the
+        IP family's and the email family's anchors (``pii.prescan``'s regexes); ``text`` may be given as
+        its ASCII codes (``uint8``)."""
+        return self._run(text, self.all_kinds, every_family=True)
 
-    def _run(self, text: str | np.ndarray, kinds: np.ndarray, ip: bool = False):
+    def _run(self, text: str | np.ndarray, kinds: np.ndarray, every_family: bool = False):
         data = text if isinstance(text, np.ndarray) else np.frombuffer(text.encode("ascii"), dtype=np.uint8)
-        args = (
-            data,
-            self.classes,
-            self.table,
-            self.outputs,
-            kinds,
-            self.run,
-            self.space,
-            self.quoted_run,
-            self.colon_run,
+        args = (data, self.classes, self.table, self.outputs, kinds, self.run, self.space, self.word)
+        args += (self.quoted_run, self.colon_run)
+        others = 64 if every_family else 0
+        arrays = [np.empty(size, dtype=np.int64) for size in (256, others, others)]
+        counts = _anchors(*args, *arrays)
+        if any(count > array.shape[0] for count, array in zip(counts, arrays, strict=True)):
+            arrays = [np.empty(count, dtype=np.int64) for count in counts]
+            _anchors(*args, *arrays)
+        found, ip_found, email_found = (
+            array[:count].tolist() for array, count in zip(arrays, counts, strict=True)
         )
-        found, ip_found = np.empty(256, dtype=np.int64), np.empty(64 if ip else 0, dtype=np.int64)
-        count, ip_count = _anchors(*args, found, ip_found)
-        if count > found.shape[0] or ip_count > ip_found.shape[0]:
-            found, ip_found = np.empty(count, dtype=np.int64), np.empty(ip_count, dtype=np.int64)
-            _anchors(*args, found, ip_found)
-        if ip:
-            return found[:count].tolist(), ip_found[:ip_count].tolist()
-        return found[:count].tolist()
+        return (found, ip_found, email_found) if every_family else found

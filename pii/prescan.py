@@ -41,7 +41,9 @@ _IP_ANCHORS = (
 _KEY_RUN = r"[A-Za-z0-9+/=_\-]"
 _QUOTED_RUN, _COLON_RUN_CHARS = 16, 20
 _QUOTED_RUNS = tuple(re.compile(quote + _KEY_RUN + f"{{{_QUOTED_RUN},}}") for quote in "\"'`")
-_URL_CREDENTIALS = re.compile(r"://[^\s/@:]+:[^\s@]+@")
+# ``://[^\s/@:]+:[^\s@]+@``, possessive: a run never holds the character that ends it, so backtracking
+# (which cost a pass over the rest of a line at every "://" without credentials) could find nothing.
+_URL_CREDENTIALS = re.compile(r"://[^\s/@:]++:[^\s@]++@")
 # A name ending in "key" / "pass" before an assignment (``signing_key =``, ``smtpPass:``, ``<appKey>``), and an
 # unquoted run after a colon (YAML values, ``// label: value`` in comments): what the key-name words miss.
 _NAME_END = tuple(  # run on the lower-cased text; each starts with a literal, which ``re`` scans for fast
@@ -99,13 +101,15 @@ def anchors(text: str, family: str) -> list[int]:
 
 
 def anchors_by_family(text: str) -> dict[str, list[int]]:
-    """``{family: anchors(text, family)}``; the key and IP families' in one compiled pass over the text
-    or, where its non-ASCII characters cannot be part of their anchors, over its ``_ascii_stand_in``."""
-    stand_in = text if text.isascii() else _ascii_stand_in(text)
+    """``{family: anchors(text, family)}``, in one compiled pass over an ASCII text; a text whose non-ASCII
+    characters cannot be part of a key or IP anchor takes it over its ``_ascii_stand_in`` (its email
+    anchors are the regex's: ``[\\w-]`` takes non-ASCII letters)."""
+    ascii_only = text.isascii()
+    stand_in = text if ascii_only else _ascii_stand_in(text)
     if stand_in is None:
         return {family: anchors(text, family) for family in FAMILIES}
-    key, ip = _KEY_SCANNER.anchors_and_ip(stand_in)
-    return {EMAIL: anchors(text, EMAIL), IP_ADDRESS: ip, KEY: _with_url_credentials(text, key)}
+    key, ip, email = _KEY_SCANNER.all_anchors(stand_in)
+    return {EMAIL: email if ascii_only else anchors(text, EMAIL), IP_ADDRESS: ip, KEY: key}
 
 
 _LITERAL_NON_ASCII = frozenset(c for literal in KEY_LITERALS for c in literal if not c.isascii())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 from pii import prescan
 from pii.literal_scan import KeyScanner
@@ -77,7 +78,7 @@ def _reference_ip_anchors(text: str) -> list[int]:
 
 def test_ip_anchors_in_the_key_pass_are_the_regexes():
     text = "v 1.2.3.4 and 1.2.3.4.5.6.7; ::1 ::: a:bc:def: 1234.1.1.1 .12345.1.1 fe80::1:2:3 ab:cd:ef:01:"
-    keys, ips = SCANNER.anchors_and_ip(text)
+    keys, ips, _ = SCANNER.all_anchors(text)
     assert ips == _reference_ip_anchors(text)
     assert ips == [
         3,
@@ -91,7 +92,7 @@ def test_ip_anchors_in_the_key_pass_are_the_regexes():
         74,
         83,
     ]  # "::" at 73 and ":1:2:" at 74: each pattern resumes alone
-    assert keys == SCANNER.anchors(text)
+    assert keys == prescan.anchors(text, prescan.KEY)
     rng = random.Random(0)
     pieces = [
         ".",
@@ -113,16 +114,44 @@ def test_ip_anchors_in_the_key_pass_are_the_regexes():
     ]
     for _ in range(3000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randrange(40)))
-        keys, ips = SCANNER.anchors_and_ip(text)
-        assert ips == _reference_ip_anchors(text) and keys == SCANNER.anchors(text), repr(text)
+        keys, ips, _ = SCANNER.all_anchors(text)
+        assert ips == _reference_ip_anchors(text) and keys == prescan.anchors(text, prescan.KEY), repr(text)
     crowded = "::" * 500  # more than the first buffer holds
-    assert SCANNER.anchors_and_ip(crowded)[1] == list(range(0, 1000, 2))
+    assert SCANNER.all_anchors(crowded)[1] == list(range(0, 1000, 2))
 
 
 def test_anchors_by_family_are_the_anchors_of_each_family():
     for text in ('k = "1.2.3.4"; mail a@b.io; token: ' + "x" * 20, "é 1.2.3.4 ::1 secret=", ""):
         assert prescan.anchors_by_family(text) == {f: prescan.anchors(text, f) for f in prescan.FAMILIES}
     assert prescan.anchors_by_family('k = "1.2.3.4"')[prescan.IP_ADDRESS] == [6]
+    text = "see https://bob:s3cret@db.io/x and mail@a-b.io, @x. @.y @Override git@github.com:o/r"
+    found = prescan.anchors_by_family(text)
+    assert [text[i : i + 5] for i in found[prescan.EMAIL]] == ["@db.i", "@a-b.", "@x. @", "@gith"]
+    assert text.index("://bob") in found[prescan.KEY]
+    rng = random.Random(0)
+    pieces = [
+        "://",
+        "a",
+        ":",
+        "@",
+        "/",
+        " ",
+        "\n",
+        "b:c",
+        "x@y",
+        ".",
+        "-",
+        "_",
+        "key=",
+        "'",
+        "1.2.3.4",
+        "\x1c",
+    ]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(25)))
+        assert prescan.anchors_by_family(text) == {f: prescan.anchors(text, f) for f in prescan.FAMILIES}, (
+            repr(text)
+        )
 
 
 def test_non_ascii_texts_take_the_compiled_pass_where_their_characters_are_inert():
@@ -166,3 +195,16 @@ def test_non_ascii_texts_take_the_compiled_pass_where_their_characters_are_inert
         assert prescan.anchors_by_family(text) == {f: prescan.anchors(text, f) for f in prescan.FAMILIES}, (
             repr(text)
         )
+
+
+def test_possessive_url_credentials_are_the_backtracking_ones():
+    backtracking = re.compile(r"://[^\s/@:]+:[^\s@]+@")
+    text = "https://user:pa:ss@host/x ftp://a:b c@d http://h:8080/p@v s3://k:s@b @ ://x:@"
+    assert [m.start() for m in prescan._URL_CREDENTIALS.finditer(text)] == [5, 44, 60]
+    rng = random.Random(0)
+    pieces = ["://", "a", ":", "@", "/", " ", "\n", "b:c", "x@y"]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(20)))
+        assert [m.span() for m in prescan._URL_CREDENTIALS.finditer(text)] == [
+            m.span() for m in backtracking.finditer(text)
+        ], repr(text)
