@@ -37,7 +37,7 @@ SantaCoder data was filtered with:
 
 Two implementations (``lexer``): ``reference`` (the code above) and the
 default ``tree-sitter``, which computes the same number in up to three steps,
-each exact where it answers: one regex scan per language
+each exact where it answers: one scan per language (regexes, the Python and Java ones compiled by hand)
 (``filters/comments_{python,java,javascript}.py``; Python docstrings from the
 masked code, or from ``ast`` when the file shows a sign that ``ast.parse``
 rejects it); what a scan cannot settle goes to the tree-sitter parse

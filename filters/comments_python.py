@@ -5,7 +5,9 @@ pure-Python ``tokenize`` and parses it with ``ast`` for docstrings (~2-4 MB/s).
 A tree-sitter parse alone runs at ~6 MB/s on Python here, and its grammar
 accepts Python 2 and much other input that ``ast.parse`` rejects (where the
 reference counts no docstring at all), so it gives neither the speed nor the
-exact result. This module computes the reference's number from one C-speed scan:
+exact result. This module computes the reference's number from one compiled scan (the regex ``_SCAN``,
+compiled by hand in ``filters/comments_python_tokens.py``; the signs of ``plain_python3`` likewise in
+``filters/comments_python_{keywords,layout}.py``):
 
 * comments: the scan follows ``tokenize``'s string and comment rules (a ``#``
   outside a string literal starts a comment that ends before ``\\r`` or
@@ -44,6 +46,7 @@ from filters.comments import (
     python_text_length,
 )
 from filters.comments_python_syntax import LIT, PARENS, PREFIXES, plain_python3
+from filters.comments_python_tokens import split_tokens
 
 # One alternation after a '#' or a quote (a leading character set lets re skip to them fast; a lookahead
 # would not): a comment; a complete triple-quoted string; a one-line string (a backslash-newline inside it is
@@ -79,6 +82,22 @@ def python_comment_chars_fast(content: str) -> int | None:
         return None  # a lone CR: tokenize's lines (split at \n only) and its comment rules part ways
     if not content.isascii() and _SURROGATE.search(content):
         return None  # text that is not valid Unicode: ast.parse fails on it
+    tokens = split_tokens(content)  # _SCAN compiled: split_tokens_regex is the definition
+    if tokens is None:
+        return None
+    code, comments, literals = tokens
+    opens = code.count("(") + code.count("[") + code.count("{")
+    if opens != code.count(")") + code.count("]") + code.count("}") or code.rstrip(" \t\r\n").endswith("\\"):
+        return None  # tokenize: "EOF in multi-line statement"
+    docstrings = _docstrings(code, literals) if literals else []
+    if docstrings is None:  # the masked code cannot tell: the docstrings come from ast, as in the reference
+        docstrings = python_docstrings_ast(content)
+    return python_text_length(docstrings, [comments])
+
+
+def split_tokens_regex(content: str) -> tuple[str, str, list[str]] | None:
+    """``(code, comments, literals)`` as ``_SCAN`` splits ``content`` (see ``split_tokens``), or ``None``
+    where a quote starts no string."""
     parts = _SCAN.split(content)  # code, comment, string, bad, code, comment, ...
     bad = parts[3::4]
     if bad.count(None) != len(bad):
@@ -89,14 +108,7 @@ def python_comment_chars_fast(content: str) -> int | None:
     parts[1::4] = parts[3::4] = [""] * len(bad)
     parts[2::4] = ["" if token is None else LIT for token in strings]
     parts[0] = "\n" + parts[0]  # so that every line, the first too, starts after a newline
-    code = "".join(parts)
-    opens = code.count("(") + code.count("[") + code.count("{")
-    if opens != code.count(")") + code.count("]") + code.count("}") or code.rstrip(" \t\r\n").endswith("\\"):
-        return None  # tokenize: "EOF in multi-line statement"
-    docstrings = _docstrings(code, literals) if literals else []
-    if docstrings is None:  # the masked code cannot tell: the docstrings come from ast, as in the reference
-        docstrings = python_docstrings_ast(content)
-    return python_text_length(docstrings, [comments])
+    return "".join(parts), comments, literals
 
 
 def _docstrings(code: str, literals: list[str]) -> list[str] | None:

@@ -23,6 +23,7 @@ import re
 
 import numpy as np
 
+from filters.comments_python_keywords import keyword_sign
 from filters.comments_python_layout import keyword_table, layout_lines, name_pair_sign
 
 LIT = "\x01"  # placeholder of a string literal in the masked code
@@ -110,7 +111,7 @@ _NOT_PY3 = tuple(
         r"(?:async|await)(?<!\w(?:async|await))(?!\w)"
         r"(?:(?<=\.async)|(?<=\.await)|(?![ \t]+(?:def|for|with)\b)(?=[ \t]*(?:[=,)\]:;.\r\n]|$)))",
         rf"type(?<![\w.]type)[ \t]+(?!(?:{'|'.join(keyword.kwlist)})\b)\w+[ \t]*[=\[]",  # not type in [
-        r"\n[ ]*\t",  # last: only tried when the code holds a tab
+        r"\n[ ]*\t",  # last: the one not compiled (keyword_sign), tried when the code holds a tab
     )
 )
 # an octal (a nonzero digit after a leading 0: 000 is valid Python 3) or long literal (Python 2), unless the
@@ -139,7 +140,8 @@ def plain_python3(code: str, literals: list[str]) -> bool:
             return False
     if any(_bad_escape(token) for token in literals if "\\" in token) and _bad_escapes(code, literals):
         return False  # a bad \x, \u, \U or \N escape fails the whole file
-    if any(pattern.search(code) for pattern in (_NOT_PY3 if "\t" in code else _NOT_PY3[:-1])):
+    data = np.frombuffer(code.encode("ascii"), dtype=np.uint8)
+    if keyword_sign(data) or ("\t" in code and _NOT_PY3[-1].search(code)):  # _NOT_PY3 compiled
         return False
     for octal in _OCTAL.finditer(code):
         start = octal.start()
@@ -149,7 +151,6 @@ def plain_python3(code: str, literals: list[str]) -> bool:
     # insert(self), x def, x 0, x not y; print x too), a bare "name:" statement, a block with no body, a
     # line indented deeper for no reason, a decorator before anything but a definition
     # (the regexes _NAME_PAIRS and _LAYOUT, compiled by hand: name_pairs_sign_regex, layout_sign_regex)
-    data = np.frombuffer(code.encode("ascii"), dtype=np.uint8)
     if name_pair_sign(data, _BEFORE_A_NAME_TABLE, _AFTER_A_NAME_TABLE):
         return False
     lines = layout_lines(data)
@@ -162,6 +163,11 @@ def _bare_name(name: str, parenthesised: bool) -> bool:
     """A ``name:`` or ``name (...):`` line is a sign unless ``name`` is a keyword (``else:``) or a soft
     keyword with its subject in parentheses (``match (x):``)."""
     return name not in _KEYWORDS and not (parenthesised and name in _SOFT_KEYWORDS)
+
+
+def keyword_sign_regex(code: str) -> bool:
+    """The definition of :func:`keyword_sign`: the patterns of ``_NOT_PY3`` but the last."""
+    return any(pattern.search(code) for pattern in _NOT_PY3[:-1])
 
 
 def name_pairs_sign_regex(code: str) -> bool:

@@ -1,5 +1,6 @@
 """The comment scans' compiled kernels equal the regexes they stand for (which stay as the definition):
-the Java scan, and the two signs of ``plain_python3`` tried at every space and line."""
+the Java scan, the Python scan's split into code, comments and literals, and the signs of ``plain_python3``
+(keywords, name pairs, layout)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,18 @@ import random
 import numpy as np
 
 from filters.comments_java import java_comment_chars_fast, java_comment_chars_regex
+from filters.comments_python import split_tokens_regex
+from filters.comments_python_keywords import keyword_sign
 from filters.comments_python_layout import layout_lines, name_pair_sign
 from filters.comments_python_syntax import (
     _AFTER_A_NAME_TABLE,
     _BEFORE_A_NAME_TABLE,
     _bare_name,
+    keyword_sign_regex,
     layout_sign_regex,
     name_pairs_sign_regex,
 )
+from filters.comments_python_tokens import split_tokens
 
 
 def test_compiled_java_scan_equals_its_regex() -> None:
@@ -82,3 +87,66 @@ def test_compiled_python_signs_equal_their_regexes() -> None:
         signs[0] += expected[0]
         signs[1] += expected[1]
     assert signs == [3224, 1487]  # both kinds of answer, many times
+
+
+def test_compiled_python_tokens_equal_the_regex_split() -> None:
+    """Random strings of quotes (single, triple, unterminated), comments, escapes, line breaks (CRLF, a lone
+    CR), non-ASCII and the placeholder: same masked code, comments and literals as ``_SCAN.split``, or the
+    same hand-back."""
+    pieces = [
+        "'",
+        '"',
+        "'''",
+        '"""',
+        "#",
+        "\\",
+        "\n",
+        "\r\n",
+        "\r",
+        " ",
+        "x",
+        "\u00e9",
+        "\U0001f600",
+        "\x01",
+        "(",
+    ]
+    rng = random.Random(6)
+    handed_back = with_literals = 0
+    for _ in range(20_000):
+        content = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 16)))
+        expected = split_tokens_regex(content)
+        assert split_tokens(content) == expected, content
+        handed_back += expected is None
+        with_literals += bool(expected and expected[2])
+    assert (handed_back, with_literals) == (11171, 2990)
+    code, comments, literals = split_tokens("x = 'a' + \"\"\"b\n'c'\"\"\"  # d#e\nr'\\'' # \u00e9\n")
+    assert (code, comments, literals) == (
+        "\nx = \x01 + \x01  \nr\x01 \n",
+        " d#e \u00e9",
+        ["'a'", '"""b\n\'c\'"""', "'\\''"],
+    )
+
+
+def test_compiled_keyword_signs_equal_their_regexes() -> None:
+    """Random runs of the keywords the Python 2 / 3.12 signs start with, names, numbers, brackets, commas,
+    blanks (a vertical tab and \\x1c too: str patterns' \\s) and line breaks: same answer as the regexes."""
+    pieces = ["print", "exec", "except", "raise", "def", "lambda", "class", "async", "await", "type", " ", " ",
+              "\t", "\n", "\r\n", "x", "_", "1", "0", "l", "L", ".", ",", "(", ")", "[", "]", "=", ":", ";", "}",
+              "\x01", "\x0b", "\x1c", "for", "with", "None", "if"]  # fmt: skip
+    rng = random.Random(8)
+    signs = 0
+    for _ in range(20_000):
+        code = "\n" + "".join(rng.choice(pieces) for _ in range(rng.randrange(1, 14)))
+        expected = keyword_sign_regex(code)
+        assert keyword_sign(np.frombuffer(code.encode("ascii"), dtype=np.uint8)) == expected, code
+        signs += expected
+    assert signs == 2190
+    for code, expected in [
+        ("\nprint x", True), ("\nprint(x)", False), ("\nx.print y", False), ("\n10L", True), ("\n10l + 1", True),
+        ("\nexcept E, e:", True), ("\nexcept (A, B):", False), ("\nraise E, 'x'", True), ("\nraise E(a, b)", False),
+        ("\ndef f(a, (b, c)):", True), ("\ndef f[T](x):", True), ("\ndef f(a, b):", False),
+        ("\nlambda (x): x", True), ("\nclass A[T]:", True), ("\nasync = 1", True), ("\nx.await", True),
+        ("\nasync def f():", False), ("\ntype X = int", True), ("\ntype(x)", False), ("\ntype None = 1", False),
+    ]:  # fmt: skip
+        assert keyword_sign(np.frombuffer(code.encode("ascii"), dtype=np.uint8)) == expected, code
+        assert keyword_sign_regex(code) == expected, code
