@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from detect_secrets.plugins import keyword as keyword_plugin
 from detect_secrets.plugins.artifactory import ArtifactoryDetector
+from detect_secrets.plugins.aws import AWSKeyDetector
 from detect_secrets.plugins.azure_storage_key import AzureStorageKeyDetector
 from detect_secrets.plugins.base import BasePlugin
 from detect_secrets.plugins.basic_auth import BasicAuthDetector
@@ -88,6 +89,9 @@ class Gate:
     run: re.Pattern[str] | None = None
     min_run: int = 0
     patterns: tuple[re.Pattern[str], ...] = ()
+    # Beside each pattern (where given): ``(first, lowered)``, a cheaper pattern every match of it holds a
+    # match of (in the lower-cased piece where ``lowered``); the pattern is searched only where ``first`` occurs.
+    firsts: tuple[tuple[re.Pattern[str] | None, bool], ...] = ()
     needs: tuple[str, ...] = ()  # one must occur in the piece as is (checked before the slower patterns)
     # A line the plugin can find something in holds a match of this (never across lines); None: any line.
     line: re.Pattern[str] | None = None
@@ -109,7 +113,12 @@ class Gate:
             return False
         if self.run is not None and not any(self.run.search(r) for r in runs):
             return False
-        return not self.patterns or any(p.search(text) for p in self.patterns)
+        if not self.firsts:
+            return not self.patterns or any(p.search(text) for p in self.patterns)
+        for pattern, (first, in_lowered) in zip(self.patterns, self.firsts, strict=True):
+            if (first is None or first.search(lowered if in_lowered else text)) and pattern.search(text):
+                return True
+        return False
 
 
 def _literal_gate(
@@ -169,8 +178,10 @@ def plugin_gate(plugin: BasePlugin) -> Gate:
     if isinstance(plugin, MailchimpDetector):
         return Gate(run=re.compile(r"[0-9a-z]{32}-us\d"))
     needs, run, literals = _PATTERN_NEEDS.get(type(plugin), ((), 0, ()))
+    firsts = _PATTERN_FIRSTS.get(type(plugin), ())
     return Gate(
         patterns=tuple(plugin.denylist),
+        firsts=tuple((re.compile(first) if first else None, lowered) for first, lowered in firsts),
         needs=needs,
         min_run=run,  # ``.{run}`` in a run (which has no newline)
         literals=literals,
@@ -195,6 +206,15 @@ _PATTERN_NEEDS: dict[type, tuple[tuple[str, ...], int, tuple[str, ...]]] = {
     GitHubTokenDetector: ((), 40, ()),
     TwilioKeyDetector: ((), 34, ()),
     SlackDetector: ((), 0, ("xox", "://hoo")),
+}
+# A part of a pattern (same flags) ahead of its slow start, per denylist pattern: Telegram's
+# ``\d{8,10}:[0-9A-Za-z_-]{35}``, Discord's ``[MNO][a-zA-Z\d_-]{23,25}\.[a-zA-Z\d_-]{6}\.[a-zA-Z\d_-]{27}``;
+# AWS's second pattern starts with ``aws`` and ignores case, and only A, W, S and the long s fold to a, w, s,
+# so the lower-cased piece holds "aws" or "awſ" (tests/pii check each pattern still holds its part).
+_PATTERN_FIRSTS: dict[type, tuple[tuple[str | None, bool], ...]] = {
+    TelegramBotTokenDetector: ((r":[0-9A-Za-z_-]{35}", False),),
+    DiscordBotTokenDetector: ((r"\.[a-zA-Z\d_-]{6}\.[a-zA-Z\d_-]{27}", False),),
+    AWSKeyDetector: ((None, False), ("aw[sſ]", True)),
 }
 
 

@@ -145,3 +145,43 @@ def test_keyword_matches_are_the_keyword_plugins():
     for _ in range(3000):
         line = "".join(rng.choice(pieces) for _ in range(rng.randrange(16)))
         assert keyword_matches(line) == list(plugin.analyze_string(line)), repr(line)
+
+
+def test_pattern_firsts_are_parts_of_their_patterns_and_change_nothing():
+    import dataclasses
+    import re
+
+    from pii.plugin_gates import long_runs, plugin_gate
+    from pii.recognizers import detect_secrets_plugins
+
+    gates = [plugin_gate(plugin) for plugin in detect_secrets_plugins()]
+    firsts = 0
+    for gate in (gate for gate in gates if gate.firsts):
+        for pattern, (first, lowered) in zip(gate.patterns, gate.firsts, strict=True):
+            if first is None:
+                continue
+            firsts += 1
+            if lowered:  # AWS: "aws" ignoring case
+                assert pattern.pattern.startswith("aws") and pattern.flags & re.IGNORECASE
+            else:
+                assert first.pattern in pattern.pattern and first.flags == pattern.flags
+    assert firsts == 3
+    samples = [
+        "110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1",
+        "MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs",
+        "AWS_secret_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'",
+        "awſ_key='wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'",  # the long s folds to s
+        "AKIAIOSFODNN7EXAMPLE",
+    ]
+    rng = random.Random(0)
+    pieces = [*samples, " ", "\n", ":", ".", "'", "x" * 30, "12345678", "aws", "AwS"]
+    texts = samples + ["".join(rng.choice(pieces) for _ in range(rng.randrange(8))) for _ in range(500)]
+    opened = 0
+    for text in texts:
+        lowered, runs = text.lower(), long_runs(text)
+        longest = max(map(len, runs), default=0)
+        for gate in gates:
+            fast = gate.open(text, lowered, runs, longest)
+            assert fast == dataclasses.replace(gate, firsts=()).open(text, lowered, runs, longest), text
+            opened += fast
+    assert opened > 500
