@@ -228,9 +228,12 @@ def _recognizers_of(engine, entity: str) -> list:
 
 
 def _remove_duplicates(results: list) -> list:
+    """Presidio's de-duplication; one result (its score is over the threshold, so not zero) stays as is."""
+    if len(results) < 2:
+        return results
     from presidio_analyzer import EntityRecognizer
 
-    return EntityRecognizer.remove_duplicates(results) if results else results
+    return EntityRecognizer.remove_duplicates(results)
 
 
 def _join(pieces: list[tuple[int, str]]) -> tuple[str, list[int], list[int]]:
