@@ -187,7 +187,7 @@ class PiiDetector:
                 if result.end <= piece_end:
                     shift = offsets[index] - starts[index]
                     spans.add((result.start + shift, result.end + shift, family, _source(result)))
-        if "PRIVATE KEY" in text:
+        if prescan.has_private_key(text, positions[KEY]) if self.use_prescan else "PRIVATE KEY" in text:
             for result in self._analyze(text, PRIVATE_KEY_ENTITY):
                 spans.add((result.start, result.end, KEY, _source(result)))
         return sorted(spans)

@@ -165,6 +165,16 @@ def _literal_anchors(lowered: str) -> list[int]:
     return [end for end, _ in _KEY_AUTOMATON.iter(lowered)]
 
 
+_ARMOR = "PRIVATE KEY"  # in every private-key block's armor; "private key" is a key literal
+
+
+def has_private_key(text: str, key_anchors: list[int]) -> bool:
+    """``"PRIVATE KEY" in text``, read off the key family's anchors (every occurrence ends where the key
+    literal "private key" does), so without another pass over the text."""
+    last = len(_ARMOR) - 1
+    return any(end >= last and text[end - last : end + 1] == _ARMOR for end in key_anchors)
+
+
 def families(text: str) -> set[str]:
     """The entity families with at least one anchor in ``text``."""
     return {family for family, positions in anchors_by_family(text).items() if positions}

@@ -208,3 +208,16 @@ def test_possessive_url_credentials_are_the_backtracking_ones():
         assert [m.span() for m in prescan._URL_CREDENTIALS.finditer(text)] == [
             m.span() for m in backtracking.finditer(text)
         ], repr(text)
+
+
+def test_private_key_armor_is_read_off_the_key_anchors():
+    text = "x = 1\n-----BEGIN RSA PRIVATE KEY-----\nMIIE\n"
+    assert prescan.has_private_key(text, prescan.anchors_by_family(text)[prescan.KEY])
+    for text in ("private key", "PRIVATE  KEY", "PRIVATE_KEY", "Private Key", ""):
+        assert not prescan.has_private_key(text, prescan.anchors_by_family(text)[prescan.KEY]), text
+    rng = random.Random(0)
+    pieces = ["PRIVATE KEY", "PRIVATE", " KEY", "private key", "é", "\u212a", "İ", "\n", "-----", "KEY"]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(8)))
+        found = prescan.has_private_key(text, prescan.anchors_by_family(text)[prescan.KEY])
+        assert found == ("PRIVATE KEY" in text), repr(text)
