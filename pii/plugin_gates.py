@@ -174,7 +174,10 @@ def plugin_gate(plugin: BasePlugin) -> Gate:
     if isinstance(plugin, SoftlayerDetector):
         return _literal_gate(("sl", "softlayer"), run=re.compile(r"[a-z0-9]{64}", re.I))
     if isinstance(plugin, ArtifactoryDetector):
-        return Gate(patterns=(re.compile(r"AKC|AP[\dA-F]"),))
+        # Each of its patterns holds one of these (never across a line break), so it is a line gate too:
+        # "APACHE" in a licence header opens the piece, not every line of it.
+        prefix = re.compile(r"AKC|AP[\dA-F]")
+        return Gate(patterns=(prefix,), line=prefix)
     if isinstance(plugin, MailchimpDetector):
         return Gate(run=re.compile(r"[0-9a-z]{32}-us\d"))
     needs, run, literals = _PATTERN_NEEDS.get(type(plugin), ((), 0, ()))

@@ -9,6 +9,7 @@ import numpy as np
 from pii import prescan
 from pii.detect import _ALL_ENTITIES, _SCORE_THRESHOLD, _source
 from pii.evaluate import DEFAULT_LABELLED, load_labelled
+from pii.key_names import SOURCE_KEY
 from pii.keys import _COMMENT_LABEL, comment_labels
 from pii.literal_scan import build_table, byte_classes
 from pii.plugin_gates import _LONG_RUN, keyword_matches, long_runs
@@ -185,3 +186,26 @@ def test_pattern_firsts_are_parts_of_their_patterns_and_change_nothing():
             assert fast == dataclasses.replace(gate, firsts=()).open(text, lowered, runs, longest), text
             opened += fast
     assert opened > 500
+
+
+def test_artifactory_runs_only_on_lines_holding_its_prefix():
+    from itertools import accumulate
+
+    from pii.plugin_gates import lines_of
+    from pii.recognizers import DetectSecretsRecognizer
+
+    recognizer = DetectSecretsRecognizer()
+    token = "AKCp5budTFpbypBqQbGJPz3pGCi28pPivfWczqjfYb9drAmd9LbRZbj6UpKFxJXA8ksWGc9fM"
+    text = "// Licensed under the APACHE License\n" * 3 + f'token = "{token}"\nx = 1\n'
+    found = [(r.start, r.end, r.recognition_metadata[SOURCE_KEY]) for r in recognizer.analyze(text, ["KEY"])]
+    start = text.index(token)
+    assert (start, start + len(token), "ArtifactoryDetector") in found
+    plugins = [plugin for plugin, _ in recognizer._plugins]
+    ungated, offset = [], 0
+    for line in text.splitlines(keepends=True):
+        ungated += [(r.start, r.end) for r in recognizer._analyze_line(line, offset, plugins)]
+        offset += len(line)
+    assert sorted((s, e) for s, e, _ in found) == sorted(ungated)
+    artifactory = [(p, g) for p, g in recognizer._plugins if type(p).__name__ == "ArtifactoryDetector"]
+    starts = [0, *accumulate(map(len, text.splitlines(keepends=True)))]
+    assert sorted(lines_of(artifactory, text, text.lower(), starts)) == [0, 1, 2, 3]  # not line 4
