@@ -174,6 +174,13 @@ def bench_filters(docs: list[dict], tokenizer_path: str | None) -> None:
     kept = sum(keep_stars(stars_count(d.get("max_stars_count")), 5) for d in docs)
     seconds = time.process_time() - start
     print(f"stars      {len(docs)} docs {mb:.2f} MB  {mb / max(seconds, 1e-9):10.1f} MB/s/core  kept {kept}")
+    from filters.comments_treesitter import warm_up
+
+    start = time.process_time()
+    warm_up()  # what a worker's setup does once: parsers, and numba's start and the compiled scans' loading
+    print(
+        f"comments   warm-up {time.process_time() - start:.2f} s CPU (once per worker; not in the MB/s below)"
+    )
     total_mb = total_seconds = 0.0
     for lang in ("python", "java", "javascript"):
         subset = [d for d in docs if d["lang"] == lang]
