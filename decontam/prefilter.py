@@ -80,6 +80,19 @@ def _contains_anchor(data, lower, skip, shape, seen, keys, first, last, anchors,
     return False
 
 
+@compiled
+def _insert(unique, mixed, slot_bits, keys, first, last, group_start, group_size):
+    """Each distinct window into the table (linear probing) with its entries' range."""
+    size = len(keys)
+    for index in range(len(unique)):
+        slot = np.int64(mixed[index] >> np.uint64(64 - slot_bits))
+        while first[slot] != last[slot]:
+            slot = (slot + 1) & (size - 1)
+        keys[slot] = unique[index]
+        first[slot] = group_start[index]
+        last[slot] = group_start[index] + group_size[index]
+
+
 class AnchorFilter:
     """Exact test "some anchor occurs in ``normalize(content)``" (anchors: normalised, non-empty)."""
 
@@ -89,35 +102,30 @@ class AnchorFilter:
         shortest = min(map(len, encoded), default=WINDOW)
         width = min(WINDOW, shortest)
         step = min(MAX_STEP, shortest - width + 1)
-        windows: dict[int, list[tuple[int, int]]] = {}  # window -> (anchor, its start in the anchor)
-        for index, data in enumerate(encoded):
-            for start in range(step):
-                windows.setdefault(int.from_bytes(data[start : start + width], "big"), []).append(
-                    (index, start)
-                )
-        slot_bits = max(4, (2 * len(windows) - 1).bit_length())  # table: load factor at most 1/2
+        self.offsets = np.cumsum([0, *map(len, encoded)], dtype=np.int64)
+        self.blob = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+        # every anchor's windows at its first ``step`` starts (anchor by anchor), grouped by window
+        starts = np.tile(np.arange(step, dtype=np.int64), len(encoded))
+        at = np.repeat(self.offsets[:-1], step) + starts
+        windows = np.zeros(len(at), dtype=np.uint64)
+        for k in range(width):
+            windows = (windows << np.uint64(8)) | self.blob[at + k].astype(np.uint64)
+        order = np.argsort(windows, kind="stable")
+        unique, group_start, group_size = np.unique(windows[order], return_index=True, return_counts=True)
+        self.anchors = np.repeat(np.arange(len(encoded), dtype=np.int64), step)[order]
+        self.starts = starts[order]
+        slot_bits = max(4, (2 * len(unique) - 1).bit_length())  # table: load factor at most 1/2
         seen_bits = max(16, slot_bits + 5)  # bitmap: a window's bit set for one tested start in ~64 or fewer
         self.shape = np.array([width, step, seen_bits, slot_bits], dtype=np.int64)
-        size = 1 << slot_bits
+        mixed = unique * np.uint64(0x9E3779B97F4A7C15)  # _hash, wrapping like the kernel's
+        bit = mixed >> np.uint64(64 - seen_bits)
         self.seen = np.zeros(1 << (seen_bits - 6), dtype=np.uint64)
+        np.bitwise_or.at(self.seen, bit >> np.uint64(6), np.uint64(1) << (bit & np.uint64(63)))
+        size = 1 << slot_bits
         self.keys = np.zeros(size, dtype=np.uint64)
         self.first = np.zeros(size, dtype=np.int64)
         self.last = np.zeros(size, dtype=np.int64)
-        entries: list[tuple[int, int]] = []
-        for key, members in windows.items():
-            mixed = int(_hash(np.uint64(key)))
-            bit = mixed >> (64 - seen_bits)
-            self.seen[bit >> 6] |= np.uint64(1 << (bit & 63))
-            slot = mixed >> (64 - slot_bits)
-            while self.first[slot] != self.last[slot]:
-                slot = (slot + 1) & (size - 1)
-            self.keys[slot] = key
-            self.first[slot], self.last[slot] = len(entries), len(entries) + len(members)
-            entries.extend(members)
-        self.anchors = np.array([anchor for anchor, _ in entries], dtype=np.int64)
-        self.starts = np.array([start for _, start in entries], dtype=np.int64)
-        self.offsets = np.cumsum([0, *map(len, encoded)], dtype=np.int64)
-        self.blob = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+        _insert(unique, mixed, slot_bits, self.keys, self.first, self.last, group_start, group_size)
         self.contains("")  # compile (or load the cached machine code) now, not on the first document
 
     def contains(self, content: str) -> bool:
