@@ -18,14 +18,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from decontam.strings import _ASCII_SPACE, _LOWER_ASCII, normalize
+from decontam.strings import ASCII_SPACE, LOWER_ASCII, normalize
 from dedup.minhash import compiled
 
 WINDOW = 8  # bytes of a window: one 64-bit key
 MAX_STEP = 4  # windows tested per anchor length: more skip more bytes, and put more keys in the table
-LOWER = np.frombuffer(_LOWER_ASCII, dtype=np.uint8).copy()
+LOWER = np.frombuffer(LOWER_ASCII, dtype=np.uint8).copy()
 SKIP = np.zeros(256, dtype=np.bool_)
-SKIP[np.frombuffer(_ASCII_SPACE, dtype=np.uint8)] = True
+SKIP[np.frombuffer(ASCII_SPACE, dtype=np.uint8)] = True
 
 
 @compiled

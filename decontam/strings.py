@@ -70,8 +70,8 @@ def normalize_reference(text: str) -> str:
 # \f \r, \x1c-\x1f, space). UTF-8 multi-byte sequences contain no byte below
 # 0x80, so they pass through untouched; texts holding non-ASCII whitespace
 # (U+00A0, U+2028, ...) take the slow path.
-_LOWER_ASCII = bytes(b + 32 if 65 <= b <= 90 else b for b in range(256))
-_ASCII_SPACE = b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "
+LOWER_ASCII = bytes(b + 32 if 65 <= b <= 90 else b for b in range(256))
+ASCII_SPACE = b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "
 _NON_ASCII_SPACE = re.compile("[" + "".join(chr(c) for c in range(128, 0x3001) if chr(c).isspace()) + "]")
 
 
@@ -90,7 +90,7 @@ def normalize(text: str) -> str:
         text = text.lower()
     return (
         text.encode("utf-8", "surrogatepass")
-        .translate(_LOWER_ASCII, _ASCII_SPACE)
+        .translate(LOWER_ASCII, ASCII_SPACE)
         .decode("utf-8", "surrogatepass")
     )
 

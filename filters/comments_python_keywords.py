@@ -13,7 +13,7 @@ import keyword
 import numpy as np
 
 from dedup.minhash import compiled
-from filters.comments_python_layout import _WORD, _literal_at, _word_at, keyword_table
+from filters.comments_python_layout import WORD_BYTES, keyword_table, literal_at, word_at
 
 _SPACE, _TAB, _LF = 32, 9, 10
 _DOT, _OPEN, _CLOSE, _COMMA, _COLON, _SEMICOLON, _BRACKET = 46, 40, 41, 44, 58, 59, 91
@@ -41,7 +41,7 @@ def _blanks(d, at):
 
 @compiled
 def _word_end(d, at):
-    while at < len(d) and _WORD[d[at]]:
+    while at < len(d) and WORD_BYTES[d[at]]:
         at += 1
     return at
 
@@ -51,9 +51,9 @@ def _statement_word(d, i, length):
     """``print``/``exec`` at ``i``: not after ``[\\w.]``, not before ``\\w``, then blanks and something that
     makes it no call or name (``(?![ \\t]*(?:[()=.,\\]};:\\r\\n]|$))``)."""
     n = len(d)
-    if i > 0 and (_WORD[d[i - 1]] or d[i - 1] == _DOT):
+    if i > 0 and (WORD_BYTES[d[i - 1]] or d[i - 1] == _DOT):
         return False
-    if i + length < n and _WORD[d[i + length]]:
+    if i + length < n and WORD_BYTES[d[i + length]]:
         return False
     r = _blanks(d, i + length)
     return r < n and not _AFTER_PRINT[d[r]]
@@ -120,12 +120,12 @@ def _async_name(d, i):
     """``async``/``await`` at ``i`` used as a name: a whole word, after a dot, or not before def/for/with
     and before one of ``=,)]:;.``, a line break or the end."""
     n = len(d)
-    if (i > 0 and _WORD[d[i - 1]]) or (i + 5 < n and _WORD[d[i + 5]]):
+    if (i > 0 and WORD_BYTES[d[i - 1]]) or (i + 5 < n and WORD_BYTES[d[i + 5]]):
         return False
     if i > 0 and d[i - 1] == _DOT:
         return True
     r = _blanks(d, i + 5)
-    if r > i + 5 and _word_at(d, r, _TARGETS):
+    if r > i + 5 and word_at(d, r, _TARGETS):
         return False
     return r == n or _AFTER_ASYNC[d[r]]
 
@@ -134,10 +134,10 @@ def _async_name(d, i):
 def _type_alias(d, i):
     """``type(?<![\\w.]type)[ \\t]+(?!keyword\\b)\\w+[ \\t]*[=\\[]`` at ``i`` (3.12's type statement)."""
     n = len(d)
-    if i > 0 and (_WORD[d[i - 1]] or d[i - 1] == _DOT):
+    if i > 0 and (WORD_BYTES[d[i - 1]] or d[i - 1] == _DOT):
         return False
     r = _blanks(d, i + 4)
-    if r == i + 4 or _word_at(d, r, _HARD_KEYWORDS):
+    if r == i + 4 or word_at(d, r, _HARD_KEYWORDS):
         return False
     k = _word_end(d, r)
     if k == r:
@@ -149,7 +149,7 @@ def _type_alias(d, i):
 @compiled
 def _after_word(d, i):
     """The ``(?<!\\w)word`` of lambda and class: not after a word character."""
-    return i == 0 or not _WORD[d[i - 1]]
+    return i == 0 or not WORD_BYTES[d[i - 1]]
 
 
 @compiled
@@ -158,30 +158,30 @@ def _keyword_sign(d, w_print, w_exec, w_except, w_raise, w_def, w_lambda, w_clas
     for i in range(n):
         c = d[i]
         if c == 112:  # p
-            if _literal_at(d, i, w_print) and _statement_word(d, i, 5):
+            if literal_at(d, i, w_print) and _statement_word(d, i, 5):
                 return True
         elif c == 101:  # e
-            if _literal_at(d, i, w_exec) and _statement_word(d, i, 4):
+            if literal_at(d, i, w_exec) and _statement_word(d, i, 4):
                 return True
-            if _literal_at(d, i, w_except) and i + 6 < n and (d[i + 6] == _SPACE or d[i + 6] == _TAB):
+            if literal_at(d, i, w_except) and i + 6 < n and (d[i + 6] == _SPACE or d[i + 6] == _TAB):
                 if _comma_before(d, i + 7, _COLON):
                     return True
         elif c == 114:  # r
-            if _literal_at(d, i, w_raise) and i + 5 < n and (d[i + 5] == _SPACE or d[i + 5] == _TAB):
+            if literal_at(d, i, w_raise) and i + 5 < n and (d[i + 5] == _SPACE or d[i + 5] == _TAB):
                 if _comma_before(d, i + 6, _SEMICOLON):
                     return True
         elif c == 100:  # d
-            if _literal_at(d, i, w_def) and _tuple_parameters(d, i):
+            if literal_at(d, i, w_def) and _tuple_parameters(d, i):
                 return True
         elif c == 108 or c == 76:  # l, L: a long literal (\dl, \dL, no word character after)
-            if i > 0 and 48 <= d[i - 1] <= 57 and (i + 1 >= n or not _WORD[d[i + 1]]):
+            if i > 0 and 48 <= d[i - 1] <= 57 and (i + 1 >= n or not WORD_BYTES[d[i + 1]]):
                 return True
-            if c == 108 and _literal_at(d, i, w_lambda) and _after_word(d, i):
+            if c == 108 and literal_at(d, i, w_lambda) and _after_word(d, i):
                 j = _blanks(d, i + 6)
                 if j < n and d[j] == _OPEN:
                     return True
         elif c == 99:  # c
-            if _literal_at(d, i, w_class) and _after_word(d, i):
+            if literal_at(d, i, w_class) and _after_word(d, i):
                 j = _blanks(d, i + 5)
                 k = _word_end(d, j)
                 if j > i + 5 and k > j:
@@ -189,10 +189,10 @@ def _keyword_sign(d, w_print, w_exec, w_except, w_raise, w_def, w_lambda, w_clas
                     if j < n and d[j] == _BRACKET:
                         return True
         elif c == 97:  # a
-            if (_literal_at(d, i, w_async) or _literal_at(d, i, w_await)) and _async_name(d, i):
+            if (literal_at(d, i, w_async) or literal_at(d, i, w_await)) and _async_name(d, i):
                 return True
         elif c == 116:  # t
-            if _literal_at(d, i, w_type) and _type_alias(d, i):
+            if literal_at(d, i, w_type) and _type_alias(d, i):
                 return True
     return False
 

@@ -17,8 +17,8 @@ import numpy as np
 from dedup.minhash import compiled
 
 _SPACE, _TAB, _LF, _CR, _BACKSLASH = 32, 9, 10, 13, 92
-_WORD = np.zeros(256, dtype=np.bool_)  # ASCII \w
-_WORD[np.frombuffer((string.ascii_letters + string.digits + "_").encode(), dtype=np.uint8)] = True
+WORD_BYTES = np.zeros(256, dtype=np.bool_)  # ASCII \w
+WORD_BYTES[np.frombuffer((string.ascii_letters + string.digits + "_").encode(), dtype=np.uint8)] = True
 _ASYNC, _NOT, _IN = (np.frombuffer(word, dtype=np.uint8) for word in (b"async", b"not", b"in"))
 _A_KEYWORDS = ("def", "for", "with", "class", "if", "elif", "else", "while", "try", "except", "finally")
 _A_AFTER_ASYNC = ("def", "for", "with")
@@ -56,7 +56,7 @@ def _in_table(d, start, end, table):
 
 
 @compiled
-def _literal_at(d, at, literal):
+def literal_at(d, at, literal):
     """Whether ``d`` holds ``literal`` at ``at``."""
     if at + len(literal) > len(d):
         return False
@@ -67,12 +67,12 @@ def _literal_at(d, at, literal):
 
 
 @compiled
-def _word_at(d, at, table):
+def word_at(d, at, table):
     """Length of the table word at ``at`` followed by a word boundary (``\b``), or 0: the whole run of
     word characters from ``at`` is the word."""
     n = len(d)
     end = at
-    while end < n and _WORD[d[end]] and end - at <= table.shape[1]:
+    while end < n and WORD_BYTES[d[end]] and end - at <= table.shape[1]:
         end += 1
     return end - at if end > at and _in_table(d, at, end, table) else 0
 
@@ -82,7 +82,7 @@ def _word_before(d, end, table):
     """Whether a table word ends at ``end`` with a word boundary before it (``(?<!\b(?:...))``): the whole
     run of word characters before ``end`` is the word."""
     start = end
-    while start > 0 and _WORD[d[start - 1]] and end - start <= table.shape[1]:
+    while start > 0 and WORD_BYTES[d[start - 1]] and end - start <= table.shape[1]:
         start -= 1
     return start < end and _in_table(d, start, end, table)
 
@@ -98,25 +98,25 @@ def _name_pair_sign(d, before, after):
         if d[p] != _SPACE and d[p] != _TAB:
             continue
         c = d[p - 1]
-        if not (_WORD[c] or c == 41 or c == 93 or c == 125):  # ) ] }
+        if not (WORD_BYTES[c] or c == 41 or c == 93 or c == 125):  # ) ] }
             continue
         if _word_before(d, p, before):
             continue
         r = p + 1
         while r < n and (d[r] == _SPACE or d[r] == _TAB):
             r += 1
-        if r >= n or not (_WORD[d[r]] or d[r] == 1 or d[r] == 123):  # \x01 {
+        if r >= n or not (WORD_BYTES[d[r]] or d[r] == 1 or d[r] == 123):  # \x01 {
             continue
-        if _word_at(d, r, after):
+        if word_at(d, r, after):
             continue
-        if _literal_at(d, r, _NOT):  # not[ \t]+in\b
+        if literal_at(d, r, _NOT):  # not[ \t]+in\b
             s = r + 3
             while s < n and (d[s] == _SPACE or d[s] == _TAB):
                 s += 1
-            if s > r + 3 and _literal_at(d, s, _IN) and (s + 2 >= n or not _WORD[d[s + 2]]):
+            if s > r + 3 and literal_at(d, s, _IN) and (s + 2 >= n or not WORD_BYTES[d[s + 2]]):
                 continue
         k = p
-        while k > max(0, p - 100) and _WORD[d[k - 1]]:
+        while k > max(0, p - 100) and WORD_BYTES[d[k - 1]]:
             k -= 1
         if k == p or not (48 <= d[k] <= 57):
             return True
@@ -197,12 +197,12 @@ def _layout_sign(d, a_words, async_words, b_words, c_names, c_paren):
             x += 1
         indent = x - p - 1
         # A: keyword (async before def/for/with), the line ends with a colon and a line break
-        head = _word_at(d, x, a_words)
-        if _literal_at(d, x, _ASYNC):
+        head = word_at(d, x, a_words)
+        if literal_at(d, x, _ASYNC):
             y = x + 5  # "async", blanks, then def, for or with
             while y < n and (d[y] == _SPACE or d[y] == _TAB):
                 y += 1
-            after = _word_at(d, y, async_words) if y > x + 5 else 0
+            after = word_at(d, y, async_words) if y > x + 5 else 0
             if after:
                 head = y + after - x
         if head:
@@ -219,10 +219,10 @@ def _layout_sign(d, a_words, async_words, b_words, c_names, c_paren):
                     if nxt >= 0 and not _deeper(d, nxt, indent):
                         return -1
         # B: keyword or "name = ", the line's brackets closed, no backslash at its end, next line deeper
-        head = _word_at(d, x, b_words)
-        if head == 0 and x < n and (_WORD[d[x]] and not (48 <= d[x] <= 57)):
+        head = word_at(d, x, b_words)
+        if head == 0 and x < n and (WORD_BYTES[d[x]] and not (48 <= d[x] <= 57)):
             i = x + 1
-            while i < n and (_WORD[d[i]] or d[i] == 46):  # [\w.]
+            while i < n and (WORD_BYTES[d[i]] or d[i] == 46):  # [\w.]
                 i += 1
             j = i
             while j < n and (d[j] == _SPACE or d[j] == _TAB):
@@ -236,9 +236,9 @@ def _layout_sign(d, a_words, async_words, b_words, c_names, c_paren):
                 if nxt >= 0 and _deeper(d, nxt, indent):
                     return -1
         # C: name, maybe one parenthesised group, a colon, then only blanks to the line's end
-        if x < n and _WORD[d[x]] and not (48 <= d[x] <= 57):
+        if x < n and WORD_BYTES[d[x]] and not (48 <= d[x] <= 57):
             i = x + 1
-            while i < n and _WORD[d[i]]:
+            while i < n and WORD_BYTES[d[i]]:
                 i += 1
             a = i
             while a < n and (d[a] == _SPACE or d[a] == _TAB):

@@ -12,10 +12,11 @@ MAX_PIPELINE_SHARE = 0.30
 # package -> the packages of ours it may import (docs/architecture.md, "Packages").
 MAY_IMPORT: dict[str, set[str]] = {
     "cli": set(),
-    "filters": {"cli"},
-    "pii": {"cli", "dedup"},  # dedup.minhash.compiled: how every kernel of ours is compiled and cached
+    # filters, pii, decontam -> dedup: only dedup.minhash.compiled, how every kernel of ours is compiled and cached
+    "filters": {"cli", "dedup"},
+    "pii": {"cli", "dedup"},
     "dedup": {"cli"},
-    "decontam": {"cli"},
+    "decontam": {"cli", "dedup"},
     "tokenizer": {"cli", "pipeline"},
     "model": {"cli", "tokenizer", "decontam", "pipeline"},
     "pipeline": {"cli", "filters", "pii", "dedup", "decontam", "tokenizer", "model", "release"},
@@ -93,3 +94,15 @@ def test_pipeline_is_at_most_its_share_of_the_code():
     lines = {p: len(p.read_text().splitlines()) for p in files}
     pipeline = sum(n for p, n in lines.items() if p.relative_to(ROOT).parts[0] == "pipeline")
     assert pipeline / sum(lines.values()) <= MAX_PIPELINE_SHARE
+
+
+def test_kernel_users_take_only_the_compile_helper_from_dedup():
+    """filters, pii and decontam may import dedup for one thing: how our numba kernels are compiled and cached."""
+    wrong = []
+    for path in _production_files():
+        if path.relative_to(ROOT).parts[0] not in ("filters", "pii", "decontam"):
+            continue
+        for module, name in _imports(path):
+            if module.split(".")[0] == "dedup" and (module, name) != ("dedup.minhash", "compiled"):
+                wrong.append(f"{path.relative_to(ROOT)} imports {module}.{name}")
+    assert wrong == []
