@@ -125,13 +125,15 @@ def _token_hash_kernel(data: np.ndarray, word_byte: np.ndarray, seed: np.uint64)
     return out[:count].copy()
 
 
-def token_hashes(text: str, seed: int) -> np.ndarray:
-    """64-bit hash of every token, in order: one compiled pass over the UTF-8 bytes.
+def token_hashes(text: str | bytes | memoryview, seed: int) -> np.ndarray:
+    """64-bit hash of every token, in order: one compiled pass over the UTF-8 bytes (a text, or its
+    UTF-8 bytes as they are, for instance a view of an Arrow string column).
 
     Tokens are ASCII, so tokenising the UTF-8 bytes is exact (multi-byte
     characters are all >= 0x80, never word bytes).
     """
-    data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    data = np.frombuffer(raw, dtype=np.uint8)
     return _token_hash_kernel(data, WORD_BYTE, np.uint64(seed & MASK64))
 
 

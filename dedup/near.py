@@ -111,7 +111,8 @@ class NearDedupParams:
             )
 
 
-Item = tuple[str, object, int, object]  # (id, content, stars, tag): what the sketch needs of a document
+# (id, content: a str, its UTF-8 bytes or None, stars, tag): what the sketch needs of a document
+Item = tuple[str, object, int, object]
 
 
 def sketch(items: list[Item], p: NearDedupParams, namespace: str = METRICS_NAMESPACE) -> Iterator:
@@ -124,7 +125,7 @@ def sketch(items: list[Item], p: NearDedupParams, namespace: str = METRICS_NAMES
     """
     ids, key_sets = [], []
     for doc_id, content, stars, tag in items:
-        hashes = token_hashes(content, p.seed) if isinstance(content, str) else np.empty(0, np.uint64)
+        hashes = token_hashes(content, p.seed) if content is not None else np.empty(0, np.uint64)
         keys = signature_keys(hashes, p.minhash) if len(hashes) >= p.min_tokens else hashes[:0]
         if len(keys) == 0:
             beam.metrics.Metrics.counter(namespace, "docs_short_kept").inc()

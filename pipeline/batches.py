@@ -262,14 +262,7 @@ def _with_ids(batch: pa.RecordBatch, content: pa.Array, valid: np.ndarray) -> pa
     """``id`` from (repo, path, content bytes) and ``lang`` from the column or the path, per row; the
     content digests the ids are made from as ``__sc_digest``."""
     repos, paths = column_values(batch, "max_stars_repo_name"), column_values(batch, "max_stars_repo_path")
-    offsets = np.frombuffer(content.buffers()[1], dtype=np.int32)[
-        content.offset : content.offset + len(content) + 1
-    ]
-    data = memoryview(content.buffers()[2] or b"")
-    digests = [
-        content_digest(data[offsets[row] : offsets[row + 1]] if valid[row] else None)
-        for row in range(batch.num_rows)
-    ]
+    digests = [content_digest(data) for data in content_views(content, valid)]
     ids = [id_of_digest(repo, path, digest) for repo, path, digest in zip(repos, paths, digests, strict=True)]
     langs = [
         normalize_lang(lang, path) for lang, path in zip(column_values(batch, "lang"), paths, strict=True)
@@ -277,6 +270,18 @@ def _with_ids(batch: pa.RecordBatch, content: pa.Array, valid: np.ndarray) -> pa
     batch = with_column(batch, "id", pa.array(ids, pa.string()))
     batch = with_column(batch, DIGEST, pa.array(digests, pa.binary()))
     return with_column(batch, "lang", pa.array(langs, pa.string()))
+
+
+def content_views(content: pa.Array, valid: np.ndarray | None = None) -> list[memoryview | None]:
+    """Each row's UTF-8 bytes as a view of the string column's buffer (None for a null): what hashing
+    needs, without making a Python str of every document and encoding it back."""
+    if valid is None:
+        valid = content.is_valid().to_numpy(zero_copy_only=False)
+    offsets = np.frombuffer(content.buffers()[1], dtype=np.int32)[
+        content.offset : content.offset + len(content) + 1
+    ].tolist()
+    data = memoryview(content.buffers()[2] or b"")
+    return [data[offsets[row] : offsets[row + 1]] if valid[row] else None for row in range(len(content))]
 
 
 def conform(batch: pa.RecordBatch, schema: pa.Schema, where: str) -> pa.RecordBatch:

@@ -12,6 +12,7 @@ removals to verdict records.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Literal
 
 import apache_beam as beam
@@ -20,7 +21,7 @@ from pydantic import Field, model_validator
 from dedup.minhash import load_kernels
 from dedup.near import BANDS, SHINGLES, STARS, Item, NearDedupParams, NearVerdicts, sketch
 from pipeline import store
-from pipeline.batches import Piece, column_values
+from pipeline.batches import Piece, column_values, content_views
 from pipeline.judging import Timed
 from pipeline.output_files import iter_column, parquet_files
 from pipeline.rejoin import positions, verdict_record
@@ -67,12 +68,19 @@ class NearDedupConfig(StageConfig):
         return NearDedupParams(**self.model_dump(exclude={"enabled"}))
 
 
-def piece_items(piece: Piece) -> list[list[Item]]:
-    """The sketch's view of a batch (one list): (id, content, stars, position) per row; null stars count as 0."""
+def piece_items(piece: Piece) -> list[Item]:
+    """The sketch's view of a batch: (id, content's UTF-8 bytes, stars, position) per row; null stars
+    count as 0."""
     batch = piece.batch
     stars = [int(s) if s is not None else 0 for s in column_values(batch, "max_stars_count")]
-    contents = batch.column("content").to_pylist()
-    return [list(zip(batch.column("id").to_pylist(), contents, stars, positions(piece), strict=True))]
+    contents = content_views(batch.column("content"))
+    return list(zip(batch.column("id").to_pylist(), contents, stars, positions(piece), strict=True))
+
+
+def sketch_piece(piece: Piece, params: NearDedupParams, stage: str) -> Iterator:
+    """:func:`dedup.near.sketch` of a piece's rows, in one step: the rows' bytes are views of the batch,
+    never an element of their own (Beam encodes samples of every element to size it)."""
+    return sketch(piece_items(piece), params, stage)
 
 
 def verdict_records(removal: tuple) -> list[tuple]:
@@ -90,14 +98,9 @@ class NearBatchVerdicts(beam.PTransform):
         self._stage = stage
 
     def expand(self, pieces: beam.PCollection) -> beam.PCollection:
-        sketched = (
-            pieces
-            | "Items" >> beam.ParDo(Timed(self._stage, piece_items))
-            | "Sketch"
-            >> beam.ParDo(
-                Timed(self._stage, sketch, self._params, self._stage, warm=load_kernels)
-            ).with_outputs(SHINGLES, STARS, main=BANDS)
-        )
+        sketched = pieces | "Sketch" >> beam.ParDo(
+            Timed(self._stage, sketch_piece, self._params, self._stage, warm=load_kernels)
+        ).with_outputs(SHINGLES, STARS, main=BANDS)
         outputs = {name: sketched[name] for name in (BANDS, SHINGLES, STARS)}
         return (
             outputs

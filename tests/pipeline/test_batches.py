@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from dedup.minhash import MinHashParams, token_hashes
 from pipeline import batches
 from pipeline.batches import (
     CHANGED,
@@ -204,3 +205,18 @@ def test_data_writer_reads_each_mixed_language_unit_once_and_writes_the_same_byt
         files = [tmp_path / "together" / name for name in together if name.startswith(f"{lang}/")]
         ids = [i for f in files for i in pq.read_table(f).column("id").to_pylist()]
         assert ids == [d["id"] for d in kept if d["lang"] == lang]  # input order, across the shards
+
+
+def test_content_views_are_each_rows_utf8_bytes_in_a_sliced_column():
+    """The views hashing reads (ids, MinHash tokens): exactly ``str.encode("utf-8")`` of each row, nulls as
+    None, also for a slice of a column (its buffer offset) and non-ASCII text."""
+    texts = ["def f():\n    return 1\n", None, "", "naïve = 'ünïcode' # 日本", "x" * 1000, None]
+    column = pa.array(texts, pa.string()).slice(1)
+    views = batches.content_views(column)
+    assert [None if v is None else bytes(v) for v in views] == [
+        None if t is None else t.encode("utf-8") for t in texts[1:]
+    ]
+    minhash_params = MinHashParams(ngram=1)
+    assert np.array_equal(
+        token_hashes(views[2], minhash_params.seed), token_hashes(texts[3], minhash_params.seed)
+    )
