@@ -171,3 +171,18 @@ def test_kernels_compile_without_a_writable_cache_dir(tmp_path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "NullCache"
+
+
+def test_signatures_equal_the_direct_64_bit_formula_for_every_key_count() -> None:
+    """The kernel takes keys four at a time, then one at a time: every count from 1 to 40 (and long sets)
+    against numpy's ``top32(a * x mod 2^64)`` over all keys, with keys using all 64 bits."""
+    params = MinHashParams(ngram=5, num_perm=256, seed=7)
+    a_lo, a_hi = params.multiplier_halves
+    a = (a_hi.astype(np.uint64) << np.uint64(32)) | a_lo.astype(np.uint64)
+    rng = np.random.default_rng(5)
+    sizes = [*range(1, 41), 1000, 4097]
+    sets = [rng.integers(0, 2**64 - 1, size=n, dtype=np.uint64, endpoint=True) | np.uint64(1) for n in sizes]
+    expected = np.array(
+        [((a[None, :] * keys[:, None]) >> np.uint64(32)).astype(np.uint32).min(axis=0) for keys in sets]
+    )
+    assert np.array_equal(signatures_of_keys(sets, params), expected)
