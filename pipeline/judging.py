@@ -90,15 +90,15 @@ class JudgeBatches(beam.DoFn):
         return _Held(judge)
 
     def setup(self) -> None:
+        # Held until Beam drops this DoFn; no teardown clears it: when a run is interrupted, Beam's harness
+        # tears DoFns down while a bundle may still be running in another thread, and that bundle's next
+        # element then found no judge (an AttributeError logged over the interrupted run's quiet exit).
         self._held = self.warm()
         self._cpu_us = beam.metrics.Metrics.counter(self._stage, CPU_US)
 
     def warm(self) -> _Held:
         """This process's judge, set up on first call (``pipeline.warm_workers`` calls it ahead of Beam)."""
         return self._shared.acquire(self._build)
-
-    def teardown(self) -> None:
-        self._held = None
 
     def process(self, piece: Piece) -> Iterator[Any]:
         batch, stage = piece.batch, self._stage
