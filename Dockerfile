@@ -35,10 +35,12 @@ COPY model ./model
 RUN grep -v -E '^(torch|nvidia-|triton)' requirements.lock > /tmp/constraints.txt \
     && pip install -c /tmp/constraints.txt ".[gcp,model]" \
     && python -c "import torch, apache_beam, pipeline.run; print('torch', torch.__version__, 'beam', apache_beam.__version__)"
-# Compile the numba kernels (MinHash, the PII pre-scan) into the installed package's cache: workers with
-# the build machine's CPU model start warm, others compile once (about 5 s) and cache beside it.
-# From / so the installed package is imported, not the source folder in WORKDIR.
-RUN cd / && python -c "from dedup.minhash import load_kernels; load_kernels(); import pii.prescan"
+# Compile the numba kernels (MinHash, the PII pre-scan, the comments scans, the decontamination pre-filter)
+# into the installed package's cache: workers with the build machine's CPU model start warm, others compile
+# once (about 15 s) and cache beside it. From / so the installed package is imported, not WORKDIR's sources.
+RUN cd / && python -c "from dedup.minhash import load_kernels; load_kernels(); import pii.prescan; \
+from filters.comments_treesitter import warm_up; warm_up(); \
+from decontam.prefilter import AnchorFilter; AnchorFilter(['a benchmark line'])"
 
 # Keep the SDK harness entrypoint of the base image: Dataflow starts workers through it.
 ENTRYPOINT ["/opt/apache/beam/boot"]
