@@ -21,6 +21,7 @@ import numpy as np
 
 from dedup.minhash import compiled
 from filters.comments import has_lone_cr
+from filters.comments_literals import triple_quote_end
 
 # A string, text block or character literal. A text block opens with three quotes and a line break (spaces
 # between allowed); a character literal holds one character or escape (octal and \uXXXX included); strings
@@ -88,18 +89,7 @@ def _text_block_end(data, at):
         i += 1
     if i >= n or data[i] != _LF:
         return -1
-    i += 1
-    while i < n:
-        byte = data[i]
-        if byte == _BACKSLASH:
-            if i + 1 >= n:
-                return -1
-            i += 2
-        elif byte == _QUOTE and i + 2 < n and data[i + 1] == _QUOTE and data[i + 2] == _QUOTE:
-            return i + 3
-        else:
-            i += 1
-    return -1
+    return triple_quote_end(data, i + 1, _QUOTE)
 
 
 @compiled

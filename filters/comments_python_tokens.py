@@ -14,26 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from dedup.minhash import compiled
+from filters.comments_literals import triple_quote_end
 
 _HASH, _QUOTE, _APOSTROPHE, _BACKSLASH, _CR, _LF, _LIT = 35, 34, 39, 92, 13, 10, 1
-
-
-@compiled
-def _triple_end(data, at, quote):
-    """End of the triple-quoted string opening at ``at``, or -1 (then the regex tries a one-line string)."""
-    n = len(data)
-    j = at + 3
-    while j < n:
-        byte = data[j]
-        if byte == _BACKSLASH:
-            if j + 1 >= n:
-                return -1
-            j += 2
-        elif byte == quote and j + 2 < n and data[j + 1] == quote and data[j + 2] == quote:
-            return j + 3
-        else:
-            j += 1
-    return -1
 
 
 @compiled
@@ -73,7 +56,7 @@ def _scan(data, code, comments, spans):
         elif byte == _QUOTE or byte == _APOSTROPHE:
             end = -1
             if i + 2 < n and data[i + 1] == byte and data[i + 2] == byte:
-                end = _triple_end(data, i, byte)
+                end = triple_quote_end(data, i + 3, byte)
             if end < 0:
                 end = _line_string_end(data, i, byte)
             if end < 0:
