@@ -11,8 +11,8 @@ the job runs on Beam's FnApiRunner, which never downloads anything (Beam's
 DirectRunner would fetch Prism). Large inputs get one worker process per core
 (``multi_processing``), small ones one in-process worker: see
 :func:`choose_local_workers` for why and the measurements. The worker
-processes are ours (:class:`LocalRunner`, :func:`worker_command`: forks of
-the launcher with their judges set up, ``pipeline.warm_workers``): they get the
+processes are ours (:class:`LocalRunner`, :func:`worker_command`: forked, judges
+set up, from one fork of the launcher, ``pipeline.warm_workers``): they get the
 job's options (S3 endpoint and keys reach Beam's filesystems there), leave
 Ctrl-C to the launcher (which prints one line and exits 130) and die with it,
 so an interrupted run leaves neither tracebacks nor orphans.
