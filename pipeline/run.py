@@ -26,6 +26,7 @@ from pipeline.judging import CPU_US
 from pipeline.options import CurateOptions, parse
 from pipeline.outputs import join
 from pipeline.progress import shared_progress
+from pipeline.stages import load_spec
 from pipeline.stages.base import StageContext
 
 log = logging.getLogger("stackcurate")
@@ -94,6 +95,16 @@ def _advise_remote_decontam(options: PipelineOptions, config: RunConfig, benchma
         )
 
 
+def setups_on_node(plan: Plan) -> list[Any]:
+    """The enabled stages' ``setup_on_node`` (each once), in stage order."""
+    found: list[Any] = []
+    for name in plan.config.enabled:
+        setup = load_spec(name).setup_on_node
+        if setup is not None and setup not in found:
+            found.append(setup)
+    return found
+
+
 def build(p: beam.Pipeline, plan: Plan) -> None:
     """Wire reading, the enabled stages, the writers and the counters into ``p`` (``pipeline.graph``)."""
     graph.build(p, plan)
@@ -145,19 +156,24 @@ def run(argv: list[str]) -> dict[str, Any]:
         raise SystemExit("pipeline.run: --tokenize_output needs --tokenizer")
     plan.parts_root = finish_mod.parts_root(plan.output)
     start = time.time()
-    pipeline = beam.Pipeline(runner=_runner(plan), options=plan.options)
-    build(pipeline, plan)  # a mistake found here leaves the output folder as it was
-    finish_mod.start(plan.output, plan_record(plan), plan.parts_root)
-    if plan.parts_root != plan.output:
-        log.warning("%s holds a finished output: it is replaced when this run completes", plan.output)
     forks = runners.local_worker_processes(plan.options) if warm_workers.usable() else 0
-    pool = warm_workers.WarmWorkers(forks, lambda: warm_workers.warm_judges(pipeline)) if forks else None
-    warm_workers.job_starting()
+    # forked before the graph is built: the workers' parent sets up while the graph is built (warm_workers)
+    pool = warm_workers.WarmWorkers(forks, on_node=setups_on_node(plan)) if forks else None
     try:
-        result = pipeline.run()
-        result.wait_until_finish()
+        pipeline = beam.Pipeline(runner=_runner(plan), options=plan.options)
+        build(pipeline, plan)  # a mistake found here leaves the output folder as it was
+        finish_mod.start(plan.output, plan_record(plan), plan.parts_root)
+        if plan.parts_root != plan.output:
+            log.warning("%s holds a finished output: it is replaced when this run completes", plan.output)
+        if pool is not None:
+            pool.warm(warm_workers.warm_steps(pipeline))
+        warm_workers.job_starting()
+        try:
+            result = pipeline.run()
+            result.wait_until_finish()
+        finally:
+            shared_progress().close()  # stop reporting, remove the workers' spool
     finally:
-        shared_progress().close()  # stop reporting, remove the workers' spool
         if pool is not None:
             pool.close()
     stats = finish_mod.finish(

@@ -1,15 +1,21 @@
-"""Local worker processes forked from the launcher once the graph is built, their judges already set up.
+"""Local worker processes forked from the launcher, their judges already set up when Beam starts them.
 
 Why: a fresh worker process imports Beam (~1.6 CPU-s) and sets up every judge it runs (Presidio, the
 decontamination automaton, compiled kernels, parsers: ~2-4 CPU-s for santacoder), one after the other,
 after the launcher has done the same imports. On a 2-core laptop that start-up is what keeps two workers
-from halving the wall time. A fork of the launcher (the *zygote*) has Beam and the graph's code already;
-it sets up the judges once, on the other core while the launcher translates the graph and starts the
-runner, then forks one process per worker, set up at no further cost (copy-on-write). Beam's workers
-find them set up: a judge's state is kept per process under a ``Shared`` key that the graph's pickled
-copies carry (``pipeline.judging``). One set-up instead of one per worker saves ~2 CPU-s a worker on
-santacoder (mostly importing Presidio), and the launcher's translation no longer competes with a
-set-up per worker for the cores.
+from halving the wall time. A fork of the launcher (the *zygote*) has Beam already. It is forked as soon
+as the run is planned, and sets up on the other core while the launcher builds and translates the graph:
+
+1. first what needs no graph, the enabled stages' ``setup_on_node`` (``pipeline.stages.base.StageSpec``:
+   Presidio's engine, the MinHash kernels), while the launcher builds the graph;
+2. then the graph's steps (:meth:`WarmWorkers.warm`: their ``warm()``, sent pickled), while the launcher
+   translates the graph and starts the runner;
+3. then it forks one process per worker, set up at no further cost (copy-on-write).
+
+Beam's workers find them set up: a judge's state is kept per process under a ``Shared`` key that the
+graph's pickled copies carry (``pipeline.judging``). One set-up instead of one per worker saves ~2 CPU-s a
+worker on santacoder (mostly Presidio), and starting it before the graph exists means Beam's first
+stage no longer waits for it (it waited ~1.2 s at 200 MB when the zygote was forked after the build).
 
 How Beam reaches them: FnApiRunner starts each local worker with a shell command
 (``pipeline.runners.worker_command``). While a pool is open, that command is :func:`client_main`: a
@@ -23,6 +29,7 @@ A fork ignores Ctrl-C (the launcher prints one line) and dies with the launcher,
 from __future__ import annotations
 
 import ctypes
+import functools
 import json
 import os
 import secrets
@@ -33,9 +40,10 @@ import struct
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+WARM_FILE = "warm.pickle"  # the graph's set-up, in the pool folder, for the zygote
 ENV_POOL = "STACKCURATE_WARM_WORKERS"  # the folder of the forks' slots (and claims), for the worker command
 # Linux only: macOS's system libraries are not safe in a fork of a process that has started threads (the
 # launcher has: progress), so there every worker starts fresh, as Python's multiprocessing does there.
@@ -76,9 +84,14 @@ def _recv_all(conn: socket.socket) -> bytes:
 
 class WarmWorkers:
     """``count`` worker processes, each waiting for one worker command, forked from one process (the
-    zygote, ``self.zygote``) that ran ``warm()`` first."""
+    zygote, ``self.zygote``), forked now: it runs ``on_node``, then what :meth:`warm` sends, then forks."""
 
-    def __init__(self, count: int, warm: Callable[[], Any], work: Callable[[], int] | None = None):
+    def __init__(
+        self,
+        count: int,
+        on_node: Sequence[Callable[[], Any]] = (),
+        work: Callable[[], int] | None = None,
+    ):
         self.folder = tempfile.mkdtemp(prefix="stackcurate-workers-")
         listeners = []
         for index in range(count):
@@ -90,18 +103,44 @@ class WarmWorkers:
             with open(os.path.join(self.folder, f"{index}.slot"), "w") as slot:
                 slot.write(name)
             listeners.append(listener)
+        ready, self._ready = os.pipe()  # a byte on it: the graph's set-up is in WARM_FILE
         sys.stdout.flush()
         sys.stderr.flush()
         self.zygote = os.fork()
         if self.zygote == 0:  # never returns
-            _zygote(listeners, warm, work or _run_worker)
+            os.close(self._ready)
+            _zygote(
+                listeners, list(on_node), ready, os.path.join(self.folder, WARM_FILE), work or _run_worker
+            )
+        os.close(ready)
         for listener in listeners:
             listener.close()
         os.environ[ENV_POOL] = self.folder
 
+    def warm(self, warm: Callable[[], Any]) -> None:
+        """Have the zygote run ``warm`` (pickled with Beam's pickler) before it forks the workers; once.
+        Written to a file, not the pipe: the launcher never waits for a zygote still busy with ``on_node``."""
+        from apache_beam.internal import pickler
+
+        path = os.path.join(self.folder, WARM_FILE)
+        with open(path + ".part", "wb") as out:
+            out.write(pickler.dumps(warm))
+        os.rename(path + ".part", path)
+        self._signal(b"w")
+
+    def _signal(self, byte: bytes) -> None:
+        if self._ready is not None:
+            try:
+                os.write(self._ready, byte)
+            except BrokenPipeError:  # the zygote is gone: Beam's workers then start fresh
+                pass
+            os.close(self._ready)
+            self._ready = None
+
     def close(self) -> None:
         """No more claims; workers nobody claimed are stopped (claimed ones end with Beam's job): the
         zygote is, and its workers die with it."""
+        self._signal(b"")
         if os.environ.get(ENV_POOL) == self.folder:
             del os.environ[ENV_POOL]
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -120,18 +159,34 @@ class WarmWorkers:
         self.close()
 
 
-def _zygote(listeners: list[socket.socket], warm: Callable[[], Any], work: Callable[[], int]) -> None:
-    """Set up once, fork one worker per listener, wait for them. A set-up that fails leaves cold workers:
-    Beam's own set-up then fails with the error, as in a fresh one."""
+def _set_up(step: Callable[[], Any]) -> Any:
+    """Run one set-up step in the zygote. One that fails leaves cold workers: Beam's own set-up in the
+    worker then runs it again and fails with the error, as in a fresh worker."""
+    try:
+        return step()
+    except Exception:  # noqa: BLE001 - reported by the worker's own set-up (see above)
+        return None
+
+
+def _zygote(
+    listeners: list[socket.socket],
+    on_node: list[Callable[[], Any]],
+    ready: int,
+    warm_file: str,
+    work: Callable[[], int],
+) -> None:
+    """Set up once (what needs no graph, then the graph's steps), fork one worker per listener, wait."""
     status = 1
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         die_with_parent()
         _fresh_thread_pool()
-        try:
-            held = warm()  # held until the workers exit: Shared keeps only weak references to the judges
-        except Exception:  # noqa: BLE001 - Beam's worker runs the same set-up again and reports the error as usual
-            held = None
+        held = [
+            _set_up(step) for step in on_node
+        ]  # held until the workers exit (Shared's references are weak)
+        if os.read(ready, 1):  # the launcher built the graph: set up its steps
+            held.append(_set_up(lambda: _load(warm_file)()))
+        os.close(ready)
         workers = []
         for listener in listeners:
             sys.stdout.flush()
@@ -156,6 +211,13 @@ def _zygote(listeners: list[socket.socket], warm: Callable[[], Any], work: Calla
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)  # never the launcher's atexit handlers or finally blocks
+
+
+def _load(path: str) -> Callable[[], Any]:
+    from apache_beam.internal import pickler
+
+    with open(path, "rb") as handle:
+        return pickler.loads(handle.read())
 
 
 def _serve(listener: socket.socket, work: Callable[[], int]) -> None:
@@ -220,11 +282,10 @@ def client_main() -> None:
     sys.exit(_run_worker())
 
 
-def warm_judges(pipeline: Any) -> list[Any]:
-    """Set up every step of ``pipeline`` that offers ``warm()`` (``pipeline.judging.JudgeBatches``): what
-    the zygote runs before it forks the workers."""
+def warm_steps(pipeline: Any) -> Callable[[], list[Any]]:
+    """What the zygote runs once the graph exists: every step of ``pipeline`` that offers ``warm()``
+    (``pipeline.judging.JudgeBatches``, ``Timed``) sets up, each step object pickled as Beam pickles it."""
     import apache_beam as beam
-    from apache_beam.runners.worker import sdk_worker_main  # noqa: F401 - the harness's own imports, done here
 
     found: list[Any] = []
 
@@ -235,7 +296,14 @@ def warm_judges(pipeline: Any) -> list[Any]:
                 found.append(fn)
 
     pipeline.visit(Steps())
-    return [fn.warm() for fn in found]
+    return functools.partial(warm_all, found)
+
+
+def warm_all(steps: Iterable[Any]) -> list[Any]:
+    """Each step's ``warm()``, with Beam's worker harness imported first (what a worker imports anyway)."""
+    from apache_beam.runners.worker import sdk_worker_main  # noqa: F401
+
+    return [step.warm() for step in steps]
 
 
 def _slots(folder: str | None) -> Iterable[str]:

@@ -205,7 +205,10 @@ class StageSpec:
     ``needs``: input columns the stage reads and cannot do without (given by the input schema or written
     by an earlier stage). ``columns``: each score column the stage writes onto kept documents with its
     Arrow type name ("float64", "int64", "bool", "string"), so every output shard has the same schema.
-    ``resources(config)``: what the stage asks of its workers.
+    ``resources(config)``: what the stage asks of its workers. ``setup_on_node``: set-up that needs
+    neither the config nor the graph (heavy imports, compiled kernels), done once per machine before the
+    judges' own ``setup``: local runs do it in the workers' common parent while the graph is still being
+    built (``pipeline.warm_workers``); elsewhere the judge's ``setup`` reaches it on first use.
     """
 
     name: str
@@ -215,6 +218,7 @@ class StageSpec:
     needs: tuple[str, ...] = ("id", "content")
     columns: dict[str, str] = field(default_factory=dict)
     resources: Callable[[Any], Resources] = no_resources
+    setup_on_node: Callable[[], Any] | None = None
 
     def __post_init__(self) -> None:
         if (self.make_judge is None) == (self.verdicts is None):

@@ -113,7 +113,7 @@ def verdicts(config: NearDedupConfig, ctx: StageContext) -> beam.PTransform:
     return NearBatchVerdicts(config)
 
 
-SPEC = StageSpec(name=STAGE, config=NearDedupConfig, verdicts=verdicts)
+SPEC = StageSpec(name=STAGE, config=NearDedupConfig, verdicts=verdicts, setup_on_node=load_kernels)
 
 
 def largest_clusters(root: str, stage: str, top: int = LARGEST_CLUSTERS) -> list[dict]:

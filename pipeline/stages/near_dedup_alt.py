@@ -14,6 +14,7 @@ from __future__ import annotations
 import apache_beam as beam
 
 from pipeline.stages.base import StageContext, StageSpec
+from pipeline.stages.near_dedup import SPEC as NEAR_DEDUP
 from pipeline.stages.near_dedup import NearBatchVerdicts, NearDedupConfig
 
 STAGE = "near_dedup_alt"
@@ -23,4 +24,6 @@ def verdicts(config: NearDedupConfig, ctx: StageContext) -> beam.PTransform:
     return NearBatchVerdicts(config, stage=STAGE)
 
 
-SPEC = StageSpec(name=STAGE, config=NearDedupConfig, verdicts=verdicts)
+SPEC = StageSpec(
+    name=STAGE, config=NearDedupConfig, verdicts=verdicts, setup_on_node=NEAR_DEDUP.setup_on_node
+)

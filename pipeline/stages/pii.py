@@ -58,6 +58,17 @@ class PiiJudge:
         return verdicts
 
 
+def build_engine() -> None:
+    """The process's Presidio engine (``pii.detect.shared_engine``): the same for every configuration."""
+    from pii.detect import shared_engine
+
+    shared_engine()
+
+
 SPEC = StageSpec(
-    name="pii", config=PiiConfig, make_judge=judge_of_config(PiiJudge), columns={"pii_redacted": "bool"}
+    name="pii",
+    config=PiiConfig,
+    make_judge=judge_of_config(PiiJudge),
+    columns={"pii_redacted": "bool"},
+    setup_on_node=build_engine,
 )

@@ -27,13 +27,20 @@ def _alive(pid: int) -> bool:
 
 
 def test_a_worker_command_hands_its_environment_to_a_set_up_fork_and_exits_as_it_exits(tmp_path):
-    """The zygote sets up once and forks two workers; three worker commands: two get a worker (its exit
-    status, this environment), the third finds none free and becomes a fresh worker (which, without
-    Beam's control address, fails)."""
+    """The zygote sets up once, what needs no graph first, then what the launcher sends once the graph is
+    built, and forks two workers; three worker commands: two get a worker (its exit status, this
+    environment), the third finds none free and becomes a fresh worker (which, without Beam's control
+    address, fails)."""
     log = tmp_path / "log"
 
+    def on_node() -> str:
+        with open(tmp_path / "setup", "a") as out:
+            out.write(f"node {os.getpid()}\n")
+        return "engine"
+
     def warm() -> str:
-        (tmp_path / f"warm-{os.getpid()}").write_text("set up")
+        with open(tmp_path / "setup", "a") as out:
+            out.write(f"graph {os.getpid()}\n")
         return "judge"
 
     def work() -> int:
@@ -43,8 +50,9 @@ def test_a_worker_command_hands_its_environment_to_a_set_up_fork_and_exits_as_it
             )
         return 7
 
-    with WarmWorkers(2, warm, work) as pool:
+    with WarmWorkers(2, on_node=[on_node], work=work) as pool:
         assert os.environ[ENV_POOL] == pool.folder
+        pool.warm(warm)
         command = runners.worker_command()
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         codes = [
@@ -56,8 +64,13 @@ def test_a_worker_command_hands_its_environment_to_a_set_up_fork_and_exits_as_it
         assert [c.returncode for c in codes[:2]] == [7, 7]
         assert codes[2].returncode not in (0, 7)  # a fresh worker: Beam's harness, no control address
         assert "CONTROL_API_SERVICE_DESCRIPTOR" in codes[2].stderr
-        # set up once, in the zygote; each worker is its child, ran once, with its caller's environment
-        assert [p.name for p in tmp_path.glob("warm-*")] == [f"warm-{pool.zygote}"]
+        # set up once, in the zygote, in that order; each worker is its child, ran once, with its caller's
+        # environment
+        assert (tmp_path / "setup").read_text().split("\n") == [
+            f"node {pool.zygote}",
+            f"graph {pool.zygote}",
+            "",
+        ]
         runs = [line.split() for line in log.read_text().splitlines()]
         assert [(parent, job, seen) for _, parent, job, seen in runs] == [
             (str(pool.zygote), "job0", "True"),
@@ -67,11 +80,28 @@ def test_a_worker_command_hands_its_environment_to_a_set_up_fork_and_exits_as_it
     assert ENV_POOL not in os.environ and not Path(pool.folder).exists()
 
 
+def test_the_zygote_sets_up_while_the_launcher_builds_the_graph(tmp_path):
+    """Forked at once: its set-up needing no graph runs before the launcher sends the graph's."""
+    started = tmp_path / "started"
+
+    def on_node() -> None:
+        started.write_text(str(os.getpid()))
+
+    with WarmWorkers(1, on_node=[on_node], work=lambda: 3) as pool:
+        deadline = time.monotonic() + 30
+        while not started.exists() and time.monotonic() < deadline:  # no warm() sent yet
+            time.sleep(0.02)
+        assert started.read_text() == str(pool.zygote)
+        pool.warm(lambda: None)
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        assert subprocess.run(runners.worker_command(), shell=True, env=env).returncode == 3
+
+
 def test_workers_nobody_claimed_are_stopped_at_close():
     """Their sockets close with them: a worker command then finds nobody to connect to."""
     import socket
 
-    pool = WarmWorkers(2, lambda: None, lambda: 0)
+    pool = WarmWorkers(2, work=lambda: 0)
     names = [Path(path).read_text() for path in sorted(Path(pool.folder).glob("*.slot"))]
     assert _alive(pool.zygote)
     pool.close()
@@ -109,7 +139,7 @@ def test_warm_judges_sets_up_every_step_that_can_be_warmed():
     import apache_beam as beam
 
     from pipeline.judging import Timed
-    from pipeline.warm_workers import warm_judges
+    from pipeline.warm_workers import warm_steps
 
     loaded = []
     pipeline = beam.Pipeline()
@@ -119,7 +149,7 @@ def test_warm_judges_sets_up_every_step_that_can_be_warmed():
         | "Warmed" >> beam.ParDo(Timed("stage", lambda x: [x], warm=lambda: loaded.append("kernels")))
         | "Plain" >> beam.ParDo(Timed("stage", lambda x: [x]))
     )
-    assert warm_judges(pipeline) == [None, None] and loaded == ["kernels"]
+    assert warm_steps(pipeline)() == [None, None] and loaded == ["kernels"]
 
 
 def test_a_long_temporary_folder_is_no_problem(tmp_path, monkeypatch):
@@ -129,8 +159,9 @@ def test_a_long_temporary_folder_is_no_problem(tmp_path, monkeypatch):
     deep = tmp_path / ("d" * 60) / ("e" * 60)
     deep.mkdir(parents=True)
     monkeypatch.setattr(tempfile, "tempdir", str(deep))
-    with WarmWorkers(1, lambda: None, lambda: 5) as pool:
+    with WarmWorkers(1, work=lambda: 5) as pool:
         assert pool.folder.startswith(str(deep)) and len(pool.folder) > 120
+        pool.warm(lambda: None)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         assert subprocess.run(runners.worker_command(), shell=True, env=env).returncode == 5
 
@@ -141,7 +172,8 @@ def test_a_failing_set_up_leaves_a_cold_worker_that_still_serves():
     def broken() -> None:
         raise RuntimeError("no benchmarks here")
 
-    with WarmWorkers(1, broken, lambda: 4):
+    with WarmWorkers(1, on_node=[broken], work=lambda: 4) as pool:
+        pool.warm(broken)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         assert subprocess.run(runners.worker_command(), shell=True, env=env).returncode == 4
 
@@ -163,7 +195,8 @@ def test_a_fork_whose_worker_fails_says_why(capfd):
     def failing() -> int:
         raise RuntimeError("the harness broke")
 
-    with WarmWorkers(1, lambda: None, failing):
+    with WarmWorkers(1, work=failing) as pool:
+        pool.warm(lambda: None)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         assert subprocess.run(runners.worker_command(), shell=True, env=env).returncode == 1
     assert "RuntimeError: the harness broke" in capfd.readouterr().err
