@@ -35,7 +35,8 @@ from apache_beam.io.filesystems import CompressionTypes, FileSystems
 from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
-from pipeline.batches import ROW, Piece, Unit, apply_delta, content_sizes, delta_of, read_unit
+from pipeline.batches import ROW, Piece, Unit, apply_delta, content_sizes, delta_of
+from pipeline.read_ahead import read_units_ahead
 from pipeline.stages.base import LEDGER_COLUMNS, MODIFIED_COLUMNS
 from pipeline.store import join
 
@@ -205,7 +206,8 @@ class _WriteShard(beam.DoFn):
     time): each unit is read once for all of them, in unit order, and each shard's writer gets its
     batches in the same order as if written alone, so the files are the same bytes. Input whose units mix
     languages is then read once, not once per language. At most one shard per language is open at a
-    time (a language's shards are disjoint runs of units).
+    time (a language's shards are disjoint runs of units). The units are decoded a few batches ahead on
+    a thread (``pipeline.read_ahead``) while row groups are encoded.
     """
 
     def __init__(self, root: str, input_schema: pa.Schema, schema: pa.Schema, prefix: str):
@@ -243,20 +245,24 @@ class _WriteShard(beam.DoFn):
             if not wanted:  # an empty shard: the file has no row group
                 ShardWriter(path, self._schema).close()
                 yield path
-        for unit in sorted({unit for _, wanted in shards for unit in wanted}):
-            takers = [number for number, (_, wanted) in enumerate(shards) if unit in wanted]
-            for number in takers:
+        units = sorted({unit for _, wanted in shards for unit in wanted})
+        takers = {
+            unit: [number for number, (_, wanted) in enumerate(shards) if unit in wanted] for unit in units
+        }
+        for unit, index, batch in read_units_ahead(units, self._input_schema):
+            for number in takers[unit]:
                 if number not in writers:
                     writers[number] = ShardWriter(shards[number][0], self._schema)
-            for index, batch in enumerate(read_unit(unit, self._input_schema, ids=False)):
-                for number in takers:
-                    deltas = shards[number][1][unit].get(index)
-                    if deltas:
-                        writers[number].write(_applied(batch, deltas))
-            for number in takers:
-                if last[number] == unit:
-                    writers.pop(number).close()
-                    yield shards[number][0]
+            if batch is None:  # the unit's last batch was written: close the shards that end with it
+                for number in takers[unit]:
+                    if last[number] == unit:
+                        writers.pop(number).close()
+                        yield shards[number][0]
+                continue
+            for number in takers[unit]:
+                deltas = shards[number][1][unit].get(index)
+                if deltas:
+                    writers[number].write(_applied(batch, deltas))
 
 
 def _applied(batch: pa.RecordBatch, deltas: list[tuple[bytes, bytes]]) -> pa.RecordBatch:
