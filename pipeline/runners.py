@@ -8,9 +8,9 @@ many local workers (:func:`choose_local_workers`), whether it shows progress
 
 **Local runs.** Without ``--runner`` (or with ``DirectRunner``/``FnApiRunner``)
 the job runs on Beam's FnApiRunner, which never downloads anything (Beam's
-DirectRunner would fetch Prism). Large inputs get one worker process per core
-(``multi_processing``), small ones one in-process worker: see
-:func:`choose_local_workers` for why and the measurements. The worker
+DirectRunner would fetch Prism). It gets one worker process per core
+(``multi_processing``) whenever the workers can be forked warm (Linux, the first job of a process),
+else from 16 MB of input files, and one in-process worker below that: see :func:`choose_local_workers` for why and the measurements. The worker
 processes are ours (:class:`LocalRunner`, :func:`worker_command`: forked, judges
 set up, from one fork of the launcher, ``pipeline.warm_workers``): they get the
 job's options (S3 endpoint and keys reach Beam's filesystems there), leave
@@ -61,6 +61,8 @@ from apache_beam.options.pipeline_options import (
 )
 from apache_beam.portability import python_urns
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+from pipeline import warm_workers
 
 ROOT = Path(__file__).resolve().parents[1]
 JAR_DIR = ROOT / ".cache" / "jars"
@@ -194,24 +196,27 @@ def make_runner(options: PipelineOptions) -> Any:
 
 # --- local runs ----------------------------------------------------------------------------------------
 
-# Input bytes (files as stored) from which a local run uses every core. Worker processes are forked, judges set
-# up, from one fork of the launcher (pipeline.warm_workers), but every record between fused stages still
-# goes over gRPC through the launcher, so small inputs are faster in one in-process worker. Measured with
-# the santacoder preset on a shared 2-core machine (see choose_local_workers).
+# Input bytes (files as stored) from which a local run uses every core when its workers start fresh (no
+# fork of the launcher: not Linux, or a later job of the same process, pipeline.warm_workers). Measured
+# with the santacoder preset on a shared 2-core machine (see choose_local_workers).
 MULTI_PROCESS_FROM_BYTES = 16_000_000
 
 
 def choose_local_workers(options: PipelineOptions, argv: Sequence[str], input_bytes: int | None) -> None:
-    """Set the local worker count and mode that ``argv`` leaves open: one worker process per core from
-    ``MULTI_PROCESS_FROM_BYTES`` of input (or when the size is not known yet), else one in-process worker;
-    a count or mode the user gives decides the other (one worker runs in process, several in processes).
+    """Set the local worker count and mode that ``argv`` leaves open: one worker process per core, at any
+    size where this process can fork warm workers, else from ``MULTI_PROCESS_FROM_BYTES`` of input (or when
+    the size is not known yet) and one in-process worker below; a count or mode the user gives decides the
+    other (one worker runs in process, several in processes).
 
-    Santacoder preset on samplegen samples, 2-core machine (load about 1), alternated runs: 20 MB of code
-    (8.4 MB of parquet) 12.5-14.6 s wall / 12-15 CPU-s with one worker, 12.8-13.9 s / 18-20 with two
-    (parity); 200 MB (64 MB of parquet) 46.6-47.9 s / 46-47 against 28.7-32.8 s / 47-52 (0.61-0.69).
-    Before the forks (fresh worker processes, each importing Beam and setting up its judges) two workers
-    were 26.3 s at 20 MB and won only from ~130 MB of code. So: every core from 16 MB of input files
-    (~40 MB of code), where two workers are already ahead.
+    Santacoder preset on samplegen samples, 2-core machine (load about 1), three alternated runs each,
+    best wall time. Warm workers whose parent sets up while the graph is built: 50 documents 6.5 s with
+    one worker, 5.5 s with two; 2 MB of code 7.2 / 6.0; 6 MB 6.6 / 5.9; 20 MB (8.4 MB of parquet, the
+    built-in sample) 9.0 / 8.3; 200 MB 26.6 / 19.7. Two workers win at every size because the parent
+    sets up the judges (Presidio, kernels: ~2.5 CPU-s) on the second core while the launcher builds the
+    graph, where one in-process worker sets them up after it. Fresh worker processes (each importing Beam
+    and setting up its judges) were 26.3 s at 20 MB and won only from ~130 MB of code; when the workers
+    were forked after the graph was built, 20 MB was at parity. So: every core at any size with warm
+    workers, from 16 MB of input files (~40 MB of code) without.
     """
     if not is_local(options):
         return
@@ -225,7 +230,7 @@ def choose_local_workers(options: PipelineOptions, argv: Sequence[str], input_by
             direct.direct_num_workers = 1 if direct.direct_running_mode == "in_memory" else cores
         else:
             large = input_bytes is None or input_bytes >= MULTI_PROCESS_FROM_BYTES
-            direct.direct_num_workers = cores if large else 1
+            direct.direct_num_workers = cores if large or warm_workers.usable() else 1
     if not mode_given:
         direct.direct_running_mode = "multi_processing" if direct.direct_num_workers > 1 else "in_memory"
 

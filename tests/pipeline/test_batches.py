@@ -175,7 +175,7 @@ def _write_data(tmp_path, name: str, pieces: list, schema: pa.Schema) -> dict[st
 
 
 def test_data_writer_reads_each_mixed_language_unit_once_and_writes_the_same_bytes(tmp_path, monkeypatch):
-    from pipeline import outputs
+    from pipeline import outputs, read_ahead
 
     path = str(tmp_path / "in.parquet")
     pq.write_table(pa.Table.from_pylist(_rows(240, size=40)), path, row_group_size=40)  # 6 units, py and js
@@ -191,7 +191,7 @@ def test_data_writer_reads_each_mixed_language_unit_once_and_writes_the_same_byt
         reads.append(unit)
         return read_unit(unit, *args, **kwargs)
 
-    monkeypatch.setattr(outputs, "read_unit", counted)
+    monkeypatch.setattr(read_ahead, "read_unit", counted)  # the writer's re-reads, a few batches ahead
     together = _write_data(tmp_path, "together", pieces, schema)
     assert sorted(reads) == _units([path])  # once each, though every unit feeds both languages' shards
     reads.clear()

@@ -122,3 +122,19 @@ def test_beams_type_checks_are_off_by_default_and_the_graph_passes_them(sample_d
     pipeline = beam.Pipeline(options=plan.options)
     build(pipeline, plan)  # raises on a type-hint mismatch between steps
     assert len(pipeline.to_runner_api().components.transforms) > 100
+
+
+def test_the_santacoder_set_up_on_node_is_presidio_and_the_minhash_kernels_once(
+    sample_dir, shared_dir, tmp_path
+):
+    """What the workers' common parent sets up while the graph is built (pipeline.warm_workers): both
+    near-dedup passes share one kernel load."""
+    from dedup.minhash import load_kernels
+    from pipeline.run import make_plan, setups_on_node
+    from pipeline.stages.pii import build_engine
+
+    plan = make_plan(base_args(sample_dir, tmp_path / "out", shared_dir) + ["--preset", "santacoder"])
+    assert {"near_dedup", "near_dedup_alt", "pii"} <= set(plan.config.enabled)
+    assert setups_on_node(plan) == [load_kernels, build_engine]
+    only_basic = make_plan(base_args(sample_dir, tmp_path / "out", shared_dir) + ["--stages", "basic"])
+    assert setups_on_node(only_basic) == []

@@ -88,8 +88,20 @@ def _workers(flags: list[str], input_bytes: int | None) -> tuple[int, str]:
     return direct.direct_num_workers, direct.direct_running_mode
 
 
-def test_local_worker_count_follows_the_input_size(monkeypatch):
+def test_warm_workers_mean_every_core_at_any_size(monkeypatch):
+    """Forked warm, two workers beat one even on 50 documents (runners.choose_local_workers)."""
     monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(runners.warm_workers, "usable", lambda: True)
+    assert _workers([], 0) == (4, "multi_processing")
+    assert _workers(["--direct_num_workers=1"], 0) == (1, "in_memory")
+    assert _workers(["--direct_running_mode=in_memory"], 0) == (1, "in_memory")
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert _workers([], 0) == (1, "in_memory")
+
+
+def test_fresh_workers_follow_the_input_size(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(runners.warm_workers, "usable", lambda: False)  # not Linux, or a later job
     big = runners.MULTI_PROCESS_FROM_BYTES
     assert _workers([], big) == (4, "multi_processing")
     assert _workers([], None) == (4, "multi_processing")  # size not known yet: every core
@@ -111,6 +123,7 @@ def test_the_plan_chooses_the_workers_from_the_input_size(sample_dir, shared_dir
     from pipeline.run import make_plan
 
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(runners.warm_workers, "usable", lambda: False)  # fresh workers: the size decides
     argv = base_args(sample_dir, tmp_path / "out", shared_dir)
     small = make_plan(argv).options.view_as(DirectOptions)  # the 3 MB test sample: start-up would dominate
     assert (small.direct_num_workers, small.direct_running_mode) == (1, "in_memory")
