@@ -139,8 +139,16 @@ def reports_progress(options: PipelineOptions) -> bool:
 
 
 def describe(options: PipelineOptions) -> str:
-    """The runner as stats.json names it."""
-    return "FnApiRunner (local)" if is_local(options) else str(options.view_as(StandardOptions).runner)
+    """The runner as stats.json names it; a local run says how many worker processes it had (the default
+    depends on the machine and the input, and two runs' times compare only with it)."""
+    if not is_local(options):
+        return str(options.view_as(StandardOptions).runner)
+    processes = local_worker_processes(options)
+    return (
+        f"FnApiRunner (local, {processes} worker processes)"
+        if processes
+        else "FnApiRunner (local, in process)"
+    )
 
 
 def workers_run_here(pipeline: beam.Pipeline) -> bool:

@@ -102,10 +102,20 @@ def test_bad_input_becomes_invalid_ledger_rows(spine_run, truth):
 )
 def test_identical_bytes_on_other_runners(spine_run, sample_dir, shared_dir, tmp_path, runner_args):
     out = tmp_path / "out"
-    run(base_args(sample_dir, out, shared_dir) + ["--stages", "optout,exact_dedup,basic", *runner_args])
+    stats = run(
+        base_args(sample_dir, out, shared_dir) + ["--stages", "optout,exact_dedup,basic", *runner_args]
+    )
     reference, other = file_bytes(spine_run), file_bytes(out)
     assert reference.keys() == other.keys() and len(reference) >= 5
     assert reference == other
+    described = {
+        "fnapi-2-workers": "FnApiRunner (local, 2 worker processes)",
+        "portable-embed": "PortableRunner",
+    }
+    assert (
+        stats["runner"]
+        == described["fnapi-2-workers" if "multi_processing" in runner_args else "portable-embed"]
+    )
 
 
 def test_beams_type_checks_are_off_by_default_and_the_graph_passes_them(sample_dir, shared_dir, tmp_path):

@@ -24,9 +24,10 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize(
     "flags, name, local, dataflow, described",
     [
-        ([], None, True, False, "FnApiRunner (local)"),
-        (["--runner=DirectRunner"], "direct", True, False, "FnApiRunner (local)"),
-        (["--runner=FnApiRunner"], "fnapi", True, False, "FnApiRunner (local)"),
+        ([], None, True, False, "FnApiRunner (local, in process)"),
+        (["--runner=DirectRunner"], "direct", True, False, "FnApiRunner (local, in process)"),
+        (["--runner=FnApiRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=2"], "fnapi", True,
+         False, "FnApiRunner (local, 2 worker processes)"),
         (["--runner=DataflowRunner"], "dataflow", False, True, "DataflowRunner"),
         (["--runner=apache_beam.runners.DataflowRunner"], "dataflow", False, True, "apache_beam.runners.DataflowRunner"),
         (["--runner=FlinkRunner"], "flink", False, False, "FlinkRunner"),
