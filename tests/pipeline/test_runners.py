@@ -218,3 +218,33 @@ def test_an_interrupted_two_process_run_ends_quietly_and_leaves_no_worker(
         assert not list(scratch.glob("stackcurate-progress-*"))  # the spool went with the run
     else:
         assert code == -signal.SIGKILL
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; warm workers are Linux only")
+def test_a_graph_that_fails_to_build_leaves_no_zygote_and_the_output_as_it_was(
+    sample_dir, shared_dir, tmp_path, monkeypatch
+):
+    """The workers' parent is forked before the graph is built: a build that fails must take it along."""
+    from pipeline import graph, warm_workers
+    from pipeline.run import run
+
+    monkeypatch.setattr(warm_workers, "_JOB_RAN", False)  # as in a fresh process: warm workers are made
+
+    def broken(pipeline, plan) -> None:
+        raise ValueError("this graph cannot be built")
+
+    monkeypatch.setattr(graph, "build", broken)
+    forked = []
+    original = warm_workers.WarmWorkers.__init__
+
+    def counting(self, *args, **kwargs) -> None:
+        original(self, *args, **kwargs)
+        forked.append(self.zygote)
+
+    monkeypatch.setattr(warm_workers.WarmWorkers, "__init__", counting)
+    out = tmp_path / "out"
+    argv = base_args(sample_dir, out, shared_dir) + ["--stages", "pii", "--direct_num_workers", "2"]
+    with pytest.raises(ValueError, match="cannot be built"):
+        run(argv)
+    assert len(forked) == 1 and _gone(forked)  # its workers, never forked, die with it anyway
+    assert not out.exists() and warm_workers.ENV_POOL not in os.environ
