@@ -22,7 +22,8 @@ CPU-second is the cost of the whole command; peak RSS is the largest process's. 
 same session, so the ratios compare like with like on a shared machine: the load average printed
 with each job says how noisy that was. ``--repeat N`` runs every job N times, interleaved (all jobs
 once, then again), and judges the targets on each job's best run (least CPU; least wall for the
-two-worker ratio), as ``timeit`` does: other tenants only ever add time.
+two-worker ratio), as ``timeit`` does: other tenants only ever add time. The two-worker ratio is
+also printed round by round (each round's one-worker and two-worker runs), the spread the best hides.
 """
 
 from __future__ import annotations
@@ -253,6 +254,13 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{size:>5g} {job:<14} MB/cpu-s new / {version}: {r['cpu'] / new['cpu']:.2f}")
     for line in targets(results, sizes):
         print(line)
+    for size in sizes:
+        ones, twos = runs.get((size, "santacoder", "new"), []), runs.get((size, "santacoder_x2", "new"), [])
+        if len(ones) > 1 and len(twos) == len(ones):  # the same round's runs: the spread the best hides
+            ratios = ", ".join(
+                f"{two['wall'] / one['wall']:.2f}" for one, two in zip(ones, twos, strict=True)
+            )
+            print(f"{'wall 2 workers / 1, round by round':<40} {ratios} at {size:g} MB")
     print(f"load average after: {os.getloadavg()[0]:.1f} ({time.strftime('%H:%M')})")
 
 
