@@ -28,6 +28,7 @@ naming the stage).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Iterator
@@ -124,7 +125,8 @@ def stage_transform(
     if spec.kind == JUDGE:
         transform = JudgeStage(spec.name, spec.make_judge(config, context), spec.columns, progress)
     else:
-        transform = Grouped(spec.name, spec.verdicts(config, context), schema, progress)
+        verdicts = spec.verdicts(config, dataclasses.replace(context, input_schema=schema))
+        transform = Grouped(spec.name, verdicts, schema, progress)
     accelerator = spec.resources(config).accelerator
     if accelerator:  # a composite's hints reach every step inside it
         transform = transform.with_resource_hints(accelerator=accelerator)

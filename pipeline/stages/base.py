@@ -72,6 +72,7 @@ class StageContext:
     optout_list: str | None = None
     tokenizer: str | None = None
     temp_dir: str | None = None
+    input_schema: Any = None  # the run's input schema (pyarrow), set by the graph: for re-reading units
 
 
 @dataclass

@@ -21,7 +21,7 @@ STAGE = "near_dedup_alt"
 
 
 def verdicts(config: NearDedupConfig, ctx: StageContext) -> beam.PTransform:
-    return NearBatchVerdicts(config, stage=STAGE)
+    return NearBatchVerdicts(config, stage=STAGE, schema=ctx.input_schema)
 
 
 SPEC = StageSpec(

@@ -99,7 +99,7 @@ def test_an_interrupted_rerun_leaves_the_previous_output_whole(sample_dir, share
     run(base_args(sample_dir, out, shared_dir) + QUICK)
     before = _files(out)
 
-    # The whole stack-base job takes long enough to be killed in the middle.
+    # The whole stack-base job takes long enough to be killed in the middle (the plan is written before it runs).
     argv = [a for a in base_args(sample_dir, out, shared_dir) if a != "--quiet"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "pipeline.run", *argv],
@@ -114,7 +114,8 @@ def test_an_interrupted_rerun_leaves_the_previous_output_whole(sample_dir, share
     while not plan.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.2)
     assert plan.exists(), "the re-run never started writing"
-    time.sleep(3)
+    time.sleep(0.5)  # into its stages (the whole job takes several seconds)
+    assert proc.poll() is None, "the re-run finished before it could be interrupted"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=60)
 
