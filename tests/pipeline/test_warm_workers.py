@@ -85,7 +85,9 @@ def test_the_zygote_sets_up_while_the_launcher_builds_the_graph(tmp_path):
     started = tmp_path / "started"
 
     def on_node() -> None:
-        started.write_text(str(os.getpid()))
+        writing = started.with_suffix(".part")
+        writing.write_text(str(os.getpid()))
+        writing.rename(started)  # whole when it appears: the test polls for it
 
     with WarmWorkers(1, on_node=[on_node], work=lambda: 3) as pool:
         deadline = time.monotonic() + 30
