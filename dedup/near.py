@@ -64,7 +64,7 @@ from dedup.minhash import (
     signatures_of_keys,
     token_hashes,
 )
-from dedup.pairs import SHINGLES, STARS, PairJaccard, shingle_keys, shingles_of
+from dedup.pairs import SHINGLES, STARS, PairJaccard, set_keys, shingles_of
 
 BANDS = "bands"  # (bucket group, (bands, hashes, ids))
 METRICS_NAMESPACE = "near_dedup"
@@ -340,7 +340,7 @@ def representative_removals(members: Iterable[tuple], threshold: float) -> Itera
     ordered = sorted(members, key=lambda m: m[0])
     reps: list[tuple[str, np.ndarray]] = []
     for _, node, tag, data in ordered:
-        keys = shingle_keys(data) if isinstance(data, bytes) else data
+        keys = set_keys(data) if isinstance(data, bytes) else data
         for rep_id, rep_keys in reps:
             similarity = jaccard(keys, rep_keys)
             if similarity >= threshold:

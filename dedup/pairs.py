@@ -21,7 +21,8 @@ STARS = "stars"  # (id, (stars, tag))
 REREAD = "reread"  # (id, tag, pair ends): a candidate whose shingle set is derived again from its tag
 
 
-def shingle_keys(data: bytes) -> np.ndarray:
+def set_keys(data: bytes) -> np.ndarray:
+    """A shingle set as it travels (bytes) -> its keys."""
     return np.frombuffer(data, dtype=np.uint64)
 
 
@@ -47,10 +48,10 @@ def _ends_with_keys(grouped: tuple[str, dict]) -> Iterator[tuple[tuple[str, str]
     ends = list(joined["ends"])
     if not ends:
         return
-    yield from _pair_keys(node, shingles_of(node, joined), ends)
+    yield from _pair_keys(shingles_of(node, joined), ends)
 
 
-def _pair_keys(node: str, keys: bytes, ends: list[tuple]) -> Iterator[tuple[tuple[str, str], tuple]]:
+def _pair_keys(keys: bytes, ends: list[tuple]) -> Iterator[tuple[tuple[str, str], tuple]]:
     for a, b, first, payload in ends:
         yield (a, b), (first, keys, payload)
 
@@ -64,7 +65,7 @@ def _ends_with_keys_or_tags(grouped: tuple[str, dict]) -> Iterator[Any]:
         return
     keys = next(iter(joined[SHINGLES]), None)
     if keys is not None:
-        yield from _pair_keys(node, keys, ends)
+        yield from _pair_keys(keys, ends)
         return
     stars = next(iter(joined[STARS]), None)
     if stars is None:
@@ -78,7 +79,7 @@ def _pair_jaccard(
     """((a, b), its two ends) -> (a, b, payload, Jaccard)."""
     (a, b), ends = grouped
     first, second = sorted(ends, key=lambda end: not end[0])  # exactly two ends: a pair is never repeated
-    yield a, b, first[2], jaccard(shingle_keys(first[1]), shingle_keys(second[1]))
+    yield a, b, first[2], jaccard(set_keys(first[1]), set_keys(second[1]))
 
 
 class PairJaccard(beam.PTransform):
@@ -117,7 +118,7 @@ class PairJaccard(beam.PTransform):
             reread = (
                 joined[REREAD]
                 | "Reread" >> self._reread
-                | "RereadKeys" >> beam.FlatMap(lambda t: _pair_keys(*t))
+                | "RereadKeys" >> beam.FlatMapTuple(lambda node, keys, ends: _pair_keys(keys, ends))
             )
             pair_keys = (joined["sent"], reread) | "AllEndKeys" >> beam.Flatten()
         return pair_keys | "ByPair" >> beam.GroupByKey() | "Jaccard" >> beam.FlatMap(_pair_jaccard)

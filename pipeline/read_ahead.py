@@ -23,9 +23,10 @@ _DONE = object()
 
 
 def read_units_ahead(
-    units: Sequence[Unit], schema: pa.Schema, ids: bool = False
+    units: Sequence[Unit], schema: pa.Schema
 ) -> Iterator[tuple[Unit, int, pa.RecordBatch | None]]:
-    """``(unit, index, batch)`` for every batch of ``units`` in order (``read_unit``), then
+    """``(unit, index, batch)`` for every batch of ``units`` in order (``read_unit``, a re-read: ids left
+    null), then
     ``(unit, UNIT_END, None)`` after each unit, even one without batches. An error on the thread is
     raised here; a consumer that stops early stops the thread."""
     handoff: queue.Queue = queue.Queue(maxsize=AHEAD)
@@ -43,7 +44,7 @@ def read_units_ahead(
     def produce() -> None:
         try:
             for unit in units:
-                for index, batch in enumerate(read_unit(unit, schema, ids=ids)):
+                for index, batch in enumerate(read_unit(unit, schema, ids=False)):
                     if not give((unit, index, batch)):
                         return
                 if not give((unit, UNIT_END, None)):

@@ -15,7 +15,7 @@ data-dependent key.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
@@ -54,6 +54,24 @@ def _arriving(piece: Piece, schema: pa.Schema, stage: str, progress: bool) -> tu
     return delta_record(piece, schema)
 
 
+def changed_while_running(unit: Unit, what: str) -> RuntimeError:
+    return RuntimeError(f"{unit[0]} (unit {unit[1]}) changed while the pipeline ran: {what}")
+
+
+def reread_batches(
+    unit: Unit, schema: pa.Schema, indices: Collection[int]
+) -> Iterator[tuple[int, pa.RecordBatch]]:
+    """The batches ``indices`` of a unit read again, in order (ids and languages left null: what reads a
+    unit again has them already); a batch the unit no longer has fails loudly."""
+    seen = 0
+    for index, batch in enumerate(read_unit(unit, schema, ids=False)):
+        if index in indices:
+            seen += 1
+            yield index, batch
+    if seen != len(indices):
+        raise changed_while_running(unit, "batches do not match")
+
+
 class Rejoin(beam.DoFn):
     """(unit, its deltas and verdicts) -> the unit's surviving documents as pieces; ledger rows, counts."""
 
@@ -71,18 +89,12 @@ class Rejoin(beam.DoFn):
                 deltas[record[1]] = (record[2], record[3])
             else:
                 removals.setdefault(record[1], {})[record[2]] = (record[3], record[4])
-        seen = 0
-        for index, batch in enumerate(read_unit(unit, self._schema, ids=False)):
-            if index not in deltas:
-                continue
-            seen += 1
+        for index, batch in reread_batches(unit, self._schema, deltas):
             yield from self._rejoin(
                 Piece(unit, index, apply_delta(batch, *deltas[index])), removals.pop(index, {})
             )
-        if seen != len(deltas) or removals:
-            raise RuntimeError(
-                f"{unit[0]} (unit {unit[1]}) changed while the pipeline ran: batches do not match"
-            )
+        if removals:  # verdicts for a batch that sent no delta
+            raise changed_while_running(unit, "batches do not match")
 
     def _rejoin(self, piece: Piece, gone: dict[int, tuple[str, dict]]) -> Iterator[Any]:
         batch, stage = piece.batch, self._stage

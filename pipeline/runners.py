@@ -9,8 +9,9 @@ many local workers (:func:`choose_local_workers`), whether it shows progress
 **Local runs.** Without ``--runner`` (or with ``DirectRunner``/``FnApiRunner``)
 the job runs on Beam's FnApiRunner, which never downloads anything (Beam's
 DirectRunner would fetch Prism). It gets one worker process per core
-(``multi_processing``) whenever the workers can be forked warm (Linux, the first job of a process),
-else from 16 MB of input files, and one in-process worker below that: see :func:`choose_local_workers` for why and the measurements. The worker
+(``multi_processing``) whenever the workers can be forked warm (Linux, the first job
+of a process), else from 16 MB of input files, and one in-process worker below that:
+see :func:`choose_local_workers` for why and the measurements. The worker
 processes are ours (:class:`LocalRunner`, :func:`worker_command`: forked, judges
 set up, from one fork of the launcher, ``pipeline.warm_workers``): they get the
 job's options (S3 endpoint and keys reach Beam's filesystems there), leave

@@ -32,10 +32,10 @@ from dedup.near import (
     sketch,
 )
 from pipeline import store
-from pipeline.batches import CHANGED, Piece, Unit, column_values, content_views, read_unit
+from pipeline.batches import CHANGED, Piece, Unit, column_values, content_views
 from pipeline.judging import Timed
 from pipeline.output_files import iter_column, parquet_files
-from pipeline.rejoin import positions, verdict_record
+from pipeline.rejoin import changed_while_running, positions, reread_batches, verdict_record
 from pipeline.stages.base import StageConfig, StageContext, StageSpec
 
 STAGE = "near_dedup"
@@ -93,11 +93,12 @@ def sketch_piece(piece: Piece, params: NearDedupParams, stage: str, reread: bool
     never an element of their own (Beam encodes samples of every element to size it). ``reread``: only
     rows whose content an earlier stage rewrote send their shingle sets (the others' are read again,
     :class:`ReadShingles`, for the few that end a candidate pair)."""
-    shingles_for = None
+    batch, shingles_for = piece.batch, None
     if reread:
-        rewritten = column_values(piece.batch, CHANGED) if CHANGED in piece.batch.schema.names else []
-        ids = piece.batch.column("id").to_pylist()
-        shingles_for = {doc_id for doc_id, changed in zip(ids, rewritten, strict=False) if changed}
+        shingles_for = set()
+        if CHANGED in batch.schema.names:
+            rewritten = zip(batch.column("id").to_pylist(), column_values(batch, CHANGED), strict=True)
+            shingles_for = {doc_id for doc_id, changed in rewritten if changed}
     return sketch(piece_items(piece), params, stage, shingles_for)
 
 
@@ -108,14 +109,13 @@ def unit_shingles(item: tuple[Unit, Iterable[tuple]], schema: pa.Schema, params:
     wanted: dict[int, list[tuple]] = {}
     for index, row, doc_id, ends in requests:
         wanted.setdefault(index, []).append((row, doc_id, ends))
-    for index, batch in enumerate(read_unit(unit, schema, ids=False)):
-        for row, doc_id, ends in wanted.pop(index, []):
-            keys = shingle_keys_of(content_views(batch.column("content").slice(row, 1))[0], params)
+    for index, batch in reread_batches(unit, schema, wanted):
+        contents = content_views(batch.column("content"))
+        for row, doc_id, ends in wanted[index]:
+            keys = shingle_keys_of(contents[row], params)
             if len(keys) == 0:
-                raise RuntimeError(f"{unit[0]} (unit {unit[1]}) changed while the pipeline ran: {doc_id}")
+                raise changed_while_running(unit, f"document {doc_id}")
             yield doc_id, shingle_set(keys, params), ends
-    if wanted:
-        raise RuntimeError(f"{unit[0]} (unit {unit[1]}) changed while the pipeline ran: batches do not match")
 
 
 class ReadShingles(beam.PTransform):
