@@ -183,7 +183,7 @@ def check_stages(stages: list[tuple[StageSpec, StageConfig]], schema: pa.Schema,
 
 
 def build(p: beam.Pipeline, plan: Any) -> None:
-    """Wire reading, the enabled stages, the writers and the counters into ``p`` (``plan``: pipeline.run.Plan)."""
+    """Wire reading, the enabled stages, the writers and the counters into ``p`` (``plan``: pipeline.job.Plan)."""
     schema = input_schema(plan.files)
     enabled = plan.config.enabled
     stages = [(load_spec(name), plan.config.stages[name]) for name in enabled]

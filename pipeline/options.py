@@ -119,7 +119,7 @@ def parse(argv: list[str]) -> PipelineOptions:
     if is_dataflow(options):
         check_dataflow(options)
     configure(options)
-    choose_local_workers(options, argv, input_bytes=None)  # pipeline.run.make_plan chooses again by size
+    choose_local_workers(options, argv, input_bytes=None)  # pipeline.job.make_plan chooses again by size
     return options
 
 

@@ -1,227 +1,57 @@
 """``python -m pipeline.run``: read, run the enabled stages in order, write data, ledger and stats.
 
-Locally (no ``--runner``) it uses Beam's FnApiRunner, on every core for large
-inputs, which never downloads anything (``pipeline.runners`` chooses); with
-``--runner=DataflowRunner`` (or any portable runner) the same graph runs at scale.
+Locally (no ``--runner``) it uses Beam's FnApiRunner, on every core, which never
+downloads anything (``pipeline.runners`` chooses); with ``--runner=DataflowRunner``
+(or any portable runner) the same graph runs at scale. The job is ``pipeline.job``.
+
+This entry imports nothing heavy before it has forked a local run's warm workers' parent
+(``pipeline.warm_workers``): that process imports Beam and the judges on the other core while
+this one imports the same, so Beam's first stage finds the workers ready.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
-import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-import apache_beam as beam
-from apache_beam.metrics.metric import MetricsFilter
-from apache_beam.options.pipeline_options import PipelineOptions
-
-from pipeline import finish as finish_mod
-from pipeline import graph, runners, store, warm_workers
-from pipeline import stats as stats_mod
-from pipeline.config import RunConfig, resolve
-from pipeline.inputs import describe_inputs, list_input_sizes
-from pipeline.judging import CPU_US
-from pipeline.options import CurateOptions, parse
-from pipeline.outputs import join
-from pipeline.progress import shared_progress
-from pipeline.stages import load_spec
-from pipeline.stages.base import StageContext
-
-log = logging.getLogger("stackcurate")
-WORK_DIR = finish_mod.WORK_DIR
-
-
-@dataclass
-class Plan:
-    """Everything decided before the graph is built."""
-
-    options: PipelineOptions
-    config: RunConfig
-    files: list[str]
-    output: str
-    context: StageContext
-    argv: list[str] = field(default_factory=list)
-    input_summary: dict[str, Any] = field(default_factory=dict)
-    parts_root: str = ""  # where data/, removed/, modified/ are written: output, or its staging folder
-
-    def __post_init__(self) -> None:
-        self.parts_root = self.parts_root or self.output
-
-
-def make_plan(argv: list[str]) -> Plan:
-    options = parse(argv)
-    store.configure(options)  # object-store options (S3 endpoint, keys) before the first listing
-    curate = options.view_as(CurateOptions)
-    only = [s.strip() for s in curate.stages.split(",") if s.strip()] if curate.stages else None
-    config = resolve(curate.preset, curate.config, only_stages=only)
-    _advise_remote_decontam(options, config, curate.benchmarks_dir)
-    sizes = list_input_sizes(curate.input)
-    runners.choose_local_workers(options, argv, sum(sizes.values()))
-    files = list(sizes)
-    temp = options.view_as(beam.options.pipeline_options.GoogleCloudOptions).temp_location
-    context = StageContext(
-        benchmarks_dir=curate.benchmarks_dir,
-        optout_list=curate.optout_list,
-        tokenizer=curate.tokenizer,
-        temp_dir=temp or join(curate.output, WORK_DIR, "tmp"),
-    )
-    return Plan(
-        options,
-        config,
-        files,
-        curate.output.rstrip("/"),
-        context,
-        list(argv),
-        describe_inputs(curate.input, sizes),
-    )
-
-
-def _advise_remote_decontam(options: PipelineOptions, config: RunConfig, benchmarks_dir: str | None) -> None:
-    """On Dataflow, Hub benchmarks mean every worker downloads them (GBs): say how to avoid it."""
-    decontam = config.stages.get("decontam")
-    if (
-        runners.is_dataflow(options)
-        and decontam is not None
-        and decontam.enabled
-        and not benchmarks_dir
-        and decontam.source == "hub"
-    ):
-        log.warning(
-            "decontam: source is the Hub, so every Dataflow worker downloads the benchmarks in setup "
-            "(APPS's test split is 1.3 GB); prepare the strings once with python -m pipeline.prepare_decontam "
-            "and set stages.decontam.source to the file (docs/dataflow.md)"
-        )
-
-
-def setups_on_node(plan: Plan) -> list[Any]:
-    """The enabled stages' ``setup_on_node`` (each once), in stage order."""
-    found: list[Any] = []
-    for name in plan.config.enabled:
-        setup = load_spec(name).setup_on_node
-        if setup is not None and setup not in found:
-            found.append(setup)
-    return found
-
-
-def build(p: beam.Pipeline, plan: Plan) -> None:
-    """Wire reading, the enabled stages, the writers and the counters into ``p`` (``pipeline.graph``)."""
-    graph.build(p, plan)
-
-
-def _cpu_seconds(result: Any, stages: list[str]) -> dict[str, float] | None:
-    """CPU seconds per stage from the job's counters; None where the runner reports no metrics."""
-    try:
-        found = result.metrics().query(MetricsFilter().with_name(CPU_US))["counters"]
-    except NotImplementedError:  # e.g. a portable runner without a metrics service
-        log.warning("this runner reports no metrics: stats.json has no CPU seconds per stage")
-        return None
-    cpu: dict[str, float] = {}
-    for counter in found:
-        namespace = counter.key.metric.namespace
-        if namespace in stages:
-            value = counter.committed if counter.committed is not None else counter.attempted
-            cpu[namespace] = cpu.get(namespace, 0.0) + (value or 0) / 1e6
-    return cpu
-
-
-def plan_record(plan: Plan) -> dict[str, Any]:
-    """What ``pipeline.finish`` needs to write stats.json without the launcher (``_work/plan.json``)."""
-    return {
-        "output": plan.output,
-        "enabled": plan.config.enabled,
-        "preset": plan.config.preset,
-        "config": plan.config.to_dict(),
-        "versions": stats_mod.versions(),
-        "runner": runners.describe(plan.options),
-        "argv": finish_mod.public_argv(plan.argv),
-        "input": plan.input_summary,
-    }
-
-
-def _runner(plan: Plan) -> Any:
-    return runners.make_runner(plan.options)
+from pipeline import warm_workers
 
 
 def run(argv: list[str]) -> dict[str, Any]:
-    """Run the pipeline and return the stats (also written to ``OUT/stats.json``).
+    """Run the pipeline and return the stats (also written to ``OUT/stats.json``): ``pipeline.job.run``."""
+    with _early_workers(argv) as early:
+        from pipeline import job
 
-    The parts are written in place, or next to an earlier finished output that they replace only
-    once complete (``pipeline.finish``); so an interrupted re-run never destroys a good output.
-    """
-    plan = make_plan(argv)
-    curate = plan.options.view_as(CurateOptions)
-    if curate.tokenize_output and not curate.tokenizer:
-        raise SystemExit("pipeline.run: --tokenize_output needs --tokenizer")
-    plan.parts_root = finish_mod.parts_root(plan.output)
-    start = time.time()
-    forks = runners.local_worker_processes(plan.options) if warm_workers.usable() else 0
-    # forked before the graph is built: the workers' parent sets up while the graph is built (warm_workers)
-    pool = warm_workers.WarmWorkers(forks, on_node=setups_on_node(plan)) if forks else None
+        return job.run(argv, early)
+
+
+@contextmanager
+def _early_workers(argv: list[str]) -> Iterator[warm_workers.WarmWorkers | None]:
+    """Warm workers forked now, before Beam is imported, if ``argv`` looks like a local multi-worker run."""
+    count = warm_workers.forks_wanted(argv)
+    pool = warm_workers.WarmWorkers(count, preload=functools.partial(_preload, argv)) if count else None
     try:
-        pipeline = beam.Pipeline(runner=_runner(plan), options=plan.options)
-        build(pipeline, plan)  # a mistake found here leaves the output folder as it was
-        finish_mod.start(plan.output, plan_record(plan), plan.parts_root)
-        if plan.parts_root != plan.output:
-            log.warning("%s holds a finished output: it is replaced when this run completes", plan.output)
-        if pool is not None:
-            pool.warm(warm_workers.warm_steps(pipeline))
-        warm_workers.job_starting()
-        try:
-            result = pipeline.run()
-            result.wait_until_finish()
-        finally:
-            shared_progress().close()  # stop reporting, remove the workers' spool
+        yield pool
     finally:
         if pool is not None:
             pool.close()
-    stats = finish_mod.finish(
-        plan.output,
-        cpu=_cpu_seconds(result, plan.config.enabled),
-        wall=time.time() - start,
-        extras=not curate.no_report,
-        repo_id=curate.publish_repo,
-    )
-    if curate.tokenize_output:
-        stats["tokenized"] = tokenize_data(
-            plan.output, curate.tokenizer, curate.tokenize_output, curate.tokenize_per_lang
-        )
-    if curate.publish_repo:
-        from release.publish import publish
-
-        publish(plan.output, curate.publish_repo)
-    return stats
 
 
-def tokenize_data(output: str, tokenizer: str, prefix: str, per_lang: bool) -> dict[str, Any]:
-    """Megatron-format shards of the kept documents (``tokenizer.tokenize``), in file then row order.
+def _preload(argv: list[str]) -> None:
+    """What a worker imports (the job's modules, Beam with them, Beam's worker harness), then the set-up
+    that needs no graph as ``argv``'s configuration enables it: the launcher sends the same list once it
+    has planned, and each step runs once, so this only starts it sooner (Presidio's engine and the MinHash
+    kernels, ~2 s: before, they started after the plan and outlasted the graph's build)."""
+    from apache_beam.runners.worker import sdk_worker_main  # noqa: F401
 
-    The output and the shard prefix may be on an object store: remote data files are copied to a
-    scratch folder (all of them, before tokenizing) and the shards are written there, then uploaded.
-    """
-    import tempfile
-    from pathlib import Path
+    from pipeline import job
 
-    from tokenizer.tokenize import tokenize_to_indexed
-
-    files = store.list_files(join(output, "data"), ".parquet")
-    with tempfile.TemporaryDirectory(prefix="stackcurate-tokenize-") as scratch:
-        local_files = [
-            store.download(f, Path(scratch, "data", store.relative(f, join(output, "data"))))
-            if store.is_remote(f)
-            else Path(f)
-            for f in files
-        ]
-        local_prefix = str(Path(scratch, "shards", "tokens")) if store.is_remote(prefix) else prefix
-        stats = tokenize_to_indexed(local_files, tokenizer, local_prefix, per_lang=per_lang)
-        if store.is_remote(prefix):
-            for entry in stats.values():
-                remote = prefix + entry["prefix"][len(local_prefix) :]
-                for suffix in (".bin", ".idx"):
-                    store.upload(Path(entry["prefix"] + suffix), remote + suffix)
-                entry["prefix"] = remote
-    return stats
+    for step in job.setups_of_argv(argv):
+        step()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,8 +60,13 @@ def main(argv: list[str] | None = None) -> int:
         logging.ERROR
     )  # worker start-up chatter, not the user's business
     argv = list(sys.argv[1:] if argv is None else argv)
-    curate = parse(argv).view_as(CurateOptions)  # usage errors before any work (--help exits here)
-    stats = run(argv)
+    with _early_workers(argv) as early:
+        from pipeline import job
+        from pipeline import stats as stats_mod
+        from pipeline.options import CurateOptions, parse
+
+        curate = parse(argv).view_as(CurateOptions)  # usage errors before any work (--help exits here)
+        stats = job.run(argv, early)
     if not curate.quiet:
         print(stats_mod.summary_table(stats["stages"]))
         out = stats["output"]

@@ -3,19 +3,24 @@
 Why: a fresh worker process imports Beam (~1.6 CPU-s) and sets up every judge it runs (Presidio, the
 decontamination automaton, compiled kernels, parsers: ~2-4 CPU-s for santacoder), one after the other,
 after the launcher has done the same imports. On a 2-core laptop that start-up is what keeps two workers
-from halving the wall time. A fork of the launcher (the *zygote*) has Beam already. It is forked as soon
-as the run is planned, and sets up on the other core while the launcher builds and translates the graph:
+from halving the wall time. A fork of the launcher (the *zygote*) sets up once, on the other core, while
+the launcher imports Beam, plans and builds the graph:
 
-1. first what needs no graph, the enabled stages' ``setup_on_node`` (``pipeline.stages.base.StageSpec``:
-   Presidio's engine, the MinHash kernels), while the launcher builds the graph;
-2. then the graph's steps (:meth:`WarmWorkers.warm`: their ``warm()``, sent pickled), while the launcher
-   translates the graph and starts the runner;
+0. it is forked first thing, before the launcher imports Beam (:func:`forks_wanted` guesses from the
+   command line alone whether the run will want forks; ``pipeline.run``), and imports what the workers
+   need (``preload``) while the launcher imports the same;
+1. then what needs no graph, the enabled stages' ``setup_on_node`` (``pipeline.stages.base.StageSpec``:
+   Presidio's engine, the MinHash kernels), sent once the run is planned (:meth:`WarmWorkers.set_up`);
+2. then the graph's steps (:meth:`WarmWorkers.warm`: their ``warm()``), sent once the graph is built;
 3. then it forks one process per worker, set up at no further cost (copy-on-write).
 
 Beam's workers find them set up: a judge's state is kept per process under a ``Shared`` key that the
 graph's pickled copies carry (``pipeline.judging``). One set-up instead of one per worker saves ~2 CPU-s a
 worker on santacoder (mostly Presidio), and starting it before the graph exists means Beam's first
-stage no longer waits for it (it waited ~1.2 s at 200 MB when the zygote was forked after the build).
+stage hardly waits for it. At 200 MB it waited ~1.2 s when the zygote was forked after the build, ~0.6 s
+when forked after planning (its imports were the launcher's, but its set-up, ~2.2 s, outlasted the
+build), ~0.1 s now (0). A guess the plan contradicts (another worker count) is dropped and a zygote is
+forked as in 1.
 
 How Beam reaches them: FnApiRunner starts each local worker with a shell command
 (``pipeline.runners.worker_command``). While a pool is open, that command is :func:`client_main`: a
@@ -24,12 +29,14 @@ addresses, the job's options), and exits with the fork's exit status. Without a 
 than forks, or none made) it becomes a fresh worker as before.
 
 A fork ignores Ctrl-C (the launcher prints one line) and dies with the launcher, as a fresh worker does.
+This module imports nothing heavy (Beam only inside functions): the launcher forks before it imports Beam.
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
+import gc
 import json
 import os
 import secrets
@@ -43,7 +50,8 @@ import traceback
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-WARM_FILE = "warm.pickle"  # the graph's set-up, in the pool folder, for the zygote
+NODE_FILE = "node.pickle"  # the set-up that needs no graph (set_up), in the pool folder, for the zygote
+WARM_FILE = "warm.pickle"  # the graph's set-up (warm), in the pool folder, for the zygote
 ENV_POOL = "STACKCURATE_WARM_WORKERS"  # the folder of the forks' slots (and claims), for the worker command
 # Linux only: macOS's system libraries are not safe in a fork of a process that has started threads (the
 # launcher has: progress), so there every worker starts fresh, as Python's multiprocessing does there.
@@ -84,14 +92,13 @@ def _recv_all(conn: socket.socket) -> bytes:
 
 class WarmWorkers:
     """``count`` worker processes, each waiting for one worker command, forked from one process (the
-    zygote, ``self.zygote``), forked now: it runs ``on_node``, then what :meth:`warm` sends, then forks."""
+    zygote, ``self.zygote``), forked now: it runs ``preload``, then what :meth:`set_up` and :meth:`warm`
+    send, then forks the workers."""
 
     def __init__(
-        self,
-        count: int,
-        on_node: Sequence[Callable[[], Any]] = (),
-        work: Callable[[], int] | None = None,
+        self, count: int, work: Callable[[], int] | None = None, preload: Callable[[], Any] | None = None
     ):
+        self.count = count
         self.folder = tempfile.mkdtemp(prefix="stackcurate-workers-")
         listeners = []
         for index in range(count):
@@ -103,44 +110,50 @@ class WarmWorkers:
             with open(os.path.join(self.folder, f"{index}.slot"), "w") as slot:
                 slot.write(name)
             listeners.append(listener)
-        ready, self._ready = os.pipe()  # a byte on it: the graph's set-up is in WARM_FILE
+        orders, self._orders = os.pipe()  # a byte on it: the next set-up is in its file; closed: no more
         sys.stdout.flush()
         sys.stderr.flush()
         self.zygote = os.fork()
         if self.zygote == 0:  # never returns
-            os.close(self._ready)
-            _zygote(
-                listeners, list(on_node), ready, os.path.join(self.folder, WARM_FILE), work or _run_worker
-            )
-        os.close(ready)
+            os.close(self._orders)
+            _zygote(listeners, preload, orders, self.folder, work or _run_worker)
+        os.close(orders)
         for listener in listeners:
             listener.close()
         os.environ[ENV_POOL] = self.folder
 
+    def set_up(self, on_node: Sequence[Callable[[], Any]]) -> None:
+        """Have the zygote run ``on_node`` (what needs no graph), each once, in order; before :meth:`warm`."""
+        self._send(NODE_FILE, b"n", list(on_node))
+
     def warm(self, warm: Callable[[], Any]) -> None:
-        """Have the zygote run ``warm`` (pickled with Beam's pickler) before it forks the workers; once.
-        Written to a file, not the pipe: the launcher never waits for a zygote still busy with ``on_node``."""
+        """Have the zygote run ``warm`` (the graph's set-up), then fork the workers; the last order."""
+        self._send(WARM_FILE, b"w", warm)
+
+    def _send(self, name: str, byte: bytes, what: Any) -> None:
+        """``what`` pickled with Beam's pickler into a file, then one byte on the pipe: the launcher never
+        waits for a zygote still busy with an earlier step (a pipe holds 64 KB; a file any size)."""
         from apache_beam.internal import pickler
 
-        path = os.path.join(self.folder, WARM_FILE)
+        path = os.path.join(self.folder, name)
         with open(path + ".part", "wb") as out:
-            out.write(pickler.dumps(warm))
+            out.write(pickler.dumps(what))
         os.rename(path + ".part", path)
-        self._signal(b"w")
-
-    def _signal(self, byte: bytes) -> None:
-        if self._ready is not None:
+        if self._orders is not None:
             try:
-                os.write(self._ready, byte)
+                os.write(self._orders, byte)
             except BrokenPipeError:  # the zygote is gone: Beam's workers then start fresh
-                pass
-            os.close(self._ready)
-            self._ready = None
+                self._close_orders()
+
+    def _close_orders(self) -> None:
+        if self._orders is not None:
+            os.close(self._orders)
+            self._orders = None
 
     def close(self) -> None:
         """No more claims; workers nobody claimed are stopped (claimed ones end with Beam's job): the
-        zygote is, and its workers die with it."""
-        self._signal(b"")
+        zygote is, and its workers die with it. Closing twice is harmless."""
+        self._close_orders()
         if os.environ.get(ENV_POOL) == self.folder:
             del os.environ[ENV_POOL]
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -159,6 +172,43 @@ class WarmWorkers:
         self.close()
 
 
+def forks_wanted(argv: Sequence[str]) -> int:
+    """The warm workers a local run of ``argv`` will want, guessed from the command line alone, before
+    Beam is imported (0: none, or not sure). The run decides with ``pipeline.runners`` and drops a guess
+    it contradicts, so a guess costs at most a zygote killed early; only the plain cases are guessed: no
+    ``--runner`` (local) and no ``--help``, workers as ``runners.choose_local_workers`` gives them with
+    forks usable (one per core unless ``--direct_num_workers`` says; in-process for one)."""
+    if not usable() or {"-h", "--help"} & set(argv):
+        return 0
+    given = _flag_values(argv, ("runner", "direct_num_workers", "direct_running_mode"))
+    if "runner" in given:
+        return 0
+    cores = os.cpu_count() or 1
+    count, mode = given.get("direct_num_workers"), given.get("direct_running_mode")
+    try:
+        workers = cores if count in (None, "0") else int(count)
+    except ValueError:  # the run's own parsing says what is wrong
+        return 0
+    if count is None and mode == "in_memory":
+        workers = 1
+    if (mode or ("multi_processing" if workers > 1 else "in_memory")) != "multi_processing":
+        return 0
+    return workers
+
+
+def _flag_values(argv: Sequence[str], names: Sequence[str]) -> dict[str, str]:
+    """``--name value`` and ``--name=value`` for each of ``names`` that ``argv`` gives (the last wins)."""
+    found: dict[str, str] = {}
+    for k, arg in enumerate(argv):
+        for name in names:
+            flag = f"--{name}"
+            if arg == flag and k + 1 < len(argv):
+                found[name] = argv[k + 1]
+            elif arg.startswith(flag + "="):
+                found[name] = arg[len(flag) + 1 :]
+    return found
+
+
 def _set_up(step: Callable[[], Any]) -> Any:
     """Run one set-up step in the zygote. One that fails leaves cold workers: Beam's own set-up in the
     worker then runs it again and fails with the error, as in a fresh worker."""
@@ -170,23 +220,31 @@ def _set_up(step: Callable[[], Any]) -> Any:
 
 def _zygote(
     listeners: list[socket.socket],
-    on_node: list[Callable[[], Any]],
-    ready: int,
-    warm_file: str,
+    preload: Callable[[], Any] | None,
+    orders: int,
+    folder: str,
     work: Callable[[], int],
 ) -> None:
-    """Set up once (what needs no graph, then the graph's steps), fork one worker per listener, wait."""
+    """Set up once (imports, what needs no graph, the graph's steps), fork one worker per listener, wait."""
     status = 1
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         die_with_parent()
+        held = [_set_up(preload)] if preload is not None else []  # held until the workers exit
         _fresh_thread_pool()
-        held = [
-            _set_up(step) for step in on_node
-        ]  # held until the workers exit (Shared's references are weak)
-        if os.read(ready, 1):  # the launcher built the graph: set up its steps
-            held.append(_set_up(lambda: _load(warm_file)()))
-        os.close(ready)
+        ordered = False
+        while order := os.read(orders, 1):
+            ordered = True
+            if order == b"n":  # the run is planned: what needs no graph
+                held += [_set_up(step) for step in _load(os.path.join(folder, NODE_FILE))]
+            else:  # the graph is built: its steps, the last order
+                held.append(_set_up(lambda: _load(os.path.join(folder, WARM_FILE))()))
+                break
+        os.close(orders)
+        if not ordered:  # dropped before any order (another worker count, or a failed plan): no workers
+            status = 0
+            return
+        gc.freeze()  # what the workers inherit stays out of their collections: fewer copied pages, less GC
         workers = []
         for listener in listeners:
             sys.stdout.flush()
@@ -202,7 +260,7 @@ def _zygote(
             listener.close()
         for pid in workers:
             os.waitpid(pid, 0)
-        del held
+        del held  # Shared's references are weak: held until here
         status = 0
     except BaseException:
         traceback.print_exc()
@@ -213,7 +271,7 @@ def _zygote(
         os._exit(status)  # never the launcher's atexit handlers or finally blocks
 
 
-def _load(path: str) -> Callable[[], Any]:
+def _load(path: str) -> Any:
     from apache_beam.internal import pickler
 
     with open(path, "rb") as handle:

@@ -62,7 +62,7 @@ def _dry_run(argv: list[str]):
     """Build the job graph and let DataflowRunner turn it into a job, without submitting it."""
     import apache_beam as beam
 
-    from pipeline.run import build, make_plan
+    from pipeline.job import build, make_plan
 
     plan = make_plan(argv)
     pipeline = beam.Pipeline(options=plan.options)
@@ -294,7 +294,7 @@ def test_readme_shows_the_documented_command():
 
 
 def test_hub_benchmarks_on_dataflow_point_to_prepared_strings(sample_dir, shared_dir, tmp_path, caplog):
-    from pipeline.run import make_plan
+    from pipeline.job import make_plan
 
     argv = _with(documented_command(), input=str(sample_dir), dry_run="True")
     with caplog.at_level("WARNING", logger="stackcurate"):

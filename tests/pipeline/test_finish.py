@@ -34,7 +34,8 @@ def _env() -> dict[str, str]:
 
 
 def test_finish_completes_a_job_whose_launcher_died_and_is_idempotent(sample_dir, shared_dir, tmp_path):
-    from pipeline.run import _runner, build, make_plan, plan_record, run
+    from pipeline.job import _runner, build, make_plan, plan_record
+    from pipeline.run import run
 
     reference = tmp_path / "reference"
     expected = run(base_args(sample_dir, reference, shared_dir) + QUICK)
@@ -83,7 +84,7 @@ def test_finish_completes_a_job_whose_launcher_died_and_is_idempotent(sample_dir
 
 
 def test_finish_refuses_a_job_that_did_not_finish(sample_dir, shared_dir, tmp_path):
-    from pipeline.run import make_plan, plan_record
+    from pipeline.job import make_plan, plan_record
 
     out = tmp_path / "out"
     plan = make_plan(base_args(sample_dir, out, shared_dir) + QUICK)

@@ -1,8 +1,11 @@
 """The whole santacoder preset on the sample: ledger invariant over every stage, and the same bytes on the
-portable runner (the path Dataflow and other portable runners take)."""
+portable runner (the path Dataflow and other portable runners take) and on two warm local workers."""
 
 import json
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +14,7 @@ from pipeline.run import run
 from tests.conftest import _cached, _source_key, base_args
 from tests.pipeline.helpers import file_bytes, input_ids, ledger, read_rows
 
+ROOT = Path(__file__).resolve().parents[2]
 STAGES = [
     "validate",
     "optout",
@@ -84,4 +88,46 @@ def test_portable_runner_gives_identical_bytes(full_run, sample_dir, shared_dir,
             "LOOPBACK",
         ]
     )
+    assert file_bytes(full_run) == file_bytes(out)
+
+
+EARLY_FORK_SCRIPT = """
+import json, sys
+from pipeline import warm_workers
+
+forks = []
+made = warm_workers.WarmWorkers.__init__
+
+def spy(self, count, work=None, preload=None):
+    forks.append({"beam_imported": "apache_beam" in sys.modules, "count": count, "preload": preload is not None})
+    made(self, count, work=work, preload=preload)
+
+warm_workers.WarmWorkers.__init__ = spy
+from pipeline.run import run
+
+stats = run(json.loads(sys.argv[1]))
+print(json.dumps({"forks": forks, "runner": stats["runner"]}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="warm workers are Linux only")
+def test_two_warm_workers_forked_before_beam_is_imported_give_identical_bytes(
+    full_run, sample_dir, shared_dir, tmp_path
+):
+    """The zygote imports Beam and the judges on the other core while the launcher does the same
+    (pipeline.run, pipeline.warm_workers): one zygote, forked before Beam is imported, whose two workers
+    run the job to the same bytes as one in-process worker."""
+    out = tmp_path / "out"
+    argv = base_args(sample_dir, out, shared_dir) + ["--preset", "santacoder", "--direct_num_workers", "2"]
+    done = subprocess.run(
+        [sys.executable, "-c", EARLY_FORK_SCRIPT, json.dumps(argv)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["forks"] == [{"beam_imported": False, "count": 2, "preload": True}]
+    assert result["runner"] == "FnApiRunner (local, 2 worker processes)"
     assert file_bytes(full_run) == file_bytes(out)

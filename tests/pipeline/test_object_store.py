@@ -151,7 +151,7 @@ def test_tokenize_and_publish_from_the_s3_output(s3_run, tmp_path, monkeypatch):
     _configure(endpoint)
     from huggingface_hub import constants
 
-    from pipeline.run import tokenize_data
+    from pipeline.job import tokenize_data
     from release.publish import publish
     from tests.pipeline.hub_server import HubServer
     from tokenizer.indexed import IndexedDataset

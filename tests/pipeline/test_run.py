@@ -1,6 +1,7 @@
 """The spine on the sample: ledger invariant, planted-case recall, bad input, determinism across runners."""
 
 import json
+import os
 from collections import Counter
 
 import pytest
@@ -123,7 +124,7 @@ def test_beams_type_checks_are_off_by_default_and_the_graph_passes_them(sample_d
     import apache_beam as beam
     from apache_beam.options.pipeline_options import TypeOptions
 
-    from pipeline.run import build, make_plan
+    from pipeline.job import build, make_plan
 
     argv = base_args(sample_dir, tmp_path / "out", shared_dir) + ["--preset", "santacoder"]
     plan = make_plan(argv)
@@ -140,11 +141,38 @@ def test_the_santacoder_set_up_on_node_is_presidio_and_the_minhash_kernels_once(
     """What the workers' common parent sets up while the graph is built (pipeline.warm_workers): both
     near-dedup passes share one kernel load."""
     from dedup.minhash import load_kernels
-    from pipeline.run import make_plan, setups_on_node
+    from pipeline.job import make_plan, setups_of_argv, setups_on_node
     from pipeline.stages.pii import build_engine
 
-    plan = make_plan(base_args(sample_dir, tmp_path / "out", shared_dir) + ["--preset", "santacoder"])
+    argv = base_args(sample_dir, tmp_path / "out", shared_dir) + ["--preset", "santacoder"]
+    plan = make_plan(argv)
     assert {"near_dedup", "near_dedup_alt", "pii"} <= set(plan.config.enabled)
-    assert setups_on_node(plan) == [load_kernels, build_engine]
-    only_basic = make_plan(base_args(sample_dir, tmp_path / "out", shared_dir) + ["--stages", "basic"])
-    assert setups_on_node(only_basic) == []
+    assert setups_on_node(plan.config) == [load_kernels, build_engine]
+    only_basic = base_args(sample_dir, tmp_path / "out", shared_dir) + ["--stages", "basic"]
+    assert setups_on_node(make_plan(only_basic).config) == []
+    # an early zygote's guess, from argv alone: the same lists; nothing (and no output) for a bad argv
+    assert setups_of_argv(argv) == [load_kernels, build_engine] and setups_of_argv(only_basic) == []
+    assert setups_of_argv(["--input"]) == []
+
+
+def test_an_early_zygote_with_the_wrong_count_is_dropped_for_a_new_one(
+    sample_dir, shared_dir, tmp_path, monkeypatch
+):
+    """forks_wanted only guesses: where the plan wants another count, the guess is closed and a zygote
+    with the planned count is forked and told the set-up."""
+    from pipeline import job, warm_workers
+
+    monkeypatch.setattr(warm_workers, "_JOB_RAN", False)
+    plan = job.make_plan(
+        base_args(sample_dir, tmp_path / "out", shared_dir) + ["--stages", "pii", "--direct_num_workers", "2"]
+    )
+    early = warm_workers.WarmWorkers(3, work=lambda: 0)
+    pool = job._warm_pool(plan, early)
+    try:
+        assert pool is not early and pool.count == 2
+        assert not os.path.exists(early.folder) and os.environ[warm_workers.ENV_POOL] == pool.folder
+        with pytest.raises(ChildProcessError):  # closed: killed and reaped
+            os.waitpid(early.zygote, os.WNOHANG)
+        assert job._warm_pool(plan, pool) is pool  # the right count is kept
+    finally:
+        pool.close()

@@ -121,7 +121,7 @@ def test_fresh_workers_follow_the_input_size(monkeypatch):
 
 
 def test_the_plan_chooses_the_workers_from_the_input_size(sample_dir, shared_dir, tmp_path, monkeypatch):
-    from pipeline.run import make_plan
+    from pipeline.job import make_plan
 
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     monkeypatch.setattr(runners.warm_workers, "usable", lambda: False)  # fresh workers: the size decides

@@ -50,8 +50,9 @@ def test_a_worker_command_hands_its_environment_to_a_set_up_fork_and_exits_as_it
             )
         return 7
 
-    with WarmWorkers(2, on_node=[on_node], work=work) as pool:
+    with WarmWorkers(2, work=work) as pool:
         assert os.environ[ENV_POOL] == pool.folder
+        pool.set_up([on_node])
         pool.warm(warm)
         command = runners.worker_command()
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -81,7 +82,7 @@ def test_a_worker_command_hands_its_environment_to_a_set_up_fork_and_exits_as_it
 
 
 def test_the_zygote_sets_up_while_the_launcher_builds_the_graph(tmp_path):
-    """Forked at once: its set-up needing no graph runs before the launcher sends the graph's."""
+    """Forked at once: its set-up needing no graph runs as soon as it is sent, before the graph's."""
     started = tmp_path / "started"
 
     def on_node() -> None:
@@ -89,7 +90,8 @@ def test_the_zygote_sets_up_while_the_launcher_builds_the_graph(tmp_path):
         writing.write_text(str(os.getpid()))
         writing.rename(started)  # whole when it appears: the test polls for it
 
-    with WarmWorkers(1, on_node=[on_node], work=lambda: 3) as pool:
+    with WarmWorkers(1, work=lambda: 3) as pool:
+        pool.set_up([on_node])
         deadline = time.monotonic() + 30
         while not started.exists() and time.monotonic() < deadline:  # no warm() sent yet
             time.sleep(0.02)
@@ -174,7 +176,8 @@ def test_a_failing_set_up_leaves_a_cold_worker_that_still_serves():
     def broken() -> None:
         raise RuntimeError("no benchmarks here")
 
-    with WarmWorkers(1, on_node=[broken], work=lambda: 4) as pool:
+    with WarmWorkers(1, work=lambda: 4) as pool:
+        pool.set_up([broken])
         pool.warm(broken)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         assert subprocess.run(runners.worker_command(), shell=True, env=env).returncode == 4
@@ -202,3 +205,43 @@ def test_a_fork_whose_worker_fails_says_why(capfd):
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         assert subprocess.run(runners.worker_command(), shell=True, env=env).returncode == 1
     assert "RuntimeError: the harness broke" in capfd.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "cores", "forks"),
+    [
+        ([], 2, 2),  # a plain local run: one worker per core
+        ([], 1, 0),  # one core: one worker, in process
+        (["--direct_num_workers", "3"], 2, 3),
+        (["--direct_num_workers=0"], 4, 4),  # Beam's "one per core"
+        (["--direct_num_workers", "1"], 4, 0),
+        (["--direct_running_mode", "in_memory"], 4, 0),
+        (["--direct_running_mode=multi_processing", "--direct_num_workers", "2"], 1, 2),
+        (["--runner", "DataflowRunner"], 4, 0),
+        (["--runner=DirectRunner"], 4, 0),  # not guessed: the run forks after planning instead
+        (["--help"], 4, 0),
+        (["--direct_num_workers", "two"], 4, 0),  # the run's parsing reports it
+    ],
+)
+def test_forks_wanted_guesses_only_plain_local_runs(argv, cores, forks, monkeypatch):
+    """The guess made before Beam is imported; it agrees with runners.choose_local_workers where it guesses."""
+    from pipeline import warm_workers
+
+    monkeypatch.setattr(warm_workers, "_JOB_RAN", False)
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    assert warm_workers.forks_wanted(["--input", "x", "--output", "y", *argv]) == forks
+    warm_workers.job_starting()
+    assert warm_workers.forks_wanted(["--input", "x", "--output", "y", *argv]) == 0
+
+
+def test_a_zygote_dropped_before_any_order_forks_no_workers():
+    """The run's plan wanted another worker count: the early zygote ends without forking workers."""
+    loaded = []
+    pool = WarmWorkers(2, work=lambda: 0, preload=lambda: loaded.append(1))
+    pool._close_orders()
+    deadline = time.monotonic() + 30
+    while _alive(pool.zygote) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not _alive(pool.zygote)  # exited by itself (reaped here): close() finds nothing to kill
+    pool.close()
+    assert ENV_POOL not in os.environ
