@@ -182,6 +182,10 @@ def check_stages(stages: list[tuple[StageSpec, StageConfig]], schema: pa.Schema,
             )
 
 
+def _ledger_group(row: dict, folder: str) -> tuple[str, dict]:
+    return f"{folder}/{row['stage']}", row
+
+
 def build(p: beam.Pipeline, plan: Any) -> None:
     """Wire reading, the enabled stages, the writers and the counters into ``p`` (``plan``: pipeline.job.Plan)."""
     schema = input_schema(plan.files)
@@ -210,16 +214,21 @@ def build(p: beam.Pipeline, plan: Any) -> None:
         | "InputDigest" >> stats_mod.DigestParts()
         | "WriteDigest" >> beam.Map(lambda text: store.write_text(join(work, "digest.txt"), text))
     )
-    ledger_rows = plan.config.output.ledger_shard_rows
-    for folder, schema_, rows, required in (
-        ("removed", LEDGER_SCHEMA, removed, enabled),
-        ("modified", MODIFIED_SCHEMA, modified, ()),
-    ):
-        if rows:
-            writer = WriteSharded(
-                join(root, folder), schema_, lambda r: r["stage"], lambda r: 1, ledger_rows, "part", required
-            )
-            _ = rows | f"All_{folder}" >> beam.Flatten() | f"Write_{folder}" >> writer
+    if removed:  # removed/<stage>/ and modified/<stage>/: one writer, its groups keyed by folder and stage
+        folders = [("removed", rows) for rows in removed] + [("modified", rows) for rows in modified]
+        keyed = [
+            rows | f"Ledger_{folder}_{number}" >> beam.Map(_ledger_group, folder)
+            for number, (folder, rows) in enumerate(folders)
+        ]
+        writer = WriteSharded(
+            root,
+            {"removed": LEDGER_SCHEMA, "modified": MODIFIED_SCHEMA},
+            lambda row: 1,
+            plan.config.output.ledger_shard_rows,
+            "part",
+            [f"removed/{name}" for name in enabled],
+        )
+        _ = keyed | "AllLedgers" >> beam.Flatten() | "WriteLedgers" >> writer
     if enabled:
         _ = (
             counts

@@ -12,8 +12,8 @@ never holds a whole shard. Rows keep their input order. The shards that reach
 one bundle share their reads (a unit whose rows go to several languages'
 shards is read once for all of them).
 
-Ledger rows (:class:`WriteSharded`, small records) are grouped by (stage,
-shard): the shard from the id's hash, the count from the row count, sorted
+Ledger rows (:class:`WriteSharded`, small records; removed and modified rows
+through one writer) are grouped by (folder and stage, shard): the shard from the id's hash, the count from the row count, sorted
 by id inside the shard. Empty shards are still written, so ``-of-NNNNN``
 names are always complete.
 """
@@ -68,17 +68,18 @@ def write_parquet(path: str, rows: list[dict], schema: pa.Schema) -> None:
 
 
 class WriteSharded(beam.PTransform):
-    """rows -> ``root/<group>/<prefix>-00000-of-000NN.parquet``, shard count from the group's weight.
+    """(group, row) -> ``root/<group>/<prefix>-00000-of-000NN.parquet``, shard count from the group's weight.
 
-    ``required_groups`` get at least one (possibly empty) file even when no row
-    reaches them, so that e.g. every enabled stage has a ledger folder.
+    A group is a folder path (``removed/<stage>``); its rows are written with the schema its first part
+    names in ``schemas``, so one writer (one set of Beam stages) serves every ledger folder.
+    ``required_groups`` get at least one (possibly empty) file even when no row reaches them, so that e.g.
+    every enabled stage has a ledger folder.
     """
 
     def __init__(
         self,
         root: str,
-        schema: pa.Schema,
-        group_of: Callable[[dict], str],
+        schemas: dict[str, pa.Schema],
         weight_of: Callable[[dict], int],
         target_weight: int,
         prefix: str,
@@ -86,18 +87,16 @@ class WriteSharded(beam.PTransform):
     ):
         super().__init__()
         self._root = root
-        self._schema = schema
-        self._group_of = group_of
+        self._schemas = dict(schemas)
         self._weight_of = weight_of
         self._target = max(1, int(target_weight))
         self._prefix = prefix
         self._required = sorted(set(required_groups))
 
-    def expand(self, rows: beam.PCollection) -> beam.PCollection:
-        group_of, weight_of, target = self._group_of, self._weight_of, self._target
-        keyed = rows | "Key" >> beam.Map(lambda row: (group_of(row), row))
+    def expand(self, keyed: beam.PCollection) -> beam.PCollection:
+        weight_of, target = self._weight_of, self._target
         weights = keyed | "Weigh" >> beam.Map(lambda kv: (kv[0], weight_of(kv[1])))
-        required = rows.pipeline | "Required" >> beam.Create([(g, 0) for g in self._required])
+        required = keyed.pipeline | "Required" >> beam.Create([(g, 0) for g in self._required])
         totals = (weights, required) | "AllGroups" >> beam.Flatten() | "Total" >> beam.CombinePerKey(sum)
         shard_counts = totals | "Shards" >> beam.Map(lambda kv: (kv[0], max(1, math.ceil(kv[1] / target))))
 
@@ -109,13 +108,13 @@ class WriteSharded(beam.PTransform):
         markers = shard_counts | "Markers" >> beam.FlatMap(
             lambda kv: [((kv[0], i), None) for i in range(kv[1])]
         )
-        root, schema, prefix = self._root, self._schema, self._prefix
+        root, schemas, prefix = self._root, self._schemas, self._prefix
 
         def write(item: tuple[tuple[str, int], Iterable[dict | None]], counts: dict[str, int]) -> str:
             (group, shard), values = item
             batch = sorted((r for r in values if r is not None), key=lambda r: (r["id"], _tiebreak(r)))
             path = join(root, group, f"{prefix}-{shard:05d}-of-{counts[group]:05d}.parquet")
-            write_parquet(path, batch, schema)
+            write_parquet(path, batch, schemas[group.split("/", 1)[0]])
             return path
 
         return (

@@ -143,7 +143,7 @@ def test_documented_command_builds_a_dataflow_job(dry_run_job):
     names = {t.unique_name for t in runner.proto_pipeline.components.transforms.values()}
     for stage in plan.config.enabled:
         assert f"Stage_{stage}" in names, stage
-    assert {"Read", "WriteData", "Write_removed"} <= names
+    assert {"Read", "WriteData", "WriteLedgers"} <= names
     assert plan.output == f"gs://{BUCKET}/curated/santacoder"
 
 
