@@ -1,9 +1,5 @@
-"""One curation job: plan it, build the graph, run it, finish the output (``python -m pipeline.run``).
-
-Locally (no ``--runner``) it uses Beam's FnApiRunner, on every core, which never
-downloads anything (``pipeline.runners`` chooses); with ``--runner=DataflowRunner``
-(or any portable runner) the same graph runs at scale.
-"""
+"""One curation job: plan it, build the graph, run it, finish the output. ``pipeline.run`` is its command
+(which forks the warm workers' parent before this module, and Beam with it, is imported)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ downloads anything (``pipeline.runners`` chooses); with ``--runner=DataflowRunne
 
 This entry imports nothing heavy before it has forked a local run's warm workers' parent
 (``pipeline.warm_workers``): that process imports Beam and the judges on the other core while
-this one imports the same, so Beam's first stage finds the workers ready.
+this one imports the same, so Beam's first stage waits less for the workers.
 """
 
 from __future__ import annotations

@@ -17,10 +17,11 @@ the launcher imports Beam, plans and builds the graph:
 Beam's workers find them set up: a judge's state is kept per process under a ``Shared`` key that the
 graph's pickled copies carry (``pipeline.judging``). One set-up instead of one per worker saves ~2 CPU-s a
 worker on santacoder (mostly Presidio), and starting it before the graph exists means Beam's first
-stage hardly waits for it. At 200 MB it waited ~1.2 s when the zygote was forked after the build, ~0.6 s
+stage waits less for it. At 200 MB it waited ~1.2 s when the zygote was forked after the build, 0.6-0.7 s
 when forked after planning (its imports were the launcher's, but its set-up, ~2.2 s, outlasted the
-build), ~0.1 s now (0). A guess the plan contradicts (another worker count) is dropped and a zygote is
-forked as in 1.
+build), ~0.2 s in most runs now (0; up to ~1 s when this shared machine is busy: both cores are then
+taken by the launcher's and the zygote's imports). A guess the plan contradicts (another worker count) is
+dropped and a zygote is forked as in 1.
 
 How Beam reaches them: FnApiRunner starts each local worker with a shell command
 (``pipeline.runners.worker_command``). While a pool is open, that command is :func:`client_main`: a
