@@ -89,3 +89,6 @@ def test_content_crosses_no_shuffle(shuffled):
     }
     for label, size in rejoins.items():
         assert size < 0.1 * content, (label, size, content)
+    # exact dedup's ranks: stars, id, a 16-byte digest of the other fields and a row position per document
+    (ranks,) = [size for label, size in tally.items() if label.startswith("Stage_exact_dedup/Decide/Ranks")]
+    assert ranks < 250 * stats["input"]["docs"], (ranks, stats["input"]["docs"])
