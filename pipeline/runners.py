@@ -229,29 +229,25 @@ def choose_local_workers(options: PipelineOptions, argv: Sequence[str], input_by
     """
     if not is_local(options):
         return
-    cores = os.cpu_count() or 1
     direct = options.view_as(DirectOptions)
-    count_given, mode_given = (
-        any(a.startswith(f"--direct_{n}") for a in argv) for n in ("num_workers", "running_mode")
+    given = warm_workers.flag_values(argv, ("direct_num_workers", "direct_running_mode"))
+    large = input_bytes is None or input_bytes >= MULTI_PROCESS_FROM_BYTES
+    direct.direct_num_workers, direct.direct_running_mode = warm_workers.local_workers(
+        direct.direct_num_workers if "direct_num_workers" in given else None,
+        direct.direct_running_mode if "direct_running_mode" in given else None,
+        os.cpu_count() or 1,
+        every_core=large or warm_workers.usable(),
     )
-    if not count_given:
-        if mode_given:
-            direct.direct_num_workers = 1 if direct.direct_running_mode == "in_memory" else cores
-        else:
-            large = input_bytes is None or input_bytes >= MULTI_PROCESS_FROM_BYTES
-            direct.direct_num_workers = cores if large or warm_workers.usable() else 1
-    if not mode_given:
-        direct.direct_running_mode = "multi_processing" if direct.direct_num_workers > 1 else "in_memory"
 
 
 def local_worker_processes(options: PipelineOptions) -> int:
     """How many worker processes a local run starts (0: it runs in this process, or not here)."""
-    direct = options.view_as(DirectOptions)
-    if not is_local(options) or direct.direct_running_mode != "multi_processing":
+    if not is_local(options):
         return 0
-    if direct.direct_num_workers == 0:  # Beam's spelling of "one per core"
-        return os.cpu_count() or 1
-    return direct.direct_num_workers or 1
+    direct = options.view_as(DirectOptions)
+    return warm_workers.worker_processes(
+        direct.direct_num_workers, direct.direct_running_mode, os.cpu_count() or 1
+    )
 
 
 def worker_command() -> str:

@@ -175,38 +175,52 @@ class WarmWorkers:
 
 def forks_wanted(argv: Sequence[str]) -> int:
     """The warm workers a local run of ``argv`` will want, guessed from the command line alone, before
-    Beam is imported (0: none, or not sure). The run decides with ``pipeline.runners`` and drops a guess
-    it contradicts, so a guess costs at most a zygote killed early; only the plain cases are guessed: no
-    ``--runner`` (local) and no ``--help``, workers as ``runners.choose_local_workers`` gives them with
-    forks usable (one per core unless ``--direct_num_workers`` says; in-process for one)."""
-    if not usable() or {"-h", "--help"} & set(argv):
+    Beam is imported (0: none, or not sure), by the rules ``pipeline.runners`` then applies to the parsed
+    options (:func:`local_workers`, :func:`worker_processes`); a guess the plan contradicts is dropped, so
+    it costs at most a zygote killed early. Only the plain case is guessed: no ``--runner`` (a local run),
+    no help."""
+    if not usable() or {"-h", "--help", "--help_beam", "--help-beam"} & set(argv):
         return 0
-    given = _flag_values(argv, ("runner", "direct_num_workers", "direct_running_mode"))
+    given = flag_values(argv, ("runner", "direct_num_workers", "direct_running_mode"))
     if "runner" in given:
         return 0
-    cores = os.cpu_count() or 1
-    count, mode = given.get("direct_num_workers"), given.get("direct_running_mode")
     try:
-        workers = cores if count in (None, "0") else int(count)
+        count = int(given["direct_num_workers"]) if "direct_num_workers" in given else None
     except ValueError:  # the run's own parsing says what is wrong
         return 0
-    if count is None and mode == "in_memory":
-        workers = 1
-    if (mode or ("multi_processing" if workers > 1 else "in_memory")) != "multi_processing":
+    cores = os.cpu_count() or 1
+    count, mode = local_workers(count, given.get("direct_running_mode"), cores, every_core=True)
+    return worker_processes(count, mode, cores)
+
+
+def local_workers(count: int | None, mode: str | None, cores: int, every_core: bool) -> tuple[int, str]:
+    """A local run's worker count and running mode from what the user gave (None: not given): a mode
+    alone gives one worker in memory, every core otherwise; neither gives every core if ``every_core``,
+    else one; the mode follows the count (one worker runs in process, several in processes).
+    ``pipeline.runners.choose_local_workers`` says when every core pays and why."""
+    if count is None:
+        count = (1 if mode == "in_memory" else cores) if mode else (cores if every_core else 1)
+    return count, mode or ("multi_processing" if count > 1 else "in_memory")
+
+
+def worker_processes(count: int | None, mode: str, cores: int) -> int:
+    """The worker processes a local run with this count and mode starts (0: it runs in this process)."""
+    if mode != "multi_processing":
         return 0
-    return workers
+    return cores if count == 0 else count or 1  # 0: Beam's spelling of "one per core"
 
 
-def _flag_values(argv: Sequence[str], names: Sequence[str]) -> dict[str, str]:
-    """``--name value`` and ``--name=value`` for each of ``names`` that ``argv`` gives (the last wins)."""
+def flag_values(argv: Sequence[str], names: Sequence[str]) -> dict[str, str]:
+    """``--name value`` and ``--name=value`` (or the dashed spelling, ``--na-me``, that the command line
+    also takes) for each of ``names`` that ``argv`` gives; the last wins."""
     found: dict[str, str] = {}
     for k, arg in enumerate(argv):
-        for name in names:
-            flag = f"--{name}"
-            if arg == flag and k + 1 < len(argv):
-                found[name] = argv[k + 1]
-            elif arg.startswith(flag + "="):
-                found[name] = arg[len(flag) + 1 :]
+        if not arg.startswith("--"):
+            continue
+        flag, equals, value = arg.partition("=")
+        name = flag[2:].replace("-", "_")
+        if name in names and (equals or k + 1 < len(argv)):
+            found[name] = value if equals else argv[k + 1]
     return found
 
 

@@ -133,6 +133,9 @@ def test_the_plan_chooses_the_workers_from_the_input_size(sample_dir, shared_dir
     assert (large.direct_num_workers, large.direct_running_mode) == (2, "multi_processing")
     mine = make_plan([*argv, "--direct_num_workers=1"]).options.view_as(DirectOptions)
     assert (mine.direct_num_workers, mine.direct_running_mode) == (1, "in_memory")
+    # the dashed spelling the command line takes is the user's choice too, not overridden by the size
+    dashed = make_plan([*argv, "--direct-num-workers", "3"]).options.view_as(DirectOptions)
+    assert (dashed.direct_num_workers, dashed.direct_running_mode) == (3, "multi_processing")
 
 
 def _worker_pids(launcher: int) -> list[int]:

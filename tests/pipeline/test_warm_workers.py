@@ -213,13 +213,16 @@ def test_a_fork_whose_worker_fails_says_why(capfd):
         ([], 2, 2),  # a plain local run: one worker per core
         ([], 1, 0),  # one core: one worker, in process
         (["--direct_num_workers", "3"], 2, 3),
-        (["--direct_num_workers=0"], 4, 4),  # Beam's "one per core"
+        (["--direct_num_workers=0", "--direct_running_mode=multi_processing"], 4, 4),  # Beam's "one per core"
+        (["--direct_num_workers=0"], 4, 0),  # a count under two runs in process, as the plan decides
+        (["--direct-num-workers", "3"], 2, 3),  # the dashed spelling the command line takes
         (["--direct_num_workers", "1"], 4, 0),
         (["--direct_running_mode", "in_memory"], 4, 0),
         (["--direct_running_mode=multi_processing", "--direct_num_workers", "2"], 1, 2),
         (["--runner", "DataflowRunner"], 4, 0),
         (["--runner=DirectRunner"], 4, 0),  # not guessed: the run forks after planning instead
         (["--help"], 4, 0),
+        (["--help_beam"], 4, 0),
         (["--direct_num_workers", "two"], 4, 0),  # the run's parsing reports it
     ],
 )
@@ -230,6 +233,10 @@ def test_forks_wanted_guesses_only_plain_local_runs(argv, cores, forks, monkeypa
     monkeypatch.setattr(warm_workers, "_JOB_RAN", False)
     monkeypatch.setattr(os, "cpu_count", lambda: cores)
     assert warm_workers.forks_wanted(["--input", "x", "--output", "y", *argv]) == forks
+    if forks:  # what is guessed is what the run then decides from the parsed options
+        from pipeline.options import parse
+
+        assert runners.local_worker_processes(parse(["--input", "x", "--output", "y", *argv])) == forks
     warm_workers.job_starting()
     assert warm_workers.forks_wanted(["--input", "x", "--output", "y", *argv]) == 0
 
