@@ -13,9 +13,9 @@ one bundle share their reads (a unit whose rows go to several languages'
 shards is read once for all of them).
 
 Ledger rows (:class:`WriteSharded`, small records; removed and modified rows
-through one writer) are grouped by (folder and stage, shard): the shard from the id's hash, the count from the row count, sorted
-by id inside the shard. Empty shards are still written, so ``-of-NNNNN``
-names are always complete.
+through one writer) are grouped by (folder and stage, shard): the shard from
+the id's hash, the count from the row count, sorted by id inside the shard.
+Empty shards are still written, so ``-of-NNNNN`` names are always complete.
 """
 
 from __future__ import annotations

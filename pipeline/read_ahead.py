@@ -26,9 +26,8 @@ def read_units_ahead(
     units: Sequence[Unit], schema: pa.Schema
 ) -> Iterator[tuple[Unit, int, pa.RecordBatch | None]]:
     """``(unit, index, batch)`` for every batch of ``units`` in order (``read_unit``, a re-read: ids left
-    null), then
-    ``(unit, UNIT_END, None)`` after each unit, even one without batches. An error on the thread is
-    raised here; a consumer that stops early stops the thread."""
+    null), then ``(unit, UNIT_END, None)`` after each unit, even one without batches. An error on the
+    thread is raised here; a consumer that stops early stops the thread."""
     handoff: queue.Queue = queue.Queue(maxsize=AHEAD)
     stop = threading.Event()
 
