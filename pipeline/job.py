@@ -194,12 +194,10 @@ def run(argv: list[str], early: warm_workers.WarmWorkers | None = None) -> dict[
         if pool is not None:
             pool.warm(warm_workers.warm_steps(pipeline))
         warm_workers.job_starting()
-        try:
-            result = pipeline.run()
-            result.wait_until_finish()
-        finally:
-            shared_progress().close()  # stop reporting, remove the workers' spool
+        result = pipeline.run()
+        result.wait_until_finish()
     finally:
+        shared_progress().close()  # stop reporting, remove the workers' spool (build() started them)
         if pool is not None:
             pool.close()
     stats = finish_mod.finish(

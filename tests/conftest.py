@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,18 @@ os.environ["TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS"] = ""
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 CACHE = ROOT / ".cache" / "tests"
+
+
+@pytest.fixture(autouse=True)
+def _no_progress_reporter_left_running():
+    """A test that builds a graph without running it through ``pipeline.job.run`` (the type checks, a
+    launcher that "dies") starts the shared progress reporter and its spool; stop it after the test, so
+    that the next test in this process does not inherit its thread and STACKCURATE_PROGRESS_SPOOL."""
+    yield
+    if "pipeline.progress" in sys.modules:
+        sys.modules["pipeline.progress"].shared_progress().close()
+
+
 SAMPLE_MB = 3.0
 SAMPLE_SEED = 7
 

@@ -228,12 +228,14 @@ def test_a_graph_that_fails_to_build_leaves_no_zygote_and_the_output_as_it_was(
     sample_dir, shared_dir, tmp_path, monkeypatch
 ):
     """The workers' parent is forked before the graph is built: a build that fails must take it along."""
-    from pipeline import graph, warm_workers
+    from pipeline import graph, progress, warm_workers
     from pipeline.run import run
 
-    monkeypatch.setattr(warm_workers, "_JOB_RAN", False)  # as in a fresh process: warm workers are made
+    monkeypatch.setattr(warm_workers, "_JOB_RAN", False)
+    monkeypatch.setenv(progress.ENV_SWITCH, "1")  # as in a fresh process: warm workers are made
 
     def broken(pipeline, plan) -> None:
+        progress.shared_progress().expect(plan.config.enabled, [])  # what graph.build starts first
         raise ValueError("this graph cannot be built")
 
     monkeypatch.setattr(graph, "build", broken)
@@ -251,3 +253,4 @@ def test_a_graph_that_fails_to_build_leaves_no_zygote_and_the_output_as_it_was(
         run(argv)
     assert len(forked) == 1 and _gone(forked)  # its workers, never forked, die with it anyway
     assert not out.exists() and warm_workers.ENV_POOL not in os.environ
+    assert progress.ENV_SPOOL not in os.environ  # the progress reporter the build started is stopped
