@@ -142,12 +142,12 @@ def _groups_end(data, i, separator, hexadecimal, longest):  # pragma: no cover -
 
 @compiled
 def _credentials_end(data, i, space):  # pragma: no cover - compiled
-    """The end of ``://[^\\s/@:]++:[^\\s@]++@`` at ``i``, or -1."""
+    """The end of ``://[^\\s/@:]*+:[^\\s@]++@`` at ``i``, or -1."""
     n = data.shape[0]
-    j = start = i + 3
+    j = i + 3
     while j < n and not space[data[j]] and data[j] != 47 and data[j] != 64 and data[j] != 58:
         j += 1
-    if j == start or j >= n or data[j] != 58:
+    if j >= n or data[j] != 58:
         return -1
     j = start = j + 1
     while j < n and not space[data[j]] and data[j] != 64:
@@ -179,7 +179,7 @@ def _anchors(
 
     ``kinds`` 5 (dot), 6 (colon) and 7 (at sign) also find what ``finditer`` finds for the other
     patterns of the pre-scan, each resuming after its own last match: URL credentials
-    ``://[^\\s/@:]++:[^\\s@]++@`` (into ``found``), the IP family's ``\\.\\d{1,3}\\.\\d{1,3}\\.\\d``,
+    ``://[^\\s/@:]*+:[^\\s@]++@`` (into ``found``), the IP family's ``\\.\\d{1,3}\\.\\d{1,3}\\.\\d``,
     ``::`` and ``:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:`` (into ``ip_found``), the email family's
     ``@[\\w-]+\\.`` (into ``email_found``; ``word``: ``[\\w-]``). Writes up to the length of each array;
     returns how many offsets there are for each."""

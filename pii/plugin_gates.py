@@ -178,6 +178,8 @@ def plugin_gate(plugin: BasePlugin) -> Gate:
         # "APACHE" in a licence header opens the piece, not every line of it.
         prefix = re.compile(r"AKC|AP[\dA-F]")
         return Gate(patterns=(prefix,), line=prefix)
+    if isinstance(plugin, BasicAuthDetector):  # detect-secrets' and ours (pii.recognizers): both need "://"
+        return Gate(patterns=tuple(plugin.denylist), needs=("://",))
     if isinstance(plugin, MailchimpDetector):
         return Gate(run=re.compile(r"[0-9a-z]{32}-us\d"))
     needs, run, literals = _PATTERN_NEEDS.get(type(plugin), ((), 0, ()))
@@ -202,7 +204,6 @@ _PATTERN_NEEDS: dict[type, tuple[tuple[str, ...], int, tuple[str, ...]]] = {
     SendGridDetector: (("SG.",), 0, ()),
     AzureStorageKeyDetector: (("AccountKey=",), 0, ()),
     NpmDetector: (("_authToken=",), 0, ()),
-    BasicAuthDetector: (("://",), 0, ()),
     GitLabTokenDetector: (("gl", "GR1348941"), 25, ()),
     TelegramBotTokenDetector: ((), 35, ()),
     DiscordBotTokenDetector: ((), 27, ()),

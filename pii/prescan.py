@@ -41,9 +41,10 @@ _IP_ANCHORS = (
 _KEY_RUN = r"[A-Za-z0-9+/=_\-]"
 _QUOTED_RUN, _COLON_RUN_CHARS = 16, 20
 _QUOTED_RUNS = tuple(re.compile(quote + _KEY_RUN + f"{{{_QUOTED_RUN},}}") for quote in "\"'`")
-# ``://[^\s/@:]+:[^\s@]+@``, possessive: a run never holds the character that ends it, so backtracking
-# (which cost a pass over the rest of a line at every "://" without credentials) could find nothing.
-_URL_CREDENTIALS = re.compile(r"://[^\s/@:]++:[^\s@]++@")
+# ``://[^\s/@:]*:[^\s@]+@`` (the user may be empty: ``redis://:password@host``), possessive: a run never
+# holds the character that ends it, so backtracking (which cost a pass over the rest of a line at every "://"
+# without credentials) could find nothing.
+_URL_CREDENTIALS = re.compile(r"://[^\s/@:]*+:[^\s@]++@")
 # A name ending in "key" / "pass" before an assignment (``signing_key =``, ``smtpPass:``, ``<appKey>``), and an
 # unquoted run after a colon (YAML values, ``// label: value`` in comments): what the key-name words miss.
 _NAME_END = tuple(  # run on the lower-cased text; each starts with a literal, which ``re`` scans for fast

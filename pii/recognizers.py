@@ -20,6 +20,7 @@ os.environ.setdefault(
 )  # also in pii/__init__: before tldextract loads
 
 import math  # noqa: E402
+import re  # noqa: E402
 from collections import Counter  # noqa: E402
 from itertools import accumulate  # noqa: E402
 
@@ -102,7 +103,7 @@ class _HexEntropy(HexHighEntropyString, _OrderedEntropy):
 
 
 def detect_secrets_plugins() -> list[BasePlugin]:
-    """The detect-secrets plugins we run: BigCode's set, plus keyword, basic-auth and the newer token formats.
+    """The detect-secrets plugins we run: BigCode's set, plus keyword, URL credentials and the newer token formats.
 
     Not ``JwtTokenDetector``: ``pii.keys.JwtRecognizer`` finds JWTs by shape anywhere, a superset.
     """
@@ -110,7 +111,7 @@ def detect_secrets_plugins() -> list[BasePlugin]:
         ArtifactoryDetector(),
         AWSKeyDetector(),
         AzureStorageKeyDetector(),
-        BasicAuthDetector(),
+        UrlCredentialsDetector(),
         CloudantDetector(),
         DiscordBotTokenDetector(),
         GitHubTokenDetector(),
@@ -134,6 +135,26 @@ def detect_secrets_plugins() -> list[BasePlugin]:
     ]
 
 
+# RFC 3986 userinfo (unreserved, percent-encoded, sub-delims), less the quotes that end a string literal in
+# code, and without a second ":" (RFC-valid, but in code ``://h1:123,user:pass@h2`` is a host list: pydantic's
+# ``MultiHostUrl`` docs). ``://`` and the host's first character around it.
+_USERINFO_USER = r"[A-Za-z0-9\-._~%!$&()*+,;=]*+"
+_USERINFO_PASSWORD = r"[A-Za-z0-9\-._~%!$&()*+,;=]++"
+URL_CREDENTIALS = re.compile(f"://{_USERINFO_USER}:({_USERINFO_PASSWORD})@(?=[A-Za-z0-9\\[])")
+
+
+class UrlCredentialsDetector(BasicAuthDetector):
+    """The password of ``scheme://user:password@host``, as RFC 3986 allows it.
+
+    detect-secrets' ``BasicAuthDetector`` leaves out every sub-delimiter (``!$&'()*+,;=``) and an empty
+    user, which real URLs have: ``postgres://app:Xy7+kQ2=pL9m@db``, base64 passwords ending in ``=``,
+    ``redis://:password@cache``. Placeholders and templates (``<password>``, ``${DB_PASS}``, ``%s``)
+    are left to the keyword guard, as before.
+    """
+
+    denylist = [URL_CREDENTIALS]
+
+
 class OfflineEmailRecognizer(EmailRecognizer):
     """Presidio's email pattern, validated with tldextract's bundled suffix list (no download, no disk cache)."""
 
@@ -152,6 +173,8 @@ def _value_rule(plugin: BasePlugin) -> str:
         return "whole_match"  # their patterns capture only the prefix ("ghp", "glpat")
     if isinstance(plugin, NpmDetector):
         return "npm"
+    if isinstance(plugin, UrlCredentialsDetector):
+        return "exact"  # the password as captured: a trailing "=" is part of it (base64 padding)
     if isinstance(plugin, KeywordDetector) and plugin.keyword_exclude is None:
         return "keyword"
     if isinstance(plugin, HighEntropyStringsPlugin):
@@ -165,7 +188,7 @@ def _plugin_values(plugin: BasePlugin, rule: str, line: str) -> list[str]:
         return [m.group(0) for pattern in plugin.denylist for m in pattern.finditer(line)]
     values = []
     for raw in keyword_matches(line) if rule == "keyword" else plugin.analyze_string(line):
-        value = raw.strip().strip("\"'=:")
+        value = raw if rule == "exact" else raw.strip().strip("\"'=:")
         if rule == "npm" and "_authToken=" in value:
             value = value.split("_authToken=", 1)[1].strip()
         if not value or len(value) > MAX_SECRET_CHARS:
