@@ -4,7 +4,8 @@
   (``api_key = "..."``, ``TOKEN := "..."``, ``$token .= "..."``), keyword
   arguments, dict / object / JSON / YAML / INI keys, ``("API_KEY", "...")``
   call pairs (``os.environ.setdefault``, ``System.setProperty``, ``put``),
-  ``--token VALUE`` flags, ``<password>VALUE</password>``, and labelled
+  ``--token VALUE`` flags, ``<password>VALUE</password>``, name / value
+  field pairs (``{"name": "DB_PASSWORD", "value": "..."}``), and labelled
   values in comments (``// jwt: eyJ...``). The name says what the value is,
   so the hash and UUID guards yield to it (``pii.key_guards``).
 * ``JwtRecognizer``: JSON Web Tokens anywhere, by shape (``eyJ`` header,
@@ -67,6 +68,19 @@ _AFTER_FLAG = re.compile(r"(?:=|[ \t]+)" + _BARE)  # --token VALUE, --password=V
 _AFTER_TAG = re.compile(
     r">\s*(?P<value>[^\s<>\"'`@][^\s<>\"'`]{5,1023})(?=[ \t]*(?:</|\r?\n|\Z))"
 )  # <apiToken> VALUE </apiToken>
+# A key-like name given as the *value* of a name field, with the secret in the value field beside it:
+# Kubernetes / ECS environment lists (``{"name": "DB_PASSWORD", "value": "..."}``, ``- name: X`` /
+# ``value: ...``), ``V1EnvVar(name="DB_PASSWORD", value="...")``, SSM's ``Name='/prod/db/password',
+# Value='...'``, fabric8's ``.withName("DB_PASSWORD").withValue("...")``.
+NAME_FIELD_BEFORE = re.compile(
+    r"(?:(?<![\w-])(?:name|Name|NAME|key|Key|ParameterKey)[\"']?[ \t]*[:=][ \t]*|\.with[Nn]ame\([ \t]*)"
+    r"[\"'`]?[\w./\-]{0,60}$"
+)
+_NAME_FIELD_SPAN = 100  # how far before a name its name field is looked for
+_AFTER_NAME_FIELD = re.compile(
+    r"[\"'`]?[ \t]*(?:\)\s*\.with[Vv]alue\([ \t]*|,?\s*[\"']?(?:value|Value|VALUE|ParameterValue)[\"']?"
+    r"[ \t]*[:=][ \t]*)(?:" + _QUOTED + "|" + _BARE + ")"
+)
 # A label in a comment with a long unquoted value: ``// high_entropy_base64: c2VjcmV0...``.
 _COMMENT_LABEL = re.compile(
     r"(?://+|#+|/\*+|^[ \t]*\*|^[ \t]*;+)[ \t]*(?P<name>[A-Za-z_][\w.\-]{0,40}):[ \t]*"
@@ -157,6 +171,8 @@ def _values_after(text: str, start: int, end: int) -> list[tuple[tuple[int, int]
     """``((start, end), quoted)`` of the value a key-like name at ``text[start:end]`` is given."""
     before = text[start - 1] if start else ""
     shapes = [_AFTER_NAME]
+    if NAME_FIELD_BEFORE.search(text, max(0, start - _NAME_FIELD_SPAN), start):
+        shapes.insert(0, _AFTER_NAME_FIELD)
     if before in "\"'" and text[:start].rstrip("\"' \t").endswith("("):
         shapes.insert(0, _AFTER_QUOTED_NAME)
     if text[max(0, start - 2) : start].endswith(("--", " -")):

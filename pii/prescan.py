@@ -189,13 +189,19 @@ BLOCK_CHARS = 32_000  # consecutive candidate lines are analysed together up to 
 _CONTINUED = re.compile(r"(?:[=:(]|=>|:[ \t]*[|>][-+]?|<[A-Za-z_][\w.\-]*>)[ \t]*\r?\n?$")
 _CONTINUATION_ENDS = frozenset("=:(>|-+")  # the last character of each alternative of ``_CONTINUED``
 _MAX_CONTINUED = 2  # lines a candidate line may bring along
+# A line ending in a name field's value brings the next line too: its value field may be there
+# (``- name: DB_PASSWORD`` / ``value: ...``, ``.withName("X")`` / ``.withValue("...")``; ``pii.keys``).
+_NAMED_FIELD_LINE = re.compile(
+    r"(?:(?<![\w-])(?:name|Name|NAME|key|Key|ParameterKey)[\"']?[ \t]*[:=][ \t]*|\.with[Nn]ame\([ \t]*)"
+    r"[\"'`]?[\w./\-]{1,80}[\"'`]?\)?[ \t]*,?$"
+)
 
 
 def windows(text: str, family: str, positions: list[int] | None = None) -> list[tuple[int, str]]:
     """``(offset, piece)``: the lines holding an anchor of ``family``, consecutive ones joined.
 
-    A key-family line that ends in ``=``, ``:``, ``(`` or an opening tag brings the next
-    line with it. Every anchor is in a piece; a match of an email, IP or key
+    A key-family line that ends in ``=``, ``:``, ``(``, an opening tag or a name field's value
+    (``- name: DB_PASSWORD``) brings the next line with it. Every anchor is in a piece; a match of an email, IP or key
     around an anchor is whole in its piece.
     """
     if positions is None:
@@ -228,9 +234,13 @@ def _continued(text: str, line_end: int) -> int:
             break
         last_start = text.rfind("\n", 0, line_end - 1) + 1
         tail = text[max(last_start, line_end - 100) : line_end].rstrip(" \t\r\n")
-        if not tail or tail[-1] not in _CONTINUATION_ENDS:
-            break  # cheap: every ``_CONTINUED`` match ends so, before blanks and the line break
-        if not _CONTINUED.search(text, max(last_start, line_end - 100), line_end):
+        if not tail:
+            break
+        # cheap first: every ``_CONTINUED`` match ends so, before blanks and the line break
+        continues = tail[-1] in _CONTINUATION_ENDS and _CONTINUED.search(
+            text, max(last_start, line_end - 100), line_end
+        )
+        if not continues and not _NAMED_FIELD_LINE.search(tail):
             break
         following = text.find("\n", line_end)
         line_end = len(text) if following < 0 else following + 1

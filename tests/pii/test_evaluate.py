@@ -10,7 +10,7 @@ from pii.evaluate import DEFAULT_LABELLED, LabelledDoc, Scores, evaluate_labelle
 def test_labelled_set_meets_the_targets(detector):
     result = evaluate_labelled(detector, DEFAULT_LABELLED)
     table = result["per_type"]
-    assert (table["email"]["labels"], table["ip_address"]["labels"], table["key"]["labels"]) == (21, 21, 124)
+    assert (table["email"]["labels"], table["ip_address"]["labels"], table["key"]["labels"]) == (21, 21, 130)
     assert table["email"]["recall"] >= 0.98
     assert table["ip_address"]["recall"] >= 0.98
     assert table["key"]["recall"] >= 0.95, result["missed"]

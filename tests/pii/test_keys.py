@@ -119,3 +119,46 @@ def test_presidio_is_imported_without_the_nlp_stacks():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ('env:\n  - name: DB_PASSWORD\n    value: "Xy7kQ2pL9mZz3"\n', "Xy7kQ2pL9mZz3"),
+        ("env:\n  - name: DB_PASSWORD\n    value: Xy7kQ2pL9mZz3\n", "Xy7kQ2pL9mZz3"),
+        ('[\n  {\n    "name": "API_TOKEN",\n    "value": "a8Kd92LmQp0Z"\n  }\n]\n', "a8Kd92LmQp0Z"),
+        ("env = [client.V1EnvVar(name='DB_PASSWORD', value='Xy7kQ2pL9mZz3')]\n", "Xy7kQ2pL9mZz3"),
+        ("V1EnvVar(\n    name='DB_PASSWORD',\n    value='Xy7kQ2pL9mZz3',\n)\n", "Xy7kQ2pL9mZz3"),
+        (
+            "ssm.put_parameter(Name='/prod/db/password', Value='Xy7kQ2pL9mZz3', Type='SecureString')\n",
+            "Xy7kQ2pL9mZz3",
+        ),
+        (
+            'new EnvVarBuilder()\n    .withName("DB_PASSWORD")\n    .withValue("Xy7kQ2pL9mZz3")\n    .build();\n',
+            "Xy7kQ2pL9mZz3",
+        ),
+    ],
+)
+def test_a_name_given_as_a_field_names_the_value_beside_it(detector, detector_without_prescan, text, value):
+    findings = detector.detect(text).findings
+    assert [(text[f.start : f.end], f.entity) for f in findings] == [(value, "key")]
+    assert [(f.start, f.end) for f in detector_without_prescan.detect(text).findings] == [
+        (f.start, f.end) for f in findings
+    ]  # the pre-scan brings the value's line along with the name's
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}\n',
+        "V1EnvVar(name='DB_PASSWORD', value_from=secret_ref)\n",
+        "{name: 'SECRET_KEY', value: process.env.SECRET_KEY}\n",
+        '{"name": "DB_PASSWORD", "value": "${DB_PASSWORD}"}\n',
+        '{"name": "MYSQL_ROOT_PASSWORD", "value": "password"}\n',
+        '{"name": "version", "value": "Xy7kQ2pL9mZz3"}\n',  # the name names nothing secret
+        '{"name": "API_TOKEN_URL", "value": "https://x.example.com/token"}\n',
+        'option = dict(key="maxPasswordAge", value=max_password_age)\n',
+    ],
+)
+def test_name_fields_without_a_secret_value_stay(detector, text):
+    assert detector.detect(text).findings == []
