@@ -118,7 +118,7 @@ def parse(argv: list[str]) -> PipelineOptions:
     options.view_as(TypeOptions).pipeline_type_check = False
     if is_dataflow(options):
         check_dataflow(options)
-    configure(options)
+    configure(options, argv)
     choose_local_workers(options, argv, input_bytes=None)  # pipeline.job.make_plan chooses again by size
     return options
 
