@@ -5,20 +5,14 @@ server (built by ``make jars``), and Python SDK workers in separate processes fr
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 from apache_beam.options.pipeline_options import JobServerOptions, PortableOptions, SparkRunnerOptions
 
 from pipeline import runners
 from pipeline.options import parse
 from pipeline.runners import SPARK
-from release.verify import check_ledger
-from tests.conftest import ROOT, base_args
-from tests.pipeline.helpers import file_bytes, read_rows
-from tests.pipeline.test_flink import RUN_LIMIT_S, _stop, needs_java, worker_pool  # noqa: F401
+from tests.conftest import base_args
+from tests.pipeline.portable import assert_same_output, needs_java, run_job, worker_pool  # noqa: F401
 from tests.pipeline.test_full_run import full_run  # noqa: F401  (the session's local reference run)
 
 
@@ -103,25 +97,7 @@ def test_spark_gives_identical_bytes(full_run, sample_dir, shared_dir, worker_po
         "--environment_type=EXTERNAL",
         f"--environment_config=localhost:{port}",
     ]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.run", *argv],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        log, _ = proc.communicate(timeout=RUN_LIMIT_S)
-    finally:
-        _stop(proc)
-    text = log.decode(errors="replace")
-    assert proc.returncode == 0, text[-5000:]
-    assert json.loads((out / "stats.json").read_text())["runner"] == "SparkRunner"
+    run_job(argv)
     # one SDK worker process for the whole job (without the environment cache: one per Spark task, ~50)
     assert pool_log.read_text().count("Starting worker") == 1
-
-    assert check_ledger(out) == []
-    local, spark = file_bytes(full_run), file_bytes(out)
-    assert sorted(spark) == sorted(local)
-    assert [name for name in local if local[name] != spark[name]] == []
-    assert len(read_rows(out / "data", ["id"])) > 0
+    assert_same_output(full_run, out, "SparkRunner")
