@@ -31,7 +31,7 @@ It does serve ``beam-runners-flink-1.19`` 2.62.0 with every dependency, and
 that artifact holds the same job server driver, so ``fetch`` asks Maven to
 build the same uber jar Beam publishes (services merged, main class set).
 The portable Fn API is stable across these versions: the sample's santacoder
-run gives byte-identical output through it (tests/pipeline/test_flink.py).
+run gives byte-identical output through it (tests/pipeline/test_portable_runners.py).
 A user who can reach the full Maven Central may pass Beam 2.77's own jar with
 ``--flink_job_server_jar``.
 
