@@ -217,14 +217,14 @@ def test_spark_keeps_its_workers_environments_for_the_job(tmp_path, monkeypatch,
     ],
 )
 def test_the_job_gives_identical_bytes(
-    full_run,
+    full_run,  # noqa: F811  (the fixture imported above)
     sample_dir,
     shared_dir,
     worker_pool,
     tmp_path,
     runner,
     engine,
-    workers,  # noqa: F811
+    workers,
 ):
     server = SERVERS[runner][0]
     assert server.jar.exists(), f"{server.jar} is missing: run `make jars`"
