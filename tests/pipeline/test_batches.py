@@ -26,7 +26,7 @@ from pipeline.batches import (
 )
 from pipeline.ids import content_digest, doc_id
 from pipeline.inputs import input_schema, jsonl_lines, make_encodable, parse_json_line, prepare
-from pipeline.outputs import shard_plan
+from pipeline.outputs import shard_plan, write_groups
 from pipeline.stages.base import content_bytes
 
 
@@ -141,6 +141,25 @@ def test_shard_plan_is_contiguous_and_sized_like_before():
     assert shard_plan(list(reversed(totals)), target=100) == plan
 
 
+def test_shards_that_share_units_are_written_by_one_writer_up_to_a_size():
+    units = [(f"f{i:02d}.parquet", 0) for i in range(6)]
+    mixed = [(("python", u), 30) for u in units] + [(("java", u), 10) for u in units]
+    plan = shard_plan(mixed, target=100)  # python: 2 shards of 3 units, java: 1 shard of all 6
+    assert write_groups(mixed, plan, limit=1_000) == {("java", 0): 0, ("python", 0): 0, ("python", 1): 0}
+    # past the limit the shards stay apart (each then reads the units it needs itself)
+    assert write_groups(mixed, plan, limit=150) == {("java", 0): 0, ("python", 0): 0, ("python", 1): 2}
+    assert write_groups(mixed, plan, limit=0) == {("java", 0): 0, ("python", 0): 1, ("python", 1): 2}
+    # one language per unit (The Stack's files): nothing shared, one writer per shard
+    pure = [(("python", u), 30) for u in units[:3]] + [(("java", u), 30) for u in units[3:]]
+    assert write_groups(pure, shard_plan(pure, target=50), limit=1_000) == {
+        ("java", 0): 0,
+        ("java", 1): 1,
+        ("python", 0): 2,
+        ("python", 1): 3,
+    }
+    assert write_groups(list(reversed(mixed)), plan, limit=150) == write_groups(mixed, plan, limit=150)
+
+
 def test_local_runs_use_every_core():
     from apache_beam.options.pipeline_options import DirectOptions
 
@@ -196,6 +215,7 @@ def test_data_writer_reads_each_mixed_language_unit_once_and_writes_the_same_byt
     assert sorted(reads) == _units([path])  # once each, though every unit feeds both languages' shards
     reads.clear()
     monkeypatch.setattr(outputs, "PENDING_BYTES", 1)  # every shard written on its own, as a lone shard is
+    monkeypatch.setattr(outputs, "GROUP_BYTES", 0)  # (shards that share units go to one writer up to this)
     alone = _write_data(tmp_path, "alone", pieces, schema)
     assert len(reads) > len(_units([path]))
     assert sum(name.startswith("python/") for name in together) >= 2  # several shards per language
