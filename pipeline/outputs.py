@@ -272,9 +272,8 @@ class _WriteShard(beam.DoFn):
         self._pending_bytes = 0
 
     def process(self, item: tuple[int, Iterable[tuple]], plan: WritePlan) -> Iterator[str]:
-        _, values = (
-            item  # a group's shards: (lang, shard) markers and (lang, shard, unit, index, rows, carried)
-        )
+        # a group's shards: (lang, shard) markers and (lang, shard, unit, index, rows, carried) records
+        _, values = item
         shards: dict[tuple[str, int], dict[Unit, dict[int, list]]] = {}
         for value in values:
             wanted = shards.setdefault(value[:2], defaultdict(lambda: defaultdict(list)))
