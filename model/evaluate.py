@@ -25,12 +25,16 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from cli.command import CliParser, run_cli
-from model.score import token_losses
 from model.tokens import TextCodec
+
+if TYPE_CHECKING:
+    import torch
+
+# torch (and model.score, which needs it) is imported where it is used: `--help` and a usage error answer in
+# a fraction of a second instead of after torch's ~5 s import.
 
 LN2 = math.log(2)
 MULTIPL_E_LANGS = ("java", "js")
@@ -54,6 +58,8 @@ def bits_per_byte(
     batch_size: int = 8,
 ) -> dict[str, dict]:
     """``{lang: {"bpb", "docs", "bytes", "tokens"}}`` plus ``"all"``; files cut at ``max_tokens_per_doc``."""
+    from model.score import token_losses
+
     context = model.config.n_positions
     eod = codec.special.eod
     sequences, owners = [], []
@@ -94,6 +100,8 @@ def completion_loss(
     model: torch.nn.Module, codec: TextCodec, pairs: Sequence[tuple[str, str]], batch_size: int = 8
 ) -> dict[str, float]:
     """Mean token loss (nats) and bits per byte of each completion given its prompt, over all pairs."""
+    from model.score import token_losses
+
     context = model.config.n_positions
     eod = codec.special.eod
     sequences, lengths, n_bytes = [], [], 0
@@ -164,6 +172,8 @@ def greedy_infill(
     model: torch.nn.Module, codec: TextCodec, prefix: str, suffix: str, max_new_tokens: int = 48
 ) -> str:
     """The model's greedy middle for (prefix, suffix), PSM layout, cut at the first newline."""
+    import torch
+
     s = codec.special
     budget = model.config.n_positions - max_new_tokens - 3
     prefix_ids = codec.encode(prefix)[-(budget // 2) :]
@@ -253,11 +263,11 @@ def build_parser() -> CliParser:
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    from model.configs import load_model
-    from model.tokens import load_codec
-
     parser = build_parser()
     args = parser.parse_args(argv)
+    from model.configs import load_model  # torch: after the arguments are known to be right
+    from model.tokens import load_codec
+
     model = load_model(args.model, args.device)
     codec = load_codec(args.tokenizer or args.model)
     metrics = evaluate(
