@@ -12,6 +12,11 @@ import re
 KEY_ENTITY = "KEY"
 SOURCE_KEY = "detect_secrets_plugin"  # recognition-metadata key naming the detector (guards read it)
 
+# A name field, up to where its value (a key-like name, perhaps) starts: ``"name": "``, ``- name: ``,
+# ``Name='``, ``.withName("``. The value field beside it holds the secret (``pii.keys``); the pre-scan brings
+# the next line along after such a line (``pii.prescan``).
+NAME_FIELD = r"(?:(?<![\w-])(?:name|Name|NAME|key|Key|ParameterKey)[\"']?[ \t]*[:=][ \t]*|\.with[Nn]ame\([ \t]*)[\"'`]?"
+
 # --- key-like names ------------------------------------------------------------------------------------
 _PASSWORD_WORDS = frozenset(
     {"password", "passwd", "pwd", "pass", "passphrase", "passcode", "contraseña", "contrasena", "dbpass",

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterator
 
 from pii.detect import import_presidio
-from pii.key_names import KEY_ENTITY, SOURCE_KEY, key_name_kind, names_something_else
+from pii.key_names import KEY_ENTITY, NAME_FIELD, SOURCE_KEY, key_name_kind, names_something_else
 
 import_presidio()
 
@@ -72,10 +72,7 @@ _AFTER_TAG = re.compile(
 # Kubernetes / ECS environment lists (``{"name": "DB_PASSWORD", "value": "..."}``, ``- name: X`` /
 # ``value: ...``), ``V1EnvVar(name="DB_PASSWORD", value="...")``, SSM's ``Name='/prod/db/password',
 # Value='...'``, fabric8's ``.withName("DB_PASSWORD").withValue("...")``.
-NAME_FIELD_BEFORE = re.compile(
-    r"(?:(?<![\w-])(?:name|Name|NAME|key|Key|ParameterKey)[\"']?[ \t]*[:=][ \t]*|\.with[Nn]ame\([ \t]*)"
-    r"[\"'`]?[\w./\-]{0,60}$"
-)
+NAME_FIELD_BEFORE = re.compile(NAME_FIELD + r"[\w./\-]{0,60}$")
 _NAME_FIELD_SPAN = 100  # how far before a name its name field is looked for
 _AFTER_NAME_FIELD = re.compile(
     r"[\"'`]?[ \t]*(?:\)\s*\.with[Vv]alue\([ \t]*|,?\s*[\"']?(?:value|Value|VALUE|ParameterValue)[\"']?"

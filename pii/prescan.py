@@ -23,6 +23,7 @@ from collections.abc import Iterator
 import ahocorasick
 import numpy as np
 
+from pii.key_names import NAME_FIELD
 from pii.literal_scan import KeyScanner
 
 EMAIL = "email"
@@ -191,10 +192,7 @@ _CONTINUATION_ENDS = frozenset("=:(>|-+")  # the last character of each alternat
 _MAX_CONTINUED = 2  # lines a candidate line may bring along
 # A line ending in a name field's value brings the next line too: its value field may be there
 # (``- name: DB_PASSWORD`` / ``value: ...``, ``.withName("X")`` / ``.withValue("...")``; ``pii.keys``).
-_NAMED_FIELD_LINE = re.compile(
-    r"(?:(?<![\w-])(?:name|Name|NAME|key|Key|ParameterKey)[\"']?[ \t]*[:=][ \t]*|\.with[Nn]ame\([ \t]*)"
-    r"[\"'`]?[\w./\-]{1,80}[\"'`]?\)?[ \t]*,?$"
-)
+_NAMED_FIELD_LINE = re.compile(NAME_FIELD + r"[\w./\-]{1,80}[\"'`]?\)?[ \t]*,?$")
 
 
 def windows(text: str, family: str, positions: list[int] | None = None) -> list[tuple[int, str]]:
