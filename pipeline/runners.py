@@ -74,6 +74,7 @@ from apache_beam.options.pipeline_options import (
 )
 from apache_beam.portability import python_urns
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+from apache_beam.runners.portability.spark_runner import LOCAL_MASTER_PATTERN
 
 from pipeline import warm_workers
 
@@ -89,7 +90,16 @@ class JobServer:
     artifact: str
     version: str
     main_class: str
+    options: type[PipelineOptions]  # the runner's options, which name its jar (``--<runner>_job_server_jar``)
     runtime: tuple[tuple[str, str, str], ...] = ()  # (group, artifact, version) the runner leaves "provided"
+
+    @property
+    def runner_class(self) -> str:
+        return f"{self.runner.capitalize()}Runner"
+
+    @property
+    def jar_option(self) -> str:
+        return f"{self.runner}_job_server_jar"
 
     @property
     def jar_name(self) -> str:
@@ -105,12 +115,14 @@ FLINK = JobServer(
     artifact="beam-runners-flink-1.19",
     version="2.62.0",
     main_class="org.apache.beam.runners.flink.FlinkJobServerDriver",
+    options=FlinkRunnerOptions,
 )
 SPARK = JobServer(
     runner="spark",
     artifact="beam-runners-spark-3",
     version="2.62.0",
     main_class="org.apache.beam.runners.spark.SparkJobServerDriver",
+    options=SparkRunnerOptions,
     runtime=tuple(
         ("org.apache.spark", f"spark-{part}_2.12", "3.2.2") for part in ("core", "streaming", "sql")
     ),
@@ -218,27 +230,25 @@ def configure(options: PipelineOptions, argv: Sequence[str] = ()) -> None:
         and "environment_cache_millis" not in warm_workers.flag_values(argv, ("environment_cache_millis",))
     ):
         portable.environment_cache_millis = SPARK_ENVIRONMENT_CACHE_MS
-    runner_options = options.view_as(FlinkRunnerOptions if server is FLINK else SparkRunnerOptions)
-    option = f"{server.runner}_job_server_jar"
-    if getattr(runner_options, option):
+    runner_options = options.view_as(server.options)
+    if getattr(runner_options, server.jar_option):
         return
     if not server.jar.exists():
-        name = "FlinkRunner" if server is FLINK else "SparkRunner"
         raise SystemExit(
-            f"pipeline.run: {name} needs Beam's {server.runner.capitalize()} job server jar ({server.jar}); build "
-            f"it once with `make jars` (python -m pipeline.runners fetch {server.runner}; needs Java 11+ and "
-            f"Maven) or pass --{option}"
+            f"pipeline.run: {server.runner_class} needs Beam's {server.runner.capitalize()} job server jar "
+            f"({server.jar}); build it once with `make jars` (python -m pipeline.runners fetch {server.runner}; "
+            f"needs Java 11+ and Maven) or pass --{server.jar_option}"
         )
-    setattr(runner_options, option, str(server.jar))
+    setattr(runner_options, server.jar_option, str(server.jar))
 
 
 def _spark_environment(options: PipelineOptions) -> str:
     """The SDK environment a Spark job gets: the one given, else LOOPBACK on a local master (Beam's
-    SparkRunner), else DOCKER (Beam's default)."""
+    SparkRunner, by its own pattern), else DOCKER (Beam's default)."""
     given = options.view_as(PortableOptions).environment_type
     if given:
         return given.upper()
-    local = re.match(r"^local(\[.+\])?$", options.view_as(SparkRunnerOptions).spark_master_url)
+    local = re.match(LOCAL_MASTER_PATTERN, options.view_as(SparkRunnerOptions).spark_master_url)
     return "LOOPBACK" if local else "DOCKER"
 
 
