@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections import Counter
 from pathlib import Path
 
@@ -62,3 +63,10 @@ def pipeline_args(inp: str, out, extra=()) -> list[str]:
         "1",
         *extra,
     ]
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (for a local server a test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

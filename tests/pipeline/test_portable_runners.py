@@ -29,7 +29,7 @@ from pipeline.options import parse
 from pipeline.runners import FLINK, SPARK
 from release.verify import check_ledger
 from tests.conftest import ROOT, base_args
-from tests.pipeline.helpers import file_bytes, read_rows
+from tests.pipeline.helpers import file_bytes, free_port, read_rows
 from tests.pipeline.test_full_run import full_run  # noqa: F401  (the session's local reference run)
 
 needs_java = pytest.mark.skipif(
@@ -54,12 +54,6 @@ def project_jar(tmp_path: Path, monkeypatch, server: runners.JobServer) -> Path:
     return jars / server.jar_name
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("localhost", 0))
-        return sock.getsockname()[1]
-
-
 def stop_group(proc: subprocess.Popen) -> None:
     """End ``proc`` and everything it started (its own process group)."""
     if proc.poll() is None:
@@ -74,7 +68,7 @@ def stop_group(proc: subprocess.Popen) -> None:
 @pytest.fixture
 def worker_pool(tmp_path):
     """Beam's Python worker pool on a free port; it starts each SDK worker as ``python`` from PATH."""
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     log = tmp_path / "worker_pool.log"
     with log.open("wb") as out:
