@@ -28,19 +28,19 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from apache_beam.io.filesystems import CompressionTypes, FileSystems
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
 from pipeline.batches import ROW, Piece, Unit, apply_delta, content_sizes, delta_of
 from pipeline.read_ahead import read_units_ahead
+from pipeline.shard_writer import RowGroupEncoder, ShardWriter
 from pipeline.stages.base import LEDGER_COLUMNS, MODIFIED_COLUMNS
 from pipeline.store import join
 
@@ -129,8 +129,6 @@ class WriteSharded(beam.PTransform):
         )
 
 
-ROW_GROUP_ROWS = 20_000
-ROW_GROUP_BYTES = 32_000_000
 PENDING_BYTES = 64_000_000  # deltas of the shards written together (one read of each unit for all of them)
 # Shards whose units overlap (input that mixes languages in a unit) are written by one writer, each unit read
 # once, while together they hold at most this much content; past it they are written apart, in parallel.
@@ -217,59 +215,6 @@ def write_groups(
     return {shard: number[root(shard)] for shard in every}
 
 
-class ShardWriter:
-    """One parquet file, streamed: row groups of at most ROW_GROUP_ROWS rows / ROW_GROUP_BYTES content.
-
-    A row group is encoded and compressed on a thread of its own while the next one is gathered (at
-    most one in flight, so the file's bytes are those of writing them one after the other): a large
-    language's shard is one file, and its writer was the job's last step on one core (~1.4 s of the
-    200 MB sample's, encoding and re-reading taking turns). An error there is raised here, at the next
-    row group or at ``close``.
-    """
-
-    def __init__(self, path: str, schema: pa.Schema):
-        self._schema = schema
-        self._handle = FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED)
-        self._writer = pq.ParquetWriter(self._handle, schema, compression="zstd", use_dictionary=True)
-        self._encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shard-encode")
-        self._encoding: Future | None = None
-        self._held: list[pa.RecordBatch] = []
-        self._rows = self._bytes = 0
-
-    def write(self, batch: pa.RecordBatch) -> None:
-        names = batch.schema.names
-        columns = []
-        for field in self._schema:
-            column = batch.column(field.name) if field.name in names else pa.nulls(batch.num_rows, field.type)
-            columns.append(column if column.type == field.type else column.cast(field.type))
-        self._held.append(pa.RecordBatch.from_arrays(columns, schema=self._schema))
-        self._rows += batch.num_rows
-        self._bytes += int(content_sizes(batch).sum())
-        if self._rows >= ROW_GROUP_ROWS or self._bytes >= ROW_GROUP_BYTES:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._held:
-            table = pa.Table.from_batches(self._held, schema=self._schema)
-            self._finish_encoding()
-            self._encoding = self._encoder.submit(self._writer.write_table, table, max(1, table.num_rows))
-        self._held, self._rows, self._bytes = [], 0, 0
-
-    def _finish_encoding(self) -> None:
-        if self._encoding is not None:
-            encoding, self._encoding = self._encoding, None
-            encoding.result()
-
-    def close(self) -> None:
-        try:
-            self._flush()
-            self._finish_encoding()
-        finally:
-            self._encoder.shutdown(wait=True)
-        self._writer.close()
-        self._handle.close()
-
-
 class _WriteShard(beam.DoFn):
     """((lang, shard), deltas of its units) -> the shard file, from the units re-read in order.
 
@@ -278,7 +223,7 @@ class _WriteShard(beam.DoFn):
     batches in the same order as if written alone, so the files are the same bytes. Input whose units mix
     languages is then read once, not once per language. At most one shard per language is open at a
     time (a language's shards are disjoint runs of units). The units are decoded a few batches ahead on
-    a thread (``pipeline.read_ahead``) while row groups are encoded on another (:class:`ShardWriter`).
+    a thread (``pipeline.read_ahead``) while row groups are encoded on another (:class:`RowGroupEncoder`).
     """
 
     def __init__(self, root: str, input_schema: pa.Schema, schema: pa.Schema, prefix: str):
@@ -315,11 +260,18 @@ class _WriteShard(beam.DoFn):
 
     def _write_pending(self) -> Iterator[str]:
         shards, self._pending, self._pending_bytes = self._pending, [], 0
+        encoder = RowGroupEncoder()
+        try:
+            yield from self._write_shards(shards, encoder)
+        finally:
+            encoder.close()
+
+    def _write_shards(self, shards: list[tuple[str, dict]], encoder: RowGroupEncoder) -> Iterator[str]:
         last = {number: max(wanted, default=None) for number, (_, wanted) in enumerate(shards)}
         writers: dict[int, ShardWriter] = {}
         for path, wanted in shards:
             if not wanted:  # an empty shard: the file has no row group
-                ShardWriter(path, self._schema).close()
+                ShardWriter(path, self._schema, encoder).close()
                 yield path
         units = sorted({unit for _, wanted in shards for unit in wanted})
         takers = {
@@ -328,7 +280,7 @@ class _WriteShard(beam.DoFn):
         for unit, index, batch in read_units_ahead(units, self._input_schema):
             for number in takers[unit]:
                 if number not in writers:
-                    writers[number] = ShardWriter(shards[number][0], self._schema)
+                    writers[number] = ShardWriter(shards[number][0], self._schema, encoder)
             if batch is None:  # the unit's last batch was written: close the shards that end with it
                 for number in takers[unit]:
                     if last[number] == unit:

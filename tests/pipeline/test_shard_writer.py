@@ -6,8 +6,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import outputs
-from pipeline.outputs import ShardWriter
+from pipeline import shard_writer
+from pipeline.shard_writer import RowGroupEncoder, ShardWriter
 
 SCHEMA = pa.schema([("id", pa.string()), ("content", pa.string()), ("size", pa.int64())])
 
@@ -27,12 +27,14 @@ def _batches(count: int) -> list[pa.RecordBatch]:
 
 
 def test_row_groups_encoded_on_a_thread_are_the_bytes_of_writing_them_in_turn(tmp_path, monkeypatch):
-    monkeypatch.setattr(outputs, "ROW_GROUP_BYTES", 3_000)  # a row group every batch or two
+    monkeypatch.setattr(shard_writer, "ROW_GROUP_BYTES", 3_000)  # a row group every batch or two
     batches = _batches(12)
-    writer = ShardWriter(str(tmp_path / "threaded.parquet"), SCHEMA)
+    encoder = RowGroupEncoder()
+    writer = ShardWriter(str(tmp_path / "threaded.parquet"), SCHEMA, encoder)
     for batch in batches:
         writer.write(batch)
     writer.close()
+    encoder.close()
 
     threaded = pq.ParquetFile(tmp_path / "threaded.parquet")
     assert threaded.metadata.num_row_groups >= 6
@@ -50,16 +52,18 @@ def test_row_groups_encoded_on_a_thread_are_the_bytes_of_writing_them_in_turn(tm
 
 
 def test_an_encoding_error_is_raised_by_the_writer_not_lost_on_its_thread(tmp_path, monkeypatch):
-    monkeypatch.setattr(outputs, "ROW_GROUP_BYTES", 1)
+    monkeypatch.setattr(shard_writer, "ROW_GROUP_BYTES", 1)
 
     def fail(self, table, row_group_size=None):
         raise OSError("disk full")
 
     monkeypatch.setattr(pq.ParquetWriter, "write_table", fail)
-    writer = ShardWriter(str(tmp_path / "shard.parquet"), SCHEMA)
+    encoder = RowGroupEncoder()
+    writer = ShardWriter(str(tmp_path / "shard.parquet"), SCHEMA, encoder)
     batches = _batches(3)
     writer.write(batches[0])  # its row group fails on the thread
     with pytest.raises(OSError, match="disk full"):
         writer.write(batches[1])  # ... and is raised when the next one is handed over
     with pytest.raises(OSError, match="disk full"):
         writer.close()
+    encoder.close()
