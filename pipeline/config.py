@@ -20,12 +20,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pipeline.preset_files import PRESETS_DIR, VARIANTS_DIR
 from pipeline.stages import ORDER, load_spec
 from pipeline.stages.base import ConfigError, StageConfig
-
-PRESETS_DIR = Path(__file__).parent / "presets"
-VARIANTS_DIR = PRESETS_DIR / "variants"
-
 
 DEFAULT_MAX_UNPARSEABLE_SHARE = 0.01
 

@@ -77,6 +77,7 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.runners.portability.spark_runner import LOCAL_MASTER_PATTERN
 
 from pipeline import warm_workers
+from pipeline.warm_workers import MULTI_PROCESS_FROM_BYTES
 
 ROOT = Path(__file__).resolve().parents[1]
 JAR_DIR = ROOT / ".cache" / "jars"
@@ -259,11 +260,6 @@ def make_runner(options: PipelineOptions) -> Any:
 
 
 # --- local runs ----------------------------------------------------------------------------------------
-
-# Input bytes (files as stored) from which a local run uses every core when its workers start fresh (no
-# fork of the launcher: not Linux, or a later job of the same process, pipeline.warm_workers). Measured
-# with the santacoder preset on a shared 2-core machine (see choose_local_workers).
-MULTI_PROCESS_FROM_BYTES = 16_000_000
 
 
 def choose_local_workers(options: PipelineOptions, argv: Sequence[str], input_bytes: int | None) -> None:

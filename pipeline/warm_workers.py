@@ -62,6 +62,10 @@ SUPPORTED = sys.platform.startswith("linux")
 # fork then waits forever for work it was handed (seen in the test suite, which runs many jobs per process).
 _JOB_RAN = False
 _STATUS = struct.Struct("!i")  # a fork's exit status, sent back to the worker command
+# Input bytes (files as stored) from which a local run uses every core when its workers start fresh (no
+# fork of the launcher: not Linux, or a later job of the same process). Measured with the santacoder preset
+# on a shared 2-core machine (see pipeline.runners.choose_local_workers).
+MULTI_PROCESS_FROM_BYTES = 16_000_000
 
 
 def usable() -> bool:

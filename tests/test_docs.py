@@ -20,7 +20,7 @@ FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 SKIP = "<!-- doc-test: skip"
 # Commands whose options the docs may show; those marked True also take Beam pipeline options.
 PARSERS = {
-    "pipeline.run": ("pipeline.options:run_parser", True),
+    "pipeline.run": ("pipeline.arguments:run_parser", True),
     "samplegen.sample": ("samplegen.sample:build_parser", False),
     "ablation.ablate": ("ablation.ablate:build_parser", False),
     "release.publish": ("release.publish:build_parser", False),

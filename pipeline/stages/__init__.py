@@ -7,8 +7,10 @@ whatever order the config lists them in.
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from pipeline.stages.base import StageSpec
+if TYPE_CHECKING:  # the package itself imports no Beam: --help lists the stages (pipeline.arguments)
+    from pipeline.stages.base import StageSpec
 
 ORDER: tuple[str, ...] = (
     "validate",

@@ -21,7 +21,7 @@ from cli.command import CliParser, guarded, parse_count
 ROOT = Path(__file__).resolve().parents[2]
 # module -> the function that builds its parser; pipeline.run's options are a Beam PipelineOptions class.
 COMMANDS = {
-    "pipeline.run": "pipeline.options:run_parser",
+    "pipeline.run": "pipeline.arguments:run_parser",
     "samplegen.sample": "samplegen.sample:build_parser",
     "ablation.ablate": "ablation.ablate:build_parser",
     "release.publish": "release.publish:build_parser",
@@ -215,7 +215,7 @@ def test_commands_with_beam_options_get_them_checked_and_canonical(capsys):
 
 
 def test_help_beam_lists_every_beam_option(capsys):
-    from pipeline.options import run_parser
+    from pipeline.arguments import run_parser
 
     with pytest.raises(SystemExit) as done:
         run_parser().parse_args(["--help_beam"])
