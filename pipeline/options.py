@@ -1,7 +1,7 @@
 """Command-line options of ``python -m pipeline.run``; every Beam option passes through.
 
-Our options are a Beam ``PipelineOptions`` class, so they travel with the job;
-:func:`run_parser` turns the same definitions into a real ``--help``, and
+Our options are a Beam ``PipelineOptions`` class, so they travel with the job; they are defined once, in
+``pipeline.arguments`` (whose ``run_parser`` is the ``--help``, answered without importing Beam), and
 :func:`parse` refuses any argument that is neither ours nor a Beam option
 (Beam itself would drop it without a word).
 """
