@@ -208,6 +208,15 @@ def canonical_argv(argv: Iterable[str], known: dict[str, str]) -> list[str]:
 STRICT_RUNNERS = frozenset(
     {"", "DirectRunner", "SwitchingDirectRunner", "BundleBasedDirectRunner", "FnApiRunner", "DataflowRunner"}
 )
+
+
+def asks_for_help(argv: Iterable[str], beam: bool = False) -> bool:
+    """Whether ``argv`` asks for ``--help`` (``-h``), or with ``beam`` also for ``--help_beam``: a command
+    that can answer before its heavy imports, and no job to prepare for."""
+    flags = ("-h", "--help", "--help_beam", "--help-beam") if beam else ("-h", "--help")
+    return any(arg in flags for arg in argv)
+
+
 BEAM_HELP = (
     "All Apache Beam pipeline options are accepted too (--runner, --direct_num_workers, --direct_running_mode, "
     "--project, --region, --temp_location, --sdk_container_image, ...): `{prog} --help_beam` lists them."

@@ -8,7 +8,6 @@ anything heavy is imported). ``pipeline.options`` turns these same definitions i
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 from pathlib import Path
 
 from cli.command import BEAM_HELP, BeamHelpAction, CliParser
@@ -79,8 +78,3 @@ def run_parser() -> CliParser:
     add_run_arguments(parser)
     parser.add_argument("--help_beam", action=BeamHelpAction)
     return parser
-
-
-def wants_help(argv: Sequence[str]) -> bool:
-    """Whether ``argv`` asks for ``--help`` (``-h``), which needs none of the run's imports."""
-    return any(arg in ("-h", "--help") for arg in argv)

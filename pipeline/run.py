@@ -18,8 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from cli.command import asks_for_help
 from pipeline import warm_workers
-from pipeline.arguments import run_parser, wants_help
+from pipeline.arguments import run_parser
 
 
 def run(argv: list[str]) -> dict[str, Any]:
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.ERROR
     )  # worker start-up chatter, not the user's business
     argv = list(sys.argv[1:] if argv is None else argv)
-    if wants_help(argv):  # answered before Beam is imported (~1.5 s); the same text the run's parser prints
+    if asks_for_help(argv):  # answered before Beam is imported (~1.5 s): the text the run's parser prints
         run_parser().parse_args(["--help"])
     with _early_workers(argv) as early:
         from pipeline import job

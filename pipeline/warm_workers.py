@@ -51,6 +51,8 @@ import traceback
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from cli.command import asks_for_help
+
 NODE_FILE = "node.pickle"  # the set-up that needs no graph (set_up), in the pool folder, for the zygote
 WARM_FILE = "warm.pickle"  # the graph's set-up (warm), in the pool folder, for the zygote
 ENV_POOL = "STACKCURATE_WARM_WORKERS"  # the folder of the forks' slots (and claims), for the worker command
@@ -183,7 +185,7 @@ def forks_wanted(argv: Sequence[str]) -> int:
     options (:func:`local_workers`, :func:`worker_processes`); a guess the plan contradicts is dropped, so
     it costs at most a zygote killed early. Only the plain case is guessed: no ``--runner`` (a local run),
     no help."""
-    if not usable() or {"-h", "--help", "--help_beam", "--help-beam"} & set(argv):
+    if not usable() or asks_for_help(argv, beam=True):
         return 0
     given = flag_values(argv, ("runner", "direct_num_workers", "direct_running_mode"))
     if "runner" in given:
