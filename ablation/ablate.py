@@ -383,9 +383,9 @@ def build_parser() -> CliParser:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse and check what can be checked before hours of work: each variant and --pipeline_config resolve."""
-    from pipeline.config import resolve
-
     args = build_parser().parse_args(argv)
+    from pipeline.config import resolve  # after --help: it imports Beam
+
     for variant in [v.strip() for v in args.variants.split(",") if v.strip()]:
         if variant != "base" and not variant.startswith("+"):
             raise SystemExit(f"ablation.ablate: --variants: {variant!r}: use base or +NAME (e.g. +stars)")

@@ -27,11 +27,8 @@ import time
 from typing import Any
 
 from cli.command import CliParser, parse_beam_command, run_cli
-from pipeline import stats as stats_mod
 from pipeline import store
-from pipeline.config import DEFAULT_MAX_UNPARSEABLE_SHARE
 from pipeline.output_files import STATS_FILE, load_stats
-from pipeline.stages.near_dedup import NEAR_STAGES, largest_clusters
 
 log = logging.getLogger("stackcurate")
 
@@ -111,6 +108,9 @@ def start(output: str, plan: dict[str, Any], parts_root: str) -> None:
 
 
 def _assemble(plan: dict[str, Any], cpu: dict[str, float] | None, wall: float | None) -> dict[str, Any]:
+    from pipeline import stats as stats_mod  # Beam and numba: not for `--help`
+    from pipeline.stages.near_dedup import NEAR_STAGES, largest_clusters
+
     work = work_dir(plan["output"])
     enabled = plan["enabled"]
     missing = [
@@ -221,6 +221,8 @@ def finish(
     output = output.rstrip("/")
     plan_path = store.join(work_dir(output), PLAN_FILE)
     if store.exists(plan_path):
+        from pipeline.config import DEFAULT_MAX_UNPARSEABLE_SHARE
+
         plan = json.loads(store.read_text(plan_path))
         stats = _assemble(plan, cpu, wall)
         output_config = plan["config"].get("output", {})
@@ -261,9 +263,9 @@ def build_parser() -> CliParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from apache_beam.options.pipeline_options import PipelineOptions
-
     args, beam_args = parse_beam_command(build_parser(), argv)
+    from apache_beam.options.pipeline_options import PipelineOptions  # after --help, which needs no Beam
+
     store.configure(PipelineOptions(beam_args))
     stats = finish(args.output, extras=not args.no_report, repo_id=args.repo_id)
     print(

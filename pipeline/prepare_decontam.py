@@ -17,9 +17,6 @@ from __future__ import annotations
 from collections import Counter
 
 from cli.command import CliParser, run_cli
-from decontam.prepared import is_prepared, write_prepared
-from pipeline.config import resolve
-from pipeline.stages.decontam import DecontamConfig, load_strings, string_options
 
 
 def build_parser() -> CliParser:
@@ -38,6 +35,10 @@ def build_parser() -> CliParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from decontam.prepared import is_prepared, write_prepared  # after --help: these import Beam
+    from pipeline.config import resolve
+    from pipeline.stages.decontam import DecontamConfig, load_strings, string_options
+
     if not is_prepared(args.output):
         parser.error("--output must end in .jsonl or .jsonl.gz")
     cfg = resolve(args.preset, args.config).stages.get("decontam") or DecontamConfig()

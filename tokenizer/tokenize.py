@@ -9,20 +9,18 @@ Literal special-token text inside a file (a repository that contains the string
 ``<|endoftext|>``) is encoded as ordinary text (``encode_special_tokens``), so the only
 end-of-document tokens in a shard are the ones we append.
 
-Parallel / Beam path: :class:`TokenizeFilesToShards` tokenizes each input parquet file into its
+Parallel / Beam path: :func:`tokenize_with_beam` tokenizes each input parquet file into its
 own shard (``PREFIX-part-00003``) on whichever worker gets it, and :func:`merge_indexed` joins
 the shards in file order, which gives exactly the bytes of the sequential path.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from collections.abc import Iterable
 from pathlib import Path
 
-import apache_beam as beam
 import numpy as np
 from tokenizers import Tokenizer
 from tqdm import tqdm
@@ -127,23 +125,6 @@ def tokenize_file_to_shard(
     return part
 
 
-class TokenizeFilesToShards(beam.PTransform):
-    """PCollection of (file_index, file) -> PCollection of shard prefixes, one shard per file."""
-
-    def __init__(self, tokenizer_path: str, prefix: str, batch_rows: int = DEFAULT_BATCH_ROWS) -> None:
-        super().__init__()
-        self.tokenizer_path, self.prefix, self.batch_rows = tokenizer_path, prefix, batch_rows
-
-    def expand(self, indexed_files):
-        work = functools.partial(
-            tokenize_file_to_shard,
-            tokenizer_path=self.tokenizer_path,
-            prefix=self.prefix,
-            batch_rows=self.batch_rows,
-        )
-        return indexed_files | "TokenizeFile" >> beam.Map(work)
-
-
 def tokenize_with_beam(
     parquet_files: Iterable[str | Path] | str | Path,
     tokenizer_path: str | Path,
@@ -151,6 +132,7 @@ def tokenize_with_beam(
     pipeline_args: list[str] | None = None,
 ) -> list[Path]:
     """Tokenize files in parallel with Beam, one shard per file, then merge into ``PREFIX`` (merged only)."""
+    import apache_beam as beam  # here, not at the top: `--help` and the sequential path need no Beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
     files = [str(f) for f in resolve_parquet_files(parquet_files)]
@@ -162,7 +144,8 @@ def tokenize_with_beam(
             pipeline
             | beam.Create(list(enumerate(files)))
             | beam.Reshuffle()
-            | TokenizeFilesToShards(str(tokenizer_path), str(prefix))
+            | "TokenizeFile"
+            >> beam.Map(tokenize_file_to_shard, tokenizer_path=str(tokenizer_path), prefix=str(prefix))
         )
     parts = [Path(f"{prefix}-part-{i:05d}") for i in range(len(files))]
     tokenizer, _ = prepare_tokenizer(tokenizer_path)
