@@ -49,7 +49,6 @@ and with it they outlive the job and print tracebacks when the job server stops.
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
@@ -76,7 +75,7 @@ from apache_beam.portability import python_urns
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.runners.portability.spark_runner import LOCAL_MASTER_PATTERN
 
-from pipeline import warm_workers
+from pipeline import cores, warm_workers
 from pipeline.warm_workers import MULTI_PROCESS_FROM_BYTES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -286,7 +285,7 @@ def choose_local_workers(options: PipelineOptions, argv: Sequence[str], input_by
     direct.direct_num_workers, direct.direct_running_mode = warm_workers.local_workers(
         direct.direct_num_workers if "direct_num_workers" in given else None,
         direct.direct_running_mode if "direct_running_mode" in given else None,
-        os.cpu_count() or 1,
+        cores.available_cores(),
         every_core=large or warm_workers.usable(),
     )
 
@@ -297,7 +296,7 @@ def local_worker_processes(options: PipelineOptions) -> int:
         return 0
     direct = options.view_as(DirectOptions)
     return warm_workers.worker_processes(
-        direct.direct_num_workers, direct.direct_running_mode, os.cpu_count() or 1
+        direct.direct_num_workers, direct.direct_running_mode, cores.available_cores()
     )
 
 

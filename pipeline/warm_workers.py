@@ -52,6 +52,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from cli.command import asks_for_help
+from pipeline import cores
 
 NODE_FILE = "node.pickle"  # the set-up that needs no graph (set_up), in the pool folder, for the zygote
 WARM_FILE = "warm.pickle"  # the graph's set-up (warm), in the pool folder, for the zygote
@@ -194,9 +195,9 @@ def forks_wanted(argv: Sequence[str]) -> int:
         count = int(given["direct_num_workers"]) if "direct_num_workers" in given else None
     except ValueError:  # the run's own parsing says what is wrong
         return 0
-    cores = os.cpu_count() or 1
-    count, mode = local_workers(count, given.get("direct_running_mode"), cores, every_core=True)
-    return worker_processes(count, mode, cores)
+    available = cores.available_cores()
+    count, mode = local_workers(count, given.get("direct_running_mode"), available, every_core=True)
+    return worker_processes(count, mode, available)
 
 
 def local_workers(count: int | None, mode: str | None, cores: int, every_core: bool) -> tuple[int, str]:
@@ -206,6 +207,8 @@ def local_workers(count: int | None, mode: str | None, cores: int, every_core: b
     ``pipeline.runners.choose_local_workers`` says when every core pays and why."""
     if count is None:
         count = (1 if mode == "in_memory" else cores) if mode else (cores if every_core else 1)
+    elif count == 0 and mode == "multi_processing":  # Beam's "one per core" counts the host's cores
+        count = cores
     return count, mode or ("multi_processing" if count > 1 else "in_memory")
 
 

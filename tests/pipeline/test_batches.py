@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pyarrow as pa
@@ -163,10 +162,11 @@ def test_shards_that_share_units_are_written_by_one_writer_up_to_a_size():
 def test_local_runs_use_every_core():
     from apache_beam.options.pipeline_options import DirectOptions
 
+    from pipeline.cores import available_cores
     from pipeline.options import parse
 
     direct = parse(["--input", "in", "--output", "out"]).view_as(DirectOptions)
-    cores = os.cpu_count() or 1
+    cores = available_cores()
     assert direct.direct_num_workers == cores
     assert direct.direct_running_mode == ("multi_processing" if cores > 1 else "in_memory")
 

@@ -14,7 +14,7 @@ import apache_beam as beam
 import pytest
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 
-from pipeline import progress, runners
+from pipeline import cores, progress, runners
 from pipeline.options import parse
 from tests.conftest import base_args
 
@@ -91,17 +91,17 @@ def _workers(flags: list[str], input_bytes: int | None) -> tuple[int, str]:
 
 def test_warm_workers_mean_every_core_at_any_size(monkeypatch):
     """Forked warm, two workers beat one even on 50 documents (runners.choose_local_workers)."""
-    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(cores, "available_cores", lambda: 4)
     monkeypatch.setattr(runners.warm_workers, "usable", lambda: True)
     assert _workers([], 0) == (4, "multi_processing")
     assert _workers(["--direct_num_workers=1"], 0) == (1, "in_memory")
     assert _workers(["--direct_running_mode=in_memory"], 0) == (1, "in_memory")
-    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(cores, "available_cores", lambda: 1)
     assert _workers([], 0) == (1, "in_memory")
 
 
 def test_fresh_workers_follow_the_input_size(monkeypatch):
-    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(cores, "available_cores", lambda: 4)
     monkeypatch.setattr(runners.warm_workers, "usable", lambda: False)  # not Linux, or a later job
     big = runners.MULTI_PROCESS_FROM_BYTES
     assert _workers([], big) == (4, "multi_processing")
@@ -114,7 +114,7 @@ def test_fresh_workers_follow_the_input_size(monkeypatch):
     assert _workers(["--direct_running_mode=in_memory"], big) == (1, "in_memory")
     assert _workers(["--direct_num_workers=2", "--direct_running_mode=in_memory"], big) == (2, "in_memory")
     assert _workers(["--runner=FlinkRunner"], big) == (1, "in_memory")  # Beam's defaults: not ours to set
-    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(cores, "available_cores", lambda: 1)
     assert _workers([], big) == (1, "in_memory")
     parsed = parse(["--input", "in", "--output", "out"]).view_as(DirectOptions)  # before the input is listed
     assert parsed.direct_num_workers == 1 and parsed.direct_running_mode == "in_memory"
@@ -123,7 +123,7 @@ def test_fresh_workers_follow_the_input_size(monkeypatch):
 def test_the_plan_chooses_the_workers_from_the_input_size(sample_dir, shared_dir, tmp_path, monkeypatch):
     from pipeline.job import make_plan
 
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(cores, "available_cores", lambda: 2)
     monkeypatch.setattr(runners.warm_workers, "usable", lambda: False)  # fresh workers: the size decides
     argv = base_args(sample_dir, tmp_path / "out", shared_dir)
     small = make_plan(argv).options.view_as(DirectOptions)  # the 3 MB test sample: start-up would dominate

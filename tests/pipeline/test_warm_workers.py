@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import cores as local_cores
 from pipeline import runners
 from pipeline.warm_workers import ENV_POOL, WarmWorkers
 
@@ -231,7 +232,7 @@ def test_forks_wanted_guesses_only_plain_local_runs(argv, cores, forks, monkeypa
     from pipeline import warm_workers
 
     monkeypatch.setattr(warm_workers, "_JOB_RAN", False)
-    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(local_cores, "available_cores", lambda: cores)
     assert warm_workers.forks_wanted(["--input", "x", "--output", "y", *argv]) == forks
     if forks:  # what is guessed is what the run then decides from the parsed options
         from pipeline.options import parse

@@ -1,0 +1,84 @@
+"""A local run's worker count follows the cores the process may use, not the host's (containers, taskset)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pipeline import cores
+from pipeline.options import parse
+
+
+def _write(root: Path, relative: str, text: str) -> None:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def _proc_cgroup(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "proc_self_cgroup"
+    path.write_text(text)
+    return str(path)
+
+
+def test_cgroup_v2_quota_of_the_process_or_an_ancestor_caps_the_count(tmp_path):
+    root = tmp_path / "cg"
+    own = _proc_cgroup(tmp_path, "0::/kubepods/pod1/ctr\n")
+    _write(root, "cpu.max", "max 100000\n")
+    assert cores.cgroup_cpu_limit(str(root), own) is None  # no limit anywhere
+    _write(root, "kubepods/pod1/ctr/cpu.max", "250000 100000\n")  # docker --cpus=2.5
+    assert cores.cgroup_cpu_limit(str(root), own) == 2.5
+    _write(root, "kubepods/pod1/cpu.max", "150000 100000\n")  # the pod's limit is tighter
+    assert cores.cgroup_cpu_limit(str(root), own) == 1.5
+    assert cores.cgroup_cpu_limit(str(root), _proc_cgroup(tmp_path, "0::/\n")) is None  # not below them
+
+
+def test_cgroup_v1_quota_and_what_does_not_limit(tmp_path):
+    root = tmp_path / "cg"
+    own = _proc_cgroup(tmp_path, "4:memory:/x\n3:cpu,cpuacct:/docker/abc\n0::/\n")
+    _write(root, "cpu,cpuacct/docker/abc/cpu.cfs_quota_us", "-1\n")
+    _write(root, "cpu,cpuacct/docker/abc/cpu.cfs_period_us", "100000\n")
+    assert cores.cgroup_cpu_limit(str(root), own) is None  # -1: no quota
+    _write(root, "cpu,cpuacct/docker/abc/cpu.cfs_quota_us", "400000\n")
+    assert cores.cgroup_cpu_limit(str(root), own) == 4.0
+    _write(root, "cpu.max", "not a quota\n")  # unreadable formats are no limit, not a crash
+    assert cores.cgroup_cpu_limit(str(root), own) == 4.0
+    assert cores.cgroup_cpu_limit(str(tmp_path / "none"), str(tmp_path / "no_such_file")) is None
+
+
+def test_available_cores_is_the_affinity_capped_by_the_quota_rounded_up(tmp_path, monkeypatch):
+    root = tmp_path / "cg"
+    own = _proc_cgroup(tmp_path, "0::/\n")
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)  # the host
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)))  # taskset / cpuset
+    assert cores.available_cores(str(root), own) == 16
+    _write(root, "cpu.max", "250000 100000\n")
+    assert cores.available_cores(str(root), own) == 3  # 2.5 CPUs: three workers, not two
+    _write(root, "cpu.max", "50000 100000\n")
+    assert cores.available_cores(str(root), own) == 1  # half a CPU: never 0
+
+
+def test_on_this_machine_it_agrees_with_the_affinity():
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("no CPU affinity on this platform")
+    assert 1 <= cores.available_cores() <= len(os.sched_getaffinity(0))
+
+
+def test_a_container_limit_sets_the_local_worker_count(monkeypatch):
+    """What a user in a 2-CPU container on a 64-core host gets: two worker processes, not 64."""
+    from apache_beam.options.pipeline_options import DirectOptions
+
+    from pipeline import warm_workers
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(cores, "available_cores", lambda: 2)
+    monkeypatch.setattr(warm_workers, "usable", lambda: True)
+    monkeypatch.setattr(warm_workers, "_JOB_RAN", False)
+    argv = ["--input", "in", "--output", "out"]
+    direct = parse(argv).view_as(DirectOptions)
+    assert (direct.direct_num_workers, direct.direct_running_mode) == (2, "multi_processing")
+    assert warm_workers.forks_wanted(argv) == 2
+    zero = parse([*argv, "--direct_num_workers=0", "--direct_running_mode=multi_processing"])
+    assert zero.view_as(DirectOptions).direct_num_workers == 2  # Beam's "one per core" would count 64
