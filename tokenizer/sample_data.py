@@ -21,8 +21,8 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -62,27 +62,20 @@ def to_sample_row(filename_and_row: tuple[str, dict]) -> dict:
     }
 
 
-class SampleRowsPerLang(beam.PTransform):
+def _sample_rows_per_lang(docs: Any, rows_per_lang: int, seed: int) -> Any:
     """PCollection of {id, lang, content} -> at most ``rows_per_lang`` of them per language."""
+    import apache_beam as beam
 
-    def __init__(self, rows_per_lang: int, seed: int) -> None:
-        super().__init__()
-        if rows_per_lang < 1:
-            raise ValueError("rows_per_lang must be at least 1")
-        self.rows_per_lang, self.seed = rows_per_lang, seed
-
-    def expand(self, docs):
-        seed = self.seed
-        cutoffs = (
-            docs
-            | "LangPriority" >> beam.Map(lambda d: (d["lang"], sample_priority(seed, d["id"])))
-            | "SmallestPerLang" >> beam.combiners.Top.SmallestPerKey(self.rows_per_lang)
-            | "Cutoff" >> beam.MapTuple(lambda lang, smallest: (lang, max(smallest)))
-        )
-        return docs | "KeepBelowCutoff" >> beam.Filter(
-            lambda d, cutoff: sample_priority(seed, d["id"]) <= cutoff[d["lang"]],
-            cutoff=beam.pvalue.AsDict(cutoffs),
-        )
+    cutoffs = (
+        docs
+        | "LangPriority" >> beam.Map(lambda d: (d["lang"], sample_priority(seed, d["id"])))
+        | "SmallestPerLang" >> beam.combiners.Top.SmallestPerKey(rows_per_lang)
+        | "Cutoff" >> beam.MapTuple(lambda lang, smallest: (lang, max(smallest)))
+    )
+    return docs | "KeepBelowCutoff" >> beam.Filter(
+        lambda d, cutoff: sample_priority(seed, d["id"]) <= cutoff[d["lang"]],
+        cutoff=beam.pvalue.AsDict(cutoffs),
+    )
 
 
 def _read_columns(files: list[Path]) -> list[str]:
@@ -116,8 +109,11 @@ def run_sample(
     pipeline_args: list[str] | None = None,
 ) -> dict:
     """Run the sampling pipeline (locally unless ``--runner`` is given: ``pipeline.runners``) and write the summary."""
+    import apache_beam as beam  # here, not at the top: `--help` needs no Beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
+    if rows_per_lang < 1:
+        raise ValueError("rows_per_lang must be at least 1")
     files = resolve_parquet_files(inputs)
     columns = _read_columns(files)
     out = Path(output_dir)
@@ -133,7 +129,7 @@ def run_sample(
             | "Files" >> beam.Create([str(f) for f in files])
             | "Read" >> beam.io.ReadAllFromParquet(with_filename=True, columns=columns)
             | "ToSampleRow" >> beam.Map(to_sample_row)
-            | "Sample" >> SampleRowsPerLang(rows_per_lang, seed)
+            | "Sample" >> beam.ptransform_fn(_sample_rows_per_lang)(rows_per_lang, seed)
             | "Write"
             >> beam.io.WriteToParquet(
                 str(out / "sample"), SAMPLE_SCHEMA, file_name_suffix=".parquet", num_shards=num_shards

@@ -8,7 +8,13 @@ import sys
 
 import pytest
 
-COMMANDS = ("pipeline.finish", "pipeline.prepare_decontam", "tokenizer.tokenize", "ablation.ablate")
+COMMANDS = (
+    "pipeline.finish",
+    "pipeline.prepare_decontam",
+    "tokenizer.tokenize",
+    "tokenizer.sample_data",
+    "ablation.ablate",
+)
 
 
 @pytest.mark.parametrize("module", COMMANDS)
