@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -137,12 +134,3 @@ def test_cli_trains_from_indexed_shards(tmp_path, small_docs, tokenizer_dir, cod
         progress=False,
     )
     assert again["losses"] == result["losses"]  # the CLI reads the same documents from the shards
-
-
-@pytest.mark.parametrize("command", ["model.train", "model.evaluate", "ablation.ablate"])
-def test_the_model_commands_answer_help_without_importing_torch(command):
-    """torch takes ~5 s to import: --help and usage errors come before it (it was 6-7 s for --help)."""
-    code = f"import sys, {command}; {command}.build_parser().format_help(); print('torch' in sys.modules)"
-    root = Path(__file__).resolve().parents[2]
-    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "False"
