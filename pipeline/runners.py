@@ -49,6 +49,7 @@ and with it they outlive the job and print tracebacks when the job server stops.
 
 from __future__ import annotations
 
+import logging
 import re
 import shlex
 import shutil
@@ -79,6 +80,7 @@ from pipeline import cores, warm_workers
 from pipeline.warm_workers import MULTI_PROCESS_FROM_BYTES
 
 ROOT = Path(__file__).resolve().parents[1]
+log = logging.getLogger("stackcurate")
 JAR_DIR = ROOT / ".cache" / "jars"
 
 
@@ -282,12 +284,23 @@ def choose_local_workers(options: PipelineOptions, argv: Sequence[str], input_by
     direct = options.view_as(DirectOptions)
     given = warm_workers.flag_values(argv, ("direct_num_workers", "direct_running_mode"))
     large = input_bytes is None or input_bytes >= MULTI_PROCESS_FROM_BYTES
+    limit = cores.worker_limit()
     direct.direct_num_workers, direct.direct_running_mode = warm_workers.local_workers(
         direct.direct_num_workers if "direct_num_workers" in given else None,
         direct.direct_running_mode if "direct_running_mode" in given else None,
-        cores.available_cores(),
+        limit,
         every_core=large or warm_workers.usable(),
     )
+    if direct.direct_num_workers == limit < cores.available_cores() and "direct_num_workers" not in given:
+        memory = cores.memory_at_start() or 0
+        log.warning(
+            "using %d of %d cores: %.1f GB of memory available, ~%.1f GB per worker process "
+            "(--direct_num_workers sets the count)",
+            limit,
+            cores.available_cores(),
+            memory / 1e9,
+            cores.WORKER_BYTES / 1e9,
+        )
 
 
 def local_worker_processes(options: PipelineOptions) -> int:
@@ -296,7 +309,7 @@ def local_worker_processes(options: PipelineOptions) -> int:
         return 0
     direct = options.view_as(DirectOptions)
     return warm_workers.worker_processes(
-        direct.direct_num_workers, direct.direct_running_mode, cores.available_cores()
+        direct.direct_num_workers, direct.direct_running_mode, cores.worker_limit()
     )
 
 

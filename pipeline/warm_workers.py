@@ -195,7 +195,7 @@ def forks_wanted(argv: Sequence[str]) -> int:
         count = int(given["direct_num_workers"]) if "direct_num_workers" in given else None
     except ValueError:  # the run's own parsing says what is wrong
         return 0
-    available = cores.available_cores()
+    available = cores.worker_limit()
     count, mode = local_workers(count, given.get("direct_running_mode"), available, every_core=True)
     return worker_processes(count, mode, available)
 

@@ -1,4 +1,5 @@
-"""A local run's worker count follows the cores the process may use, not the host's (containers, taskset)."""
+"""A local run's worker count follows the cores the process may use, not the host's (containers, taskset),
+and the memory it may use."""
 
 from __future__ import annotations
 
@@ -82,3 +83,58 @@ def test_a_container_limit_sets_the_local_worker_count(monkeypatch):
     assert warm_workers.forks_wanted(argv) == 2
     zero = parse([*argv, "--direct_num_workers=0", "--direct_running_mode=multi_processing"])
     assert zero.view_as(DirectOptions).direct_num_workers == 2  # Beam's "one per core" would count 64
+
+
+def test_available_memory_is_memavailable_capped_by_the_cgroups_headroom(tmp_path):
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       32000000 kB\nMemFree:  1000 kB\nMemAvailable:   8000000 kB\n")
+    root = tmp_path / "cg"
+    own_v2 = _proc_cgroup(tmp_path, "0::/kubepods/pod1\n")
+    assert cores.available_memory(str(meminfo), str(root), own_v2) == 8_192_000_000  # no cgroup limit
+    _write(root, "kubepods/pod1/memory.max", "max\n")
+    _write(root, "kubepods/pod1/memory.current", "100\n")
+    assert cores.available_memory(str(meminfo), str(root), own_v2) == 8_192_000_000  # "max": no limit
+    _write(root, "kubepods/memory.max", f"{2 * 2**30}\n")  # a parent's limit binds too
+    _write(root, "kubepods/memory.current", f"{2**29}\n")
+    assert cores.available_memory(str(meminfo), str(root), own_v2) == 2 * 2**30 - 2**29
+    own_v1 = _proc_cgroup(tmp_path, "4:memory:/docker/abc\n1:cpu:/\n0::/\n")
+    _write(root, "memory/docker/abc/memory.limit_in_bytes", "9223372036854771712\n")  # v1's "no limit"
+    _write(root, "memory/docker/abc/memory.usage_in_bytes", "5\n")
+    assert cores.available_memory(str(meminfo), str(root), own_v1) == 8_192_000_000
+    _write(root, "memory/docker/abc/memory.limit_in_bytes", f"{3 * 2**30}\n")
+    _write(root, "memory/docker/abc/memory.usage_in_bytes", f"{2**30}\n")
+    assert cores.available_memory(str(meminfo), str(root), own_v1) == 2 * 2**30
+    nothing = str(tmp_path / "none")
+    assert cores.available_memory(nothing, nothing, nothing) is None  # not Linux: no cap
+
+
+def test_workers_memory_holds_counts_what_fits_besides_the_launcher():
+    assert cores.workers_memory_holds(None) > 1000
+    assert cores.workers_memory_holds(cores.LAUNCHER_BYTES + 4 * cores.WORKER_BYTES) == 4
+    assert cores.workers_memory_holds(cores.LAUNCHER_BYTES + 4 * cores.WORKER_BYTES - 1) == 3
+    assert cores.workers_memory_holds(100) == 1  # never 0: one worker, in process
+
+
+def test_little_memory_caps_the_local_worker_count_and_says_so(monkeypatch, caplog):
+    """What a user with 8 cores and 3 GB free gets: three worker processes (a warning says why), not
+    eight that the kernel would kill for memory; a count they give stays theirs."""
+    from apache_beam.options.pipeline_options import DirectOptions
+
+    from pipeline import warm_workers
+
+    monkeypatch.setattr(cores, "available_cores", lambda: 8)
+    monkeypatch.setattr(cores, "memory_at_start", lambda: 3_000_000_000)
+    monkeypatch.setattr(warm_workers, "usable", lambda: True)
+    monkeypatch.setattr(warm_workers, "_JOB_RAN", False)
+    assert cores.worker_limit() == 3
+    argv = ["--input", "in", "--output", "out"]
+    with caplog.at_level("WARNING", logger="stackcurate"):
+        direct = parse(argv).view_as(DirectOptions)
+    assert (direct.direct_num_workers, direct.direct_running_mode) == (3, "multi_processing")
+    assert warm_workers.forks_wanted(argv) == 3  # the early guess agrees: its zygote is kept
+    assert "using 3 of 8 cores: 3.0 GB of memory available" in caplog.text
+    mine = parse([*argv, "--direct_num_workers=8"]).view_as(DirectOptions)
+    assert (mine.direct_num_workers, mine.direct_running_mode) == (8, "multi_processing")
+    monkeypatch.setattr(cores, "memory_at_start", lambda: 1_200_000_000)
+    direct = parse(argv).view_as(DirectOptions)
+    assert (direct.direct_num_workers, direct.direct_running_mode) == (1, "in_memory")
