@@ -38,10 +38,10 @@ sample: $(SAMPLE)/truth.json
 run: $(SAMPLE)/truth.json
 	$(PY) -m pipeline.run --input $(SAMPLE) --output $(OUT) --preset $(PRESET) $(SHARED_ARGS)
 
-# Beam's Flink and Spark job servers, built once by Maven into .cache/jars (pipeline.runners); FlinkRunner and
+# Beam's Flink and Spark job servers, built once by Maven into .cache/jars (pipeline.job_servers); FlinkRunner and
 # SparkRunner find them there. Without Java and Maven the Flink and Spark tests are skipped.
 jars: $(BASE_STAMP)
-	@if command -v java >/dev/null 2>&1 && command -v mvn >/dev/null 2>&1; then $(PY) -m pipeline.runners fetch flink >/dev/null && $(PY) -m pipeline.runners fetch spark >/dev/null; \
+	@if command -v java >/dev/null 2>&1 && command -v mvn >/dev/null 2>&1; then $(PY) -m pipeline.job_servers fetch flink >/dev/null && $(PY) -m pipeline.job_servers fetch spark >/dev/null; \
 	else echo "java or mvn missing: no Flink or Spark job server, their tests will be skipped"; fi
 
 # Debian's chromium renders report.html in the report test.

@@ -21,23 +21,11 @@ so an interrupted run leaves neither tracebacks nor orphans.
 **Flink.** With ``--runner=FlinkRunner`` Beam starts a Flink job server from a
 jar; Beam would download that jar from Maven Central on first use, so instead
 the project's setup builds it once (``make jars``, i.e. ``python -m
-pipeline.runners fetch``) into ``.cache/jars`` and :func:`configure` passes it
-as ``--flink_job_server_jar`` whenever the user gave none: no run downloads.
+pipeline.job_servers fetch``, which says which jar and why) into ``.cache/jars``
+and :func:`configure` passes it as ``--flink_job_server_jar`` whenever the user
+gave none: no run downloads.
 
-Which jar: Beam 2.77's Python SDK asks for the Flink 2.2 job server of Beam
-2.77, but the Maven repository this project's machines reach serves no
-``*-job-server`` shadow jar of any version, nor Beam 2.77's Java artifacts.
-It does serve ``beam-runners-flink-1.19`` 2.62.0 with every dependency, and
-that artifact holds the same job server driver, so ``fetch`` asks Maven to
-build the same uber jar Beam publishes (services merged, main class set).
-The portable Fn API is stable across these versions: the sample's santacoder
-run gives byte-identical output through it (tests/pipeline/test_portable_runners.py).
-A user who can reach the full Maven Central may pass Beam 2.77's own jar with
-``--flink_job_server_jar``.
-
-**Spark.** The same for ``--runner=SparkRunner``: ``beam-runners-spark-3``
-2.62.0 with Spark 3.2.2 (which the artifact leaves to the cluster, so the jar
-adds spark-core, -streaming and -sql), passed as ``--spark_job_server_jar``.
+**Spark.** The same for ``--runner=SparkRunner``, passed as ``--spark_job_server_jar``.
 Beam's Spark runner starts a new SDK environment for every Spark task unless
 ``--environment_cache_millis`` says to keep them: 52 worker processes and 2 min
 20 s for the 20 MB sample on ``local[2]`` with a worker pool, against one
@@ -52,14 +40,8 @@ from __future__ import annotations
 import logging
 import re
 import shlex
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
@@ -77,66 +59,16 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.runners.portability.spark_runner import LOCAL_MASTER_PATTERN
 
 from pipeline import cores, warm_workers
+from pipeline.job_servers import FLINK, JOB_SERVERS, SPARK
 from pipeline.warm_workers import MULTI_PROCESS_FROM_BYTES
 
-ROOT = Path(__file__).resolve().parents[1]
 log = logging.getLogger("stackcurate")
-JAR_DIR = ROOT / ".cache" / "jars"
-
-
-@dataclass(frozen=True)
-class JobServer:
-    """A Beam runner's job server, built by Maven from the runner artifact that holds its driver."""
-
-    runner: str
-    artifact: str
-    version: str
-    main_class: str
-    options: type[PipelineOptions]  # the runner's options, which name its jar (``--<runner>_job_server_jar``)
-    runtime: tuple[tuple[str, str, str], ...] = ()  # (group, artifact, version) the runner leaves "provided"
-
-    @property
-    def runner_class(self) -> str:
-        return f"{self.runner.capitalize()}Runner"
-
-    @property
-    def jar_option(self) -> str:
-        return f"{self.runner}_job_server_jar"
-
-    @property
-    def jar_name(self) -> str:
-        return f"{self.artifact}-job-server-{self.version}.jar"
-
-    @property
-    def jar(self) -> Path:
-        return JAR_DIR / self.jar_name
-
-
-FLINK = JobServer(
-    runner="flink",
-    artifact="beam-runners-flink-1.19",
-    version="2.62.0",
-    main_class="org.apache.beam.runners.flink.FlinkJobServerDriver",
-    options=FlinkRunnerOptions,
-)
-SPARK = JobServer(
-    runner="spark",
-    artifact="beam-runners-spark-3",
-    version="2.62.0",
-    main_class="org.apache.beam.runners.spark.SparkJobServerDriver",
-    options=SparkRunnerOptions,
-    runtime=tuple(
-        ("org.apache.spark", f"spark-{part}_2.12", "3.2.2") for part in ("core", "streaming", "sql")
-    ),
-)
-JOB_SERVERS = {FLINK.runner: FLINK, SPARK.runner: SPARK}
+# The options class that names each job server's jar (``--<runner>_job_server_jar``).
+RUNNER_OPTIONS: dict[str, type[PipelineOptions]] = {
+    FLINK.runner: FlinkRunnerOptions,
+    SPARK.runner: SparkRunnerOptions,
+}
 SPARK_ENVIRONMENT_CACHE_MS = 600_000  # keep a Spark job's SDK environments (Beam's default 0: one per task)
-SLF4J_SIMPLE = (
-    "org.slf4j",
-    "slf4j-simple",
-    "1.7.30",
-)  # the job server's log lines (Beam's jar bundles one too)
-SHADE_PLUGIN_VERSION = "3.6.0"
 # Flink reads the submitted job back with Java serialisation, which recurses through nested objects; the
 # santacoder batch graph nests deeper than the JVM's default 1 MB thread stack allows (StackOverflowError in
 # ObjectInputStream as the job starts). 16 MB runs it.
@@ -232,13 +164,13 @@ def configure(options: PipelineOptions, argv: Sequence[str] = ()) -> None:
         and "environment_cache_millis" not in warm_workers.flag_values(argv, ("environment_cache_millis",))
     ):
         portable.environment_cache_millis = SPARK_ENVIRONMENT_CACHE_MS
-    runner_options = options.view_as(server.options)
+    runner_options = options.view_as(RUNNER_OPTIONS[server.runner])
     if getattr(runner_options, server.jar_option):
         return
     if not server.jar.exists():
         raise SystemExit(
             f"pipeline.run: {server.runner_class} needs Beam's {server.runner.capitalize()} job server jar "
-            f"({server.jar}); build it once with `make jars` (python -m pipeline.runners fetch {server.runner}; "
+            f"({server.jar}); build it once with `make jars` (python -m pipeline.job_servers fetch {server.runner}; "
             f"needs Java 11+ and Maven) or pass --{server.jar_option}"
         )
     setattr(runner_options, server.jar_option, str(server.jar))
@@ -342,106 +274,3 @@ class LocalRunner(FnApiRunner):
             if env.urn == python_urns.SUBPROCESS_SDK:  # what multi_processing asks for: our worker command
                 env.payload = worker_command().encode()
         return super().run_via_runner_api(pipeline_proto, options)
-
-
-def job_server_pom(server: JobServer) -> str:
-    """A Maven project whose ``package`` is the runner's job server uber jar, as Beam's build makes it."""
-    group, artifact, version = SLF4J_SIMPLE
-    runtime = "".join(
-        f"    <dependency><groupId>{g}</groupId><artifactId>{a}</artifactId><version>{v}</version></dependency>\n"
-        for g, a, v in server.runtime
-    )
-    return f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>stackcurate</groupId>
-  <artifactId>{server.runner}-job-server</artifactId>
-  <version>1</version>
-  <properties><project.build.sourceEncoding>UTF-8</project.build.sourceEncoding></properties>
-  <dependencies>
-    <dependency>
-      <groupId>org.apache.beam</groupId><artifactId>{server.artifact}</artifactId><version>{server.version}</version>
-    </dependency>
-    <dependency><groupId>{group}</groupId><artifactId>{artifact}</artifactId><version>{version}</version></dependency>
-{runtime}  </dependencies>
-  <build>
-    <plugins>
-      <plugin>
-        <groupId>org.apache.maven.plugins</groupId>
-        <artifactId>maven-shade-plugin</artifactId>
-        <version>{SHADE_PLUGIN_VERSION}</version>
-        <executions>
-          <execution>
-            <phase>package</phase>
-            <goals><goal>shade</goal></goals>
-            <configuration>
-              <finalName>job-server</finalName>
-              <filters>
-                <filter>
-                  <artifact>*:*</artifact>
-                  <excludes>
-                    <exclude>META-INF/*.SF</exclude>
-                    <exclude>META-INF/*.DSA</exclude>
-                    <exclude>META-INF/*.RSA</exclude>
-                  </excludes>
-                </filter>
-              </filters>
-              <transformers>
-                <transformer implementation="org.apache.maven.plugins.shade.resource.ServicesResourceTransformer"/>
-                <transformer implementation="org.apache.maven.plugins.shade.resource.ManifestResourceTransformer">
-                  <mainClass>{server.main_class}</mainClass>
-                </transformer>
-              </transformers>
-            </configuration>
-          </execution>
-        </executions>
-      </plugin>
-    </plugins>
-  </build>
-</project>
-"""
-
-
-def fetch(server: JobServer = FLINK) -> Path:
-    """Build ``server``'s jar into ``JAR_DIR`` once (Maven resolves from Maven Central); a no-op when present."""
-    if server.jar.exists():
-        return server.jar
-    missing = [tool for tool in ("java", "mvn") if shutil.which(tool) is None]
-    if missing:
-        raise SystemExit(
-            f"pipeline.runners: building the {server.runner} job server needs {' and '.join(missing)}"
-        )
-    JAR_DIR.mkdir(parents=True, exist_ok=True)
-    start = time.time()
-    with tempfile.TemporaryDirectory(prefix="job-server-", dir=JAR_DIR) as work:
-        (Path(work) / "pom.xml").write_text(job_server_pom(server))
-        subprocess.run(["mvn", "-B", "-q", "-f", str(Path(work) / "pom.xml"), "package"], check=True)
-        built = Path(work) / "target" / "job-server.jar"
-        built.rename(server.jar)  # same filesystem: a reader never sees half a jar
-    size = server.jar.stat().st_size / 2**20
-    print(f"{server.jar}: {size:.0f} MiB in {time.time() - start:.0f} s", file=sys.stderr)
-    return server.jar
-
-
-def build_parser() -> Any:
-    from cli.command import CliParser  # not at the top: only `python -m pipeline.runners` needs it
-
-    parser = CliParser(
-        prog="python -m pipeline.runners", description="Build a Beam job server jar once (make jars)."
-    )
-    parser.add_argument(
-        "command", choices=["fetch"], help="build the jar into .cache/jars unless it is there"
-    )
-    parser.add_argument("runner", nargs="?", default=FLINK.runner, choices=sorted(JOB_SERVERS))
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    print(fetch(JOB_SERVERS[args.runner]))
-    return 0
-
-
-if __name__ == "__main__":
-    from cli.command import run_cli
-
-    run_cli(main, "pipeline.runners")

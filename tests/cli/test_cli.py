@@ -27,7 +27,7 @@ COMMANDS = {
     "release.publish": "release.publish:build_parser",
     "pipeline.prepare_decontam": "pipeline.prepare_decontam:build_parser",
     "pipeline.finish": "pipeline.finish:build_parser",
-    "pipeline.runners": "pipeline.runners:build_parser",
+    "pipeline.job_servers": "pipeline.job_servers:build_parser",
     "tokenizer.sample_data": "tokenizer.sample_data:build_parser",
     "tokenizer.train": "tokenizer.train:build_parser",
     "tokenizer.tokenize": "tokenizer.tokenize:build_parser",

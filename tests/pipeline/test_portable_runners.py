@@ -24,9 +24,9 @@ from apache_beam.options.pipeline_options import (
     SparkRunnerOptions,
 )
 
-from pipeline import runners
+from pipeline import job_servers, runners
+from pipeline.job_servers import FLINK, SPARK
 from pipeline.options import parse
-from pipeline.runners import FLINK, SPARK
 from release.verify import check_ledger
 from tests.conftest import ROOT, base_args
 from tests.pipeline.helpers import file_bytes, free_port, read_rows
@@ -45,12 +45,12 @@ def options_for(tmp_path: Path, runner: str, *extra: str):
     return parse(["--input", str(tmp_path), "--output", str(tmp_path / "out"), f"--runner={runner}", *extra])
 
 
-def project_jar(tmp_path: Path, monkeypatch, server: runners.JobServer) -> Path:
-    """A stand-in for ``server``'s jar where ``pipeline.runners`` looks for it; its path."""
+def project_jar(tmp_path: Path, monkeypatch, server: job_servers.JobServer) -> Path:
+    """A stand-in for ``server``'s jar where ``pipeline.job_servers`` looks for it; its path."""
     jars = tmp_path / "jars"
     jars.mkdir(exist_ok=True)
     (jars / server.jar_name).write_bytes(b"PK")
-    monkeypatch.setattr(runners, "JAR_DIR", jars)
+    monkeypatch.setattr(job_servers, "JAR_DIR", jars)
     return jars / server.jar_name
 
 
@@ -148,18 +148,18 @@ def test_the_project_jar_is_found_and_the_users_kept(tmp_path, monkeypatch, runn
     [("FlinkRunner", "--flink_master=[local]"), ("SparkRunner", "--spark_master_url=local[2]")],
 )
 def test_without_the_jar_the_run_says_how_to_get_it(tmp_path, monkeypatch, runner, extra):
-    monkeypatch.setattr(runners, "JAR_DIR", tmp_path / "none")
+    monkeypatch.setattr(job_servers, "JAR_DIR", tmp_path / "none")
     option = f"--{SERVERS[runner][0].runner}_job_server_jar"
     with pytest.raises(SystemExit, match=f"make jars.*{option}"):
         options_for(tmp_path, runner, extra)
 
 
 def test_the_spark_job_server_jar_holds_spark_itself():
-    pom = runners.job_server_pom(SPARK)
+    pom = job_servers.job_server_pom(SPARK)
     for part in ("core", "streaming", "sql"):  # "provided" by beam-runners-spark-3: a cluster has them
         assert f"<artifactId>spark-{part}_2.12</artifactId><version>3.2.2</version>" in pom
     assert "org.apache.beam.runners.spark.SparkJobServerDriver" in pom
-    assert "spark-core" not in runners.job_server_pom(FLINK)
+    assert "spark-core" not in job_servers.job_server_pom(FLINK)
 
 
 @pytest.mark.parametrize(
