@@ -27,10 +27,13 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cli.command import CliParser, run_cli
-from pii.detect import EMAIL, IP_ADDRESS, KEY, Finding, PiiDetector
-from pii.redact import redact
+from pii.entities import EMAIL, IP_ADDRESS, KEY
+
+if TYPE_CHECKING:
+    from pii.detect import Finding, PiiDetector
 
 ENTITIES = (EMAIL, IP_ADDRESS, KEY)
 _SCAFFOLDING = re.compile(r"^\s*(?:[{}()\[\];]+|(?:public |final )*class \w+.*|package .*|'use strict';)\s*$")
@@ -135,6 +138,8 @@ def hard_negative_alterations(
     detector: PiiDetector, negatives: list[tuple[str, str]]
 ) -> list[tuple[str, str]]:
     """The hard-negative lines a redaction would change (each file is scanned whole, as in the pipeline)."""
+    from pii.redact import redact
+
     by_file: dict[str, list[str]] = {}
     for rel, line in negatives:
         by_file.setdefault(rel, []).append(line)
@@ -248,6 +253,8 @@ def build_parser() -> CliParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     started = time.perf_counter()
+    from pii.detect import PiiDetector  # here: --help answers without the detector's imports
+
     detector = PiiDetector()
     result: dict = {"setup_seconds": round(time.perf_counter() - started, 2)}
     if args.labelled and (args.labelled / "labels.json").exists():

@@ -23,12 +23,10 @@ from collections.abc import Iterator
 import ahocorasick
 import numpy as np
 
+from pii.entities import EMAIL, IP_ADDRESS, KEY
 from pii.key_names import NAME_FIELD
 from pii.literal_scan import KeyScanner
 
-EMAIL = "email"
-IP_ADDRESS = "ip_address"
-KEY = "key"
 FAMILIES: tuple[str, ...] = (EMAIL, IP_ADDRESS, KEY)
 
 _EMAIL_ANCHOR = re.compile(r"@[\w-]+\.")
