@@ -1,6 +1,6 @@
 """Model throughput: scoring and training tokens/s, CPU (tiny, small) and GPU (small) when present.
 
-    python bench/model.py [--small] [--steps 20]
+    python bench/model.py [--small] [--steps 20] [--gpu_sizes small,santacoder-1b] [--gpu_batches 8,32]
 
 The corpus is the Python standard library's source (real code, same on every
 machine); the tokenizer is a BPE trained on it with ``tokenizer.train`` (4,096
@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from model.configs import build_model, count_parameters, model_config  # noqa: E402
 from model.score import score_texts  # noqa: E402
+from model.sizes import NAMED_CONFIGS  # noqa: E402
 from model.tokens import TextCodec  # noqa: E402
 from model.train import TrainSettings, train  # noqa: E402
 from tokenizer.train import train_tokenizer  # noqa: E402
@@ -103,10 +104,21 @@ def bench_training(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--small", action="store_true", help="also the small (~50M) config on CPU (slow)")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+    parser.add_argument(
+        "--gpu_sizes",
+        default="small",
+        help="named sizes scored on a GPU, comma-separated (santacoder-1b: the paper's)",
+    )
+    parser.add_argument(
+        "--gpu_batches",
+        default="8,32",
+        help="score stage batch sizes tried on a GPU (8: the stage's default)",
+    )
+    parser.add_argument("--gpu_train", default="small", help="named sizes trained on a GPU, comma-separated")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -127,15 +139,22 @@ def main() -> None:
         ]
     if torch.cuda.is_available():
         gpu = torch.device("cuda")
-        rows += [
-            bench_scoring(codec, texts, "small", gpu, 1024, 32, 512),
-            bench_training(codec, docs, "small", gpu, 1024, 16, args.steps * 3),
-        ]
+        more = corpus(
+            8_000_000
+        )  # ~2,000 documents of 4,000 characters: seconds of GPU time, not milliseconds
+        for size in args.gpu_sizes.split(","):  # the score stage's max_tokens (512), its batch and larger
+            for batch in (int(b) for b in args.gpu_batches.split(",")):
+                rows.append(bench_scoring(codec, more, size, gpu, 512, batch, 2048))
+        for size in args.gpu_train.split(","):
+            seq_len = min(2048, int(NAMED_CONFIGS[size]["n_positions"]))
+            rows.append(
+                bench_training(codec, docs, size, gpu, seq_len, 16 if size == "small" else 8, args.steps * 3)
+            )
     else:
         print("no CUDA device: GPU rows skipped", file=sys.stderr)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads")
     for row in rows:
-        print(json.dumps(row))
+        print(json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":
