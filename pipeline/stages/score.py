@@ -4,7 +4,8 @@ A per-document judge like every other stage: the framework builds it once per
 worker process (``setup`` loads the model and tokenizer there, never at graph
 construction, so a run without this stage never imports PyTorch), and
 ``judge`` scores a batch of documents with ``model.score`` (sorted by length,
-``batch_size`` at a time, bf16 on a GPU, fp32 on CPU), the same core a direct
+``batch_size`` at a time: 32 on a GPU, 8 on CPU unless configured; bf16 on a
+GPU, fp32 on CPU), the same core a direct
 call uses. On a GPU machine, or with ``share_model``, one process holds the
 model and the machine's other SDK processes call it through a proxy (Beam's
 ``MultiProcessShared``), since GPU memory holds one copy, not one per process.
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
+from pydantic import Field
 
 from pipeline import store
 from pipeline.stages.base import Resources, StageConfig, StageContext, StageSpec, Verdict
@@ -53,7 +55,7 @@ class ScoreConfig(StageConfig):
     )
     tokenizer: str | None = None  # default: --tokenizer, else the model folder's own
     max_tokens: int = 512
-    batch_size: int = 8
+    batch_size: int | None = Field(None, gt=0)  # null: 32 on a GPU, 8 on CPU (model.score.default_batch_size)
     max_ppl: float | None = None  # null: keep every document, only write the scores
     device: str = "auto"  # auto = cuda when present
     accelerator: str | None = None  # Beam resource hint, e.g. "type:nvidia-l4;count:1;install-nvidia-driver"
@@ -103,7 +105,7 @@ class ScoreJudge:
         model: str,
         tokenizer: TokenizerRef | None,
         max_tokens: int,
-        batch_size: int,
+        batch_size: int | None,
         max_ppl: float | None = None,
         device: str = "auto",
         share_model: bool | None = None,
@@ -138,6 +140,11 @@ class ScoreJudge:
     def setup(self) -> None:
         if self.scorer is not None:
             return
+        if self.batch_size is None:
+            from model.configs import resolve_device
+            from model.score import default_batch_size
+
+            self.batch_size = default_batch_size(resolve_device(self.device))
         if not self.shared_across_processes():
             self.scorer = self.load()
             return
