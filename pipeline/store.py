@@ -1,4 +1,5 @@
-"""Files of an output folder, read and written through Beam's ``FileSystems`` (fsspec for ``hf://``).
+"""Files of an output folder, read and written through Beam's ``FileSystems`` (fsspec for ``hf://``;
+plain local paths are listed and read with the OS, as Beam's local filesystem does, without importing Beam).
 
 Object stores have no directories: a "folder" is a key prefix, listed with a
 ``**`` match, and a file exists once it is written. Everything that reads or
@@ -11,6 +12,7 @@ before the first call: :func:`configure`.
 from __future__ import annotations
 
 import io
+import os
 import posixpath
 import shutil
 from collections.abc import Iterable
@@ -57,7 +59,15 @@ def join(root: str | Path, *parts: str) -> str:
     return posixpath.join(root, *parts)
 
 
+def _on_disk(path: str | Path) -> bool:
+    """A plain local path (no scheme): read here with the OS, as Beam's local filesystem would, without
+    importing Beam (the tokenizer and model commands list and read local outputs)."""
+    return "://" not in str(path)
+
+
 def exists(path: str | Path) -> bool:
+    if _on_disk(path):
+        return os.path.exists(path)
     return _filesystems().exists(str(path))
 
 
@@ -87,6 +97,8 @@ def write_text(path: str | Path, text: str) -> str:
 def open_read(path: str | Path) -> io.IOBase:
     """A seekable binary handle (pyarrow's ParquetFile reads footers through it): Beam's filesystems,
     or fsspec for schemes Beam lacks (``hf://``)."""
+    if _on_disk(path):
+        return open(path, "rb")  # the caller closes it
     if uses_fsspec(path):
         import fsspec
 
@@ -96,13 +108,19 @@ def open_read(path: str | Path) -> io.IOBase:
 
 def list_files(folder: str | Path, suffix: str = "") -> list[str]:
     """Every file under ``folder`` (recursively) ending in ``suffix``, sorted: every reader sees one order."""
-    pattern = join(folder, "**")
-    found = _filesystems().match([pattern])[0].metadata_list
-    return sorted(m.path for m in found if m.path.endswith(suffix))
+    return sorted(file_sizes(folder, suffix))
 
 
 def file_sizes(folder: str | Path, suffix: str = "") -> dict[str, int]:
-    """path -> bytes of every file under ``folder`` ending in ``suffix``."""
+    """path -> bytes of every file under ``folder`` ending in ``suffix`` (on a local disk the paths Beam's
+    local filesystem lists: ``os.walk`` from the folder, joined as given)."""
+    if _on_disk(folder):
+        return {
+            path: os.path.getsize(path)
+            for top, _, names in os.walk(folder)
+            for path in (os.path.join(top, name) for name in names)
+            if path.endswith(suffix)
+        }
     found = _filesystems().match([join(folder, "**")])[0].metadata_list
     return {m.path: m.size_in_bytes for m in found if m.path.endswith(suffix)}
 
