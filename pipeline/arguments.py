@@ -70,7 +70,8 @@ def run_parser() -> CliParser:
         "dataset card to OUT. Without --runner it runs on this machine (Beam's FnApiRunner) and downloads "
         "nothing but what the config asks for (the decontamination benchmarks come from the Hub unless "
         "--benchmarks_dir or a prepared file is given).",
-        epilog=f"{BEAM_HELP.format(prog=PROG)}\n\nLocal runs use one worker process per core (on Linux; "
+        epilog=f"{BEAM_HELP.format(prog=PROG)}\n\nLocal runs use one worker process per core, as many as the "
+        "memory available holds (~0.5 GB each; on Linux; "
         f"elsewhere from {MULTI_PROCESS_FROM_BYTES // 10**6} MB of input files, one in-process worker below; "
         "--direct_num_workers and --direct_running_mode choose otherwise). Progress goes to stderr every 10 s on a terminal, 30 s in "
         "a log (STACKCURATE_PROGRESS_INTERVAL=SECONDS; STACKCURATE_PROGRESS=0 turns it off).",
