@@ -37,6 +37,15 @@ def _no_progress_reporter_left_running():
         sys.modules["pipeline.progress"].shared_progress().close()
 
 
+@pytest.fixture(autouse=True)
+def _free_memory_does_not_cap_local_workers(monkeypatch):
+    """In-process worker counts follow the cores a test sets, not how much memory the test machine has
+    free; the tests of the memory cap (tests/pipeline/test_cores.py) set the memory they mean."""
+    from pipeline import cores
+
+    monkeypatch.setattr(cores, "memory_at_start", lambda: None)
+
+
 SAMPLE_MB = 3.0
 SAMPLE_SEED = 7
 
