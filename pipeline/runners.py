@@ -37,6 +37,7 @@ and with it they outlive the job and print tracebacks when the job server stops.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import shlex
@@ -224,15 +225,19 @@ def choose_local_workers(options: PipelineOptions, argv: Sequence[str], input_by
         every_core=large or warm_workers.usable(),
     )
     if direct.direct_num_workers == limit < cores.available_cores() and "direct_num_workers" not in given:
-        memory = cores.memory_at_start() or 0
-        log.warning(
-            "using %d of %d cores: %.1f GB of memory available, ~%.1f GB per worker process "
-            "(--direct_num_workers sets the count)",
-            limit,
-            cores.available_cores(),
-            memory / 1e9,
-            cores.WORKER_BYTES / 1e9,
-        )
+        _warn_memory_cap(limit, cores.available_cores(), cores.memory_at_start() or 0)
+
+
+@functools.cache  # once per process: the options are parsed more than once per run
+def _warn_memory_cap(workers: int, available: int, memory: int) -> None:
+    log.warning(
+        "using %d of %d cores: %.1f GB of memory available, ~%.1f GB per worker process "
+        "(--direct_num_workers sets the count)",
+        workers,
+        available,
+        memory / 1e9,
+        cores.WORKER_BYTES / 1e9,
+    )
 
 
 def local_worker_processes(options: PipelineOptions) -> int:

@@ -120,7 +120,7 @@ def test_little_memory_caps_the_local_worker_count_and_says_so(monkeypatch, capl
     eight that the kernel would kill for memory; a count they give stays theirs."""
     from apache_beam.options.pipeline_options import DirectOptions
 
-    from pipeline import warm_workers
+    from pipeline import runners, warm_workers
 
     monkeypatch.setattr(cores, "available_cores", lambda: 8)
     monkeypatch.setattr(cores, "memory_at_start", lambda: 3_000_000_000)
@@ -128,9 +128,12 @@ def test_little_memory_caps_the_local_worker_count_and_says_so(monkeypatch, capl
     monkeypatch.setattr(warm_workers, "_JOB_RAN", False)
     assert cores.worker_limit() == 3
     argv = ["--input", "in", "--output", "out"]
+    runners._warn_memory_cap.cache_clear()
     with caplog.at_level("WARNING", logger="stackcurate"):
         direct = parse(argv).view_as(DirectOptions)
+        parse(argv)  # a run parses its options more than once: one warning
     assert (direct.direct_num_workers, direct.direct_running_mode) == (3, "multi_processing")
+    assert caplog.text.count("using 3 of 8 cores") == 1
     assert warm_workers.forks_wanted(argv) == 3  # the early guess agrees: its zygote is kept
     assert "using 3 of 8 cores: 3.0 GB of memory available" in caplog.text
     mine = parse([*argv, "--direct_num_workers=8"]).view_as(DirectOptions)
