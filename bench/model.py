@@ -1,4 +1,4 @@
-"""Model throughput: scoring and training tokens/s, CPU (tiny, small) and GPU (small) when present.
+"""Model throughput: scoring and training tokens/s, CPU (tiny, small) and GPU (named sizes) when present.
 
     python bench/model.py [--small] [--steps 20] [--gpu_sizes small,santacoder-1b] [--gpu_batches 8,32]
 
@@ -139,9 +139,8 @@ def main() -> None:
         ]
     if torch.cuda.is_available():
         gpu = torch.device("cuda")
-        more = corpus(
-            8_000_000
-        )  # ~2,000 documents of 4,000 characters: seconds of GPU time, not milliseconds
+        # ~1,250 documents of 4,000 characters: seconds of GPU time per row, not milliseconds
+        more = corpus(8_000_000)
         for size in args.gpu_sizes.split(","):  # the score stage's max_tokens (512), its batch and larger
             for batch in (int(b) for b in args.gpu_batches.split(",")):
                 rows.append(bench_scoring(codec, more, size, gpu, 512, batch, 2048))

@@ -217,15 +217,15 @@ def choose_local_workers(options: PipelineOptions, argv: Sequence[str], input_by
     direct = options.view_as(DirectOptions)
     given = warm_workers.flag_values(argv, ("direct_num_workers", "direct_running_mode"))
     large = input_bytes is None or input_bytes >= MULTI_PROCESS_FROM_BYTES
-    limit = cores.worker_limit()
+    limit, available = cores.worker_limit(), cores.available_cores()
     direct.direct_num_workers, direct.direct_running_mode = warm_workers.local_workers(
         direct.direct_num_workers if "direct_num_workers" in given else None,
         direct.direct_running_mode if "direct_running_mode" in given else None,
         limit,
         every_core=large or warm_workers.usable(),
     )
-    if direct.direct_num_workers == limit < cores.available_cores() and "direct_num_workers" not in given:
-        _warn_memory_cap(limit, cores.available_cores(), cores.memory_at_start() or 0)
+    if direct.direct_num_workers == limit < available and "direct_num_workers" not in given:
+        _warn_memory_cap(limit, available, cores.memory_at_start() or 0)
 
 
 @functools.cache  # once per process: the options are parsed more than once per run

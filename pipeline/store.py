@@ -95,8 +95,8 @@ def write_text(path: str | Path, text: str) -> str:
 
 
 def open_read(path: str | Path) -> io.IOBase:
-    """A seekable binary handle (pyarrow's ParquetFile reads footers through it): Beam's filesystems,
-    or fsspec for schemes Beam lacks (``hf://``)."""
+    """A seekable binary handle (pyarrow's ParquetFile reads footers through it): the local file itself,
+    Beam's filesystems for their URLs, or fsspec for schemes Beam lacks (``hf://``)."""
     if _on_disk(path):
         return open(path, "rb")  # the caller closes it
     if uses_fsspec(path):

@@ -195,28 +195,30 @@ def forks_wanted(argv: Sequence[str]) -> int:
         count = int(given["direct_num_workers"]) if "direct_num_workers" in given else None
     except ValueError:  # the run's own parsing says what is wrong
         return 0
-    available = cores.worker_limit()
-    count, mode = local_workers(count, given.get("direct_running_mode"), available, every_core=True)
-    return worker_processes(count, mode, available)
+    limit = cores.worker_limit()
+    count, mode = local_workers(count, given.get("direct_running_mode"), limit, every_core=True)
+    return worker_processes(count, mode, limit)
 
 
-def local_workers(count: int | None, mode: str | None, cores: int, every_core: bool) -> tuple[int, str]:
+def local_workers(count: int | None, mode: str | None, limit: int, every_core: bool) -> tuple[int, str]:
     """A local run's worker count and running mode from what the user gave (None: not given): a mode
     alone gives one worker in memory, every core otherwise; neither gives every core if ``every_core``,
-    else one; the mode follows the count (one worker runs in process, several in processes).
+    else one; the mode follows the count (one worker runs in process, several in processes). "Every
+    core" is ``limit`` workers (``pipeline.cores.worker_limit``: the cores, capped by the memory).
     ``pipeline.runners.choose_local_workers`` says when every core pays and why."""
     if count is None:
-        count = (1 if mode == "in_memory" else cores) if mode else (cores if every_core else 1)
+        count = (1 if mode == "in_memory" else limit) if mode else (limit if every_core else 1)
     elif count == 0 and mode == "multi_processing":  # Beam's "one per core" counts the host's cores
-        count = cores
+        count = limit
     return count, mode or ("multi_processing" if count > 1 else "in_memory")
 
 
-def worker_processes(count: int | None, mode: str, cores: int) -> int:
-    """The worker processes a local run with this count and mode starts (0: it runs in this process)."""
+def worker_processes(count: int | None, mode: str, limit: int) -> int:
+    """The worker processes a local run with this count and mode starts (0: it runs in this process);
+    ``limit`` as in :func:`local_workers`."""
     if mode != "multi_processing":
         return 0
-    return cores if count == 0 else count or 1  # 0: Beam's spelling of "one per core"
+    return limit if count == 0 else count or 1  # 0: Beam's spelling of "one per core"
 
 
 def flag_values(argv: Sequence[str], names: Sequence[str]) -> dict[str, str]:
