@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from bench.stage_timeline import Stage, Timeline, lines, measure, split_ratio, stage_label, tree_cpu
@@ -41,12 +40,13 @@ def test_stage_labels_and_printed_lines():
 def test_tree_cpu_counts_the_children():
     before = tree_cpu(os.getpid())
     spin = (
-        "import time\nend = time.process_time() + 0.6\nwhile time.process_time() < end: pass\ntime.sleep(5)"
+        "import sys, time\nend = time.process_time() + 0.6\nwhile time.process_time() < end: pass\n"
+        "print('spun', flush=True)\ntime.sleep(30)"
     )
-    child = subprocess.Popen([sys.executable, "-c", spin])
+    child = subprocess.Popen([sys.executable, "-c", spin], stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(1.5)  # the child has spun and sleeps: its CPU is on /proc
-        assert tree_cpu(os.getpid()) - before >= 0.5
+        assert child.stdout.readline().strip() == "spun"  # however busy the machine: its CPU is on /proc now
+        assert tree_cpu(os.getpid()) - before >= 0.55
     finally:
         child.kill()
         child.wait()
