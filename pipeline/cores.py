@@ -31,9 +31,10 @@ WORKER_BYTES = 512 * 2**20  # a worker process at its peak (measured up to 390 M
 LAUNCHER_BYTES = 2**30  # the launcher (388 MB private at 200 MB) and the workers' parent (284 MB)
 
 
-def worker_limit() -> int:
-    """The most worker processes a local run should start here: the cores, capped by the memory."""
-    return min(available_cores(), workers_memory_holds(memory_at_start()))
+def worker_limit(cores: int | None = None) -> int:
+    """The most worker processes a local run should start here: the cores (``cores`` where the caller
+    has counted them already, else :func:`available_cores`), capped by the memory."""
+    return min(available_cores() if cores is None else cores, workers_memory_holds(memory_at_start()))
 
 
 def workers_memory_holds(memory: int | None) -> int:

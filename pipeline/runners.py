@@ -217,7 +217,8 @@ def choose_local_workers(options: PipelineOptions, argv: Sequence[str], input_by
     direct = options.view_as(DirectOptions)
     given = warm_workers.flag_values(argv, ("direct_num_workers", "direct_running_mode"))
     large = input_bytes is None or input_bytes >= MULTI_PROCESS_FROM_BYTES
-    limit, available = cores.worker_limit(), cores.available_cores()
+    available = cores.available_cores()
+    limit = cores.worker_limit(available)
     direct.direct_num_workers, direct.direct_running_mode = warm_workers.local_workers(
         direct.direct_num_workers if "direct_num_workers" in given else None,
         direct.direct_running_mode if "direct_running_mode" in given else None,
