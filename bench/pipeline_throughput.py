@@ -115,7 +115,9 @@ def revision(rev: str) -> Path:
     return path
 
 
-def job_argv(job: str, src: Path, out: str, config: Path) -> list[str]:
+def common_argv(src: Path, out: str) -> list[str]:
+    """What every job of the benches on the sample passes: input, output, no report, and ../shared's
+    opt-out list and benchmarks where they are (offline)."""
     argv = ["--input", str(src), "--output", out, "--no_report", "--quiet"]
     if SHARED.exists():
         argv += [
@@ -124,6 +126,16 @@ def job_argv(job: str, src: Path, out: str, config: Path) -> list[str]:
             "--benchmarks_dir",
             str(SHARED / "benchmarks"),
         ]
+    return argv
+
+
+def job_env() -> dict[str, str]:
+    """A bench job's environment: no progress lines, nothing from the Hub."""
+    return {**os.environ, "STACKCURATE_PROGRESS": "0", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+
+
+def job_argv(job: str, src: Path, out: str, config: Path) -> list[str]:
+    argv = common_argv(src, out)
     if job == "read_write":
         return argv + ["--stages", "validate", *ONE_WORKER]
     if job == "near_dedup":
@@ -134,7 +146,7 @@ def job_argv(job: str, src: Path, out: str, config: Path) -> list[str]:
 def measure(job: str, src: Path, code: Path) -> dict:
     """One job in a fresh subprocess of the code in ``code``; its figures and the load around it."""
     load = os.getloadavg()[0]
-    env = {**os.environ, "STACKCURATE_PROGRESS": "0", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    env = job_env()
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
         if job == "datasketch":
             command = [sys.executable, "-c", RUN_DATASKETCH, str(src)]

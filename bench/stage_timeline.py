@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.pipeline_throughput import ONE_WORKER, ROOT, SHARED, TWO_WORKERS, sample
+from bench.pipeline_throughput import ONE_WORKER, ROOT, TWO_WORKERS, common_argv, job_env, sample
 
 LARGE_S = 0.25  # a stage at least this long is printed by name
 SPED_UP = 0.75  # a stage that took at most this share of its one-worker time with two ran on both
@@ -51,7 +51,6 @@ class Stage:
 
 @dataclass(frozen=True)
 class Timeline:
-    workers: int
     wall: float
     stages: list[Stage]
 
@@ -146,16 +145,13 @@ def child(spec: str) -> None:
 
 
 def job_argv(src: Path, out: str, workers: int) -> list[str]:
-    argv = ["--input", str(src), "--output", out, "--no_report", "--quiet", "--preset", "santacoder"]
-    if SHARED.exists():
-        argv += ["--optout_list", str(SHARED / "optout/optouts.jsonl")]
-        argv += ["--benchmarks_dir", str(SHARED / "benchmarks")]
-    return argv + (ONE_WORKER if workers == 1 else [*TWO_WORKERS[:-1], str(workers)])
+    workers_argv = ONE_WORKER if workers == 1 else [*TWO_WORKERS[:-1], str(workers)]
+    return [*common_argv(src, out), "--preset", "santacoder", *workers_argv]
 
 
 def measure(src: Path, workers: int) -> Timeline:
     """One run of the santacoder job in a fresh subprocess, timed stage by stage."""
-    env = {**os.environ, "STACKCURATE_PROGRESS": "0", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    env = job_env()
     with tempfile.TemporaryDirectory(prefix="bench-timeline-") as tmp:
         settings = {"argv": job_argv(src, str(Path(tmp, "out")), workers), "started": time.time()}
         code = "import sys; from bench.stage_timeline import child; child(sys.argv[1])"
@@ -164,7 +160,7 @@ def measure(src: Path, workers: int) -> Timeline:
     if done.returncode != 0:
         raise RuntimeError(f"{workers} worker(s) on {src.name} failed:\n{done.stderr[-3000:]}")
     found = json.loads(done.stdout.strip().splitlines()[-1])
-    return Timeline(workers, found["wall"], [Stage(**s) for s in found["stages"]])
+    return Timeline(found["wall"], [Stage(**s) for s in found["stages"]])
 
 
 def lines(timeline: Timeline) -> list[str]:

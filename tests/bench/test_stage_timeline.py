@@ -10,17 +10,17 @@ from pathlib import Path
 from bench.stage_timeline import Stage, Timeline, lines, measure, split_ratio, stage_label, tree_cpu
 
 
-def _timeline(workers: int, wall: float, *stages: tuple[str, float]) -> Timeline:
+def _timeline(wall: float, *stages: tuple[str, float]) -> Timeline:
     at, found = 2.0, []
     for name, seconds in stages:
         found.append(Stage(at, seconds, seconds, name))
         at += seconds
-    return Timeline(workers, wall, found)
+    return Timeline(wall, found)
 
 
 def test_only_the_stages_two_workers_sped_up_are_halved():
-    one = _timeline(1, 14.0, ("((Judge/ByUnit/Read)+(x))", 8.0), ("(Write/Read)", 1.0), ("(Small)", 0.1))
-    two = _timeline(2, 9.0, ("((Judge/ByUnit/Read)+(y))", 4.2), ("(Write/Read)", 0.9), ("(Small)", 0.1))
+    one = _timeline(14.0, ("((Judge/ByUnit/Read)+(x))", 8.0), ("(Write/Read)", 1.0), ("(Small)", 0.1))
+    two = _timeline(9.0, ("((Judge/ByUnit/Read)+(y))", 4.2), ("(Write/Read)", 0.9), ("(Small)", 0.1))
     measured, split = split_ratio(one, two)
     assert round(measured, 4) == round(9.0 / 14.0, 4)
     assert round(split, 4) == round((14.0 - 4.0) / 14.0, 4)  # the writer (0.9 of 1.0) is not halved
@@ -30,7 +30,7 @@ def test_stage_labels_and_printed_lines():
     name = "((((ref_AppliedPTransform_Read-Files-Impulse_4)+(ref_AppliedPTransform_Read-Files-FlatMap_5))"
     assert stage_label(name) == "Read-Files-Impulse_4"
     assert stage_label("(Stage_near_dedup/ByUnit/Read)+(x)") == "Stage_near_dedup/ByUnit/Read"
-    printed = lines(_timeline(1, 12.0, ("(Big/Read)", 8.0), ("(Small)", 0.1), ("(Other)", 0.2)))
+    printed = lines(_timeline(12.0, ("(Big/Read)", 8.0), ("(Small)", 0.1), ("(Other)", 0.2)))
     assert printed[0].endswith("2.00 s")  # start-up
     assert "Big/Read" in printed[1] and "cores 1.00" in printed[1]
     assert "2 other stages" in printed[2] and printed[2].endswith("0.30 s")
