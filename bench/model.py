@@ -116,7 +116,7 @@ def main() -> None:
     parser.add_argument(
         "--gpu_batches",
         default="8,32",
-        help="score stage batch sizes tried on a GPU (8: the stage's default)",
+        help="score stage batch sizes tried on a GPU (the stage's default there is 32, 8 on CPU)",
     )
     parser.add_argument("--gpu_train", default="small", help="named sizes trained on a GPU, comma-separated")
     args = parser.parse_args()
