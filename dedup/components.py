@@ -150,7 +150,12 @@ def _labels(forest: tuple[np.ndarray, np.ndarray] | None) -> Iterator[tuple[Hash
 
 
 class ConnectedComponents(beam.PTransform):
-    """Edges ``(a, b)`` -> ``(node, smallest id of its component)`` for every node of an edge."""
+    """Edges ``(a, b)`` -> ``(node, smallest id of its component)`` for every node of an edge.
+
+    Without Beam's default for an empty input (no edges, no labels either way): the default costs a
+    stage of its own (an impulse and a side input), ~25-50 ms of a local run's serial time.
+    """
 
     def expand(self, edges: beam.PCollection) -> beam.PCollection:
-        return edges | "UnionFind" >> beam.CombineGlobally(UnionFind()) | "Labels" >> beam.FlatMap(_labels)
+        forest = edges | "UnionFind" >> beam.CombineGlobally(UnionFind()).without_defaults()
+        return forest | "Labels" >> beam.FlatMap(_labels)

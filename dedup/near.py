@@ -243,11 +243,11 @@ class NearVerdicts(beam.PTransform):
             sketched[BANDS]
             | "GroupBuckets" >> beam.GroupByKey()
             | "BucketEdges" >> beam.FlatMap(bucket_group_edges)
-            | "DistinctEdges" >> beam.Distinct()
         )
-        if p.verify:
+        if p.verify:  # each pair verified once; the components need no distinct edges (one stage less)
             edges = (
                 edges
+                | "DistinctEdges" >> beam.Distinct()
                 | "EdgePayload" >> beam.Map(lambda e: (e[0], e[1], None))
                 | "VerifyJaccard"
                 >> PairJaccard(sketched[SHINGLES], stars=sketched[STARS], reread=self._reread)

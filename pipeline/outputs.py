@@ -29,6 +29,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
@@ -75,9 +76,9 @@ class WriteSharded(beam.PTransform):
     """(group, row) -> ``root/<group>/<prefix>-00000-of-000NN.parquet``, shard count from the group's weight.
 
     A group is a folder path (``removed/<stage>``); its rows are written with the schema its first part
-    names in ``schemas``, so one writer (one set of Beam stages) serves every ledger folder.
-    ``required_groups`` get at least one (possibly empty) file even when no row reaches them, so that e.g.
-    every enabled stage has a ledger folder.
+    names in ``schemas``, so one writer (one set of Beam stages) serves every ledger folder. A
+    ``(group, None)`` entry is no row: it asks for the group's files even when no row reaches it (at least
+    one, possibly empty), so that e.g. every enabled stage has a ledger folder.
     """
 
     def __init__(
@@ -87,7 +88,6 @@ class WriteSharded(beam.PTransform):
         weight_of: Callable[[dict], int],
         target_weight: int,
         prefix: str,
-        required_groups: Iterable[str] = (),
     ):
         super().__init__()
         self._root = root
@@ -95,22 +95,23 @@ class WriteSharded(beam.PTransform):
         self._weight_of = weight_of
         self._target = max(1, int(target_weight))
         self._prefix = prefix
-        self._required = sorted(set(required_groups))
 
     def expand(self, keyed: beam.PCollection) -> beam.PCollection:
-        weight_of, target = self._weight_of, self._target
-        weights = keyed | "Weigh" >> beam.Map(lambda kv: (kv[0], weight_of(kv[1])))
-        required = keyed.pipeline | "Required" >> beam.Create([(g, 0) for g in self._required])
-        totals = (weights, required) | "AllGroups" >> beam.Flatten() | "Total" >> beam.CombinePerKey(sum)
-        shard_counts = totals | "Shards" >> beam.Map(lambda kv: (kv[0], max(1, math.ceil(kv[1] / target))))
+        weight_of = self._weight_of
+        weights = keyed | "Weigh" >> beam.Map(lambda kv: (kv[0], 0 if kv[1] is None else weight_of(kv[1])))
+        counts = weights | "Shards" >> beam.CombineGlobally(_ShardCounts(self._target)).without_defaults()
+        shard_counts = beam.pvalue.AsSingleton(counts, default_value={})  # {}: no group, nothing to write
 
-        def assign(kv: tuple[str, dict], counts: dict[str, int]) -> tuple[tuple[str, int], dict]:
+        def assign(
+            kv: tuple[str, dict | None], counts: dict[str, int]
+        ) -> Iterator[tuple[tuple[str, int], dict]]:
             group, row = kv
-            return (group, int(row["id"][:15], 16) % counts[group]), row
+            if row is not None:
+                yield (group, int(row["id"][:15], 16) % counts[group]), row
 
-        sharded = keyed | "Assign" >> beam.Map(assign, counts=beam.pvalue.AsDict(shard_counts))
-        markers = shard_counts | "Markers" >> beam.FlatMap(
-            lambda kv: [((kv[0], i), None) for i in range(kv[1])]
+        sharded = keyed | "Assign" >> beam.FlatMap(assign, counts=shard_counts)
+        markers = counts | "Markers" >> beam.FlatMap(
+            lambda counts: [((group, i), None) for group, count in counts.items() for i in range(count)]
         )
         root, schemas, prefix = self._root, self._schemas, self._prefix
 
@@ -125,8 +126,38 @@ class WriteSharded(beam.PTransform):
             (sharded, markers)
             | "WithMarkers" >> beam.Flatten()
             | "Group" >> beam.GroupByKey()
-            | "Write" >> beam.Map(write, counts=beam.pvalue.AsDict(shard_counts))
+            | "Write" >> beam.Map(write, counts=shard_counts)
         )
+
+
+class _SumsByKey(beam.CombineFn):
+    """(key, number) pairs -> {key: sum}, in one global combine; subclasses turn the sums into what they
+    plan. One combine rather than a per-key sum and a list of it: each is a few Beam stages, and a local
+    run pays ~25-50 ms of serial time per stage (docs/dataflow.md §4)."""
+
+    def create_accumulator(self) -> dict:
+        return {}
+
+    def add_input(self, sums: dict, pair: tuple[Any, int]) -> dict:
+        sums[pair[0]] = sums.get(pair[0], 0) + pair[1]
+        return sums
+
+    def merge_accumulators(self, accumulators: Iterable[dict]) -> dict:
+        merged: dict = {}
+        for sums in accumulators:
+            for key, value in sums.items():
+                merged[key] = merged.get(key, 0) + value
+        return merged
+
+
+class _ShardCounts(_SumsByKey):
+    """(group, weight) pairs -> {group: shard count}: ceil(weight / target), at least one."""
+
+    def __init__(self, target: int):
+        self._target = target
+
+    def extract_output(self, weights: dict[str, int]) -> dict[str, int]:
+        return {group: max(1, math.ceil(weight / self._target)) for group, weight in sorted(weights.items())}
 
 
 PENDING_BYTES = 64_000_000  # deltas of the shards written together (one read of each unit for all of them)
@@ -181,6 +212,19 @@ class WritePlan:
 def write_plan(totals: list[tuple[tuple[str, Unit], int]], target: int) -> WritePlan:
     plan = shard_plan(totals, target)
     return WritePlan(plan, write_groups(totals, plan, GROUP_BYTES))
+
+
+NO_DATA = WritePlan({}, {})
+
+
+class _PlanShards(_SumsByKey):
+    """((lang, unit), content bytes) pairs -> the :class:`WritePlan` (the same whatever their order)."""
+
+    def __init__(self, target: int):
+        self._target = target
+
+    def extract_output(self, sizes: dict[tuple[str, Unit], int]) -> WritePlan:
+        return write_plan(sorted(sizes.items()), self._target)
 
 
 def write_groups(
@@ -336,12 +380,11 @@ class WriteData(beam.PTransform):
         plan = (
             records
             | "Weigh" >> beam.MapTuple(lambda key, value: (key, value[3]))
-            | "Total" >> beam.CombinePerKey(sum)
-            | "AllUnits" >> beam.combiners.ToList()
-            | "Plan" >> beam.Map(write_plan, self._target)
+            | "Plan" >> beam.CombineGlobally(_PlanShards(self._target)).without_defaults()
         )
-        keyed = records | "Assign" >> beam.Map(_assign, plan=beam.pvalue.AsSingleton(plan))
         markers = plan | "Markers" >> beam.FlatMap(_markers)
+        plan = beam.pvalue.AsSingleton(plan, default_value=NO_DATA)  # no record: no shard, nothing to write
+        keyed = records | "Assign" >> beam.Map(_assign, plan=plan)
         return (
             (keyed, markers)
             | "Together" >> beam.Flatten()
@@ -349,7 +392,7 @@ class WriteData(beam.PTransform):
             | "Write"
             >> beam.ParDo(
                 _WriteShard(self._root, self._input_schema, self._schema, self._prefix),
-                plan=beam.pvalue.AsSingleton(plan),
+                plan=plan,
             )
         )
 

@@ -40,23 +40,6 @@ def _add(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
     return a[0] + b[0], a[1] + b[1]
 
 
-class _SumPairs(beam.CombineFn):
-    def create_accumulator(self) -> tuple[int, int]:
-        return 0, 0
-
-    def add_input(self, acc: tuple[int, int], value: tuple[int, int]) -> tuple[int, int]:
-        return _add(acc, value)
-
-    def merge_accumulators(self, accs: Iterable[tuple[int, int]]) -> tuple[int, int]:
-        total = (0, 0)
-        for acc in accs:
-            total = _add(total, acc)
-        return total
-
-    def extract_output(self, acc: tuple[int, int]) -> tuple[int, int]:
-        return acc
-
-
 CountKey = tuple[str, str, str, str]
 
 
@@ -73,37 +56,48 @@ def batch_counts(
     return list(totals.items())
 
 
-class _SumDigest(beam.CombineFn):
-    def create_accumulator(self) -> int:
-        return 0
-
-    def add_input(self, acc: int, part: int) -> int:
-        return (acc + part) % DIGEST_MODULUS
-
-    def merge_accumulators(self, accs: Iterable[int]) -> int:
-        return sum(accs) % DIGEST_MODULUS
-
-    def extract_output(self, acc: int) -> str:
-        return format_digest(acc)
+DIGEST_PART = None  # the key of an input batch's ids digest part among the count pairs
 
 
-class DigestParts(beam.PTransform):
-    """Per-batch digest parts -> one string: the order-independent digest of all input ids."""
+class _Totals(beam.CombineFn):
+    """Count pairs and ids digest parts (keyed ``DIGEST_PART``) -> (counts JSON, ids digest)."""
 
-    def expand(self, parts: beam.PCollection) -> beam.PCollection:
-        return parts | beam.CombineGlobally(_SumDigest())
+    def create_accumulator(self) -> tuple[dict, int]:
+        return {}, 0
+
+    def add_input(self, acc: tuple[dict, int], pair: tuple[CountKey | None, Any]) -> tuple[dict, int]:
+        counts, digest = acc
+        key, value = pair
+        if key is DIGEST_PART:
+            return counts, (digest + value) % DIGEST_MODULUS
+        counts[key] = _add(counts.get(key, (0, 0)), value)
+        return counts, digest
+
+    def merge_accumulators(self, accs: Iterable[tuple[dict, int]]) -> tuple[dict, int]:
+        counts: dict = {}
+        digest = 0
+        for part, part_digest in accs:
+            for key, value in part.items():
+                counts[key] = _add(counts.get(key, (0, 0)), value)
+            digest = (digest + part_digest) % DIGEST_MODULUS
+        return counts, digest
+
+    def extract_output(self, acc: tuple[dict, int]) -> tuple[str, str]:
+        counts, digest = acc
+        return json.dumps(sorted([list(k), list(v)] for k, v in counts.items())), format_digest(digest)
 
 
-class CombineCounts(beam.PTransform):
-    """Flattened (key, (docs, bytes)) pairs -> one JSON text of all counts (small)."""
+class CombineTotals(beam.PTransform):
+    """Flattened count pairs and digest parts -> one (counts JSON, ids digest): both small.
+
+    One global combine rather than one per kind (and a per-key sum before it): each combine is a few
+    Beam stages, and a local run pays ~25-50 ms of serial time per stage (docs/dataflow.md §4). Without
+    Beam's default for an empty input (a stage of its own): the caller sends at least one pair (the
+    graph sends the digest part of no ids), so a job that reads no document still writes both files.
+    """
 
     def expand(self, pairs: beam.PCollection) -> beam.PCollection:
-        return (
-            pairs
-            | "Sum" >> beam.CombinePerKey(_SumPairs())
-            | "All" >> beam.combiners.ToList()
-            | "Json" >> beam.Map(lambda items: json.dumps(sorted([list(k), list(v)] for k, v in items)))
-        )
+        return pairs | beam.CombineGlobally(_Totals()).without_defaults()
 
 
 def _entry(langs: dict[str, Any], lang: str) -> dict[str, Any]:
