@@ -50,15 +50,8 @@ from pipeline.finish import WORK_DIR
 from pipeline.ids import digest_sum
 from pipeline.inputs import input_schema
 from pipeline.judging import COUNTS, JudgeStage
-from pipeline.outputs import (
-    ARROW_TYPES,
-    LEDGER_SCHEMA,
-    MODIFIED_SCHEMA,
-    WriteData,
-    WriteSharded,
-    data_schema,
-    join,
-)
+from pipeline.ledger_writer import LEDGER_SCHEMA, MODIFIED_SCHEMA, WriteSharded
+from pipeline.outputs import ARROW_TYPES, WriteData, data_schema, join
 from pipeline.progress import shared_progress
 from pipeline.rejoin import Grouped
 from pipeline.runners import LOCAL, reports_progress, runner_name, workers_run_here

@@ -227,6 +227,13 @@ def test_data_writer_reads_each_mixed_language_unit_once_and_writes_the_same_byt
         assert ids == [d["id"] for d in kept if d["lang"] == lang]  # input order, across the shards
 
 
+def test_data_writer_writes_nothing_when_no_document_is_kept(tmp_path):
+    """No piece reaches the writer (every document removed): no plan, no shard, no file, no error."""
+    path = str(tmp_path / "in.parquet")
+    pq.write_table(pa.Table.from_pylist(_rows(10, size=40)), path)
+    assert _write_data(tmp_path, "none", [], input_schema([path])) == {}
+
+
 def test_content_views_are_each_rows_utf8_bytes_in_a_sliced_column():
     """The views hashing reads (ids, MinHash tokens): exactly ``str.encode("utf-8")`` of each row, nulls as
     None, also for a slice of a column (its buffer offset) and non-ASCII text."""
