@@ -43,7 +43,7 @@ from pipeline.batches import (
     Piece,
     Unit,
     content_sizes,
-    list_units,
+    list_all_units,
     read_unit,
 )
 from pipeline.finish import WORK_DIR
@@ -101,8 +101,7 @@ class ReadPieces(beam.PTransform):
     def expand(self, start: beam.PCollection) -> dict[str, beam.PCollection]:
         out = (
             start
-            | "Files" >> beam.FlatMap(lambda _, files: files, self._files)
-            | "Units" >> beam.FlatMap(list_units)
+            | "Units" >> beam.FlatMap(lambda _, files: list_all_units(files), self._files)
             | "Spread" >> beam.Reshuffle()
             | "Batches"
             >> beam.ParDo(_ReadBatches(self._schema, self._first))

@@ -59,6 +59,25 @@ def test_parquet_batches_are_the_prepared_rows(tmp_path):
     assert [d["lang"] for d in got[:2]] == ["javascript", "python"]
 
 
+def test_all_units_are_listed_in_file_order_and_a_bad_file_fails_the_listing(tmp_path):
+    paths = []
+    for number in range(20):  # more files than listing threads: the order is still the files' order
+        path = tmp_path / f"part-{number:02d}.parquet"
+        pq.write_table(pa.Table.from_pylist(_rows(10 + number)), path, row_group_size=4 + number % 3)
+        paths.append(str(path))
+    jsonl = tmp_path / "extra.jsonl"
+    jsonl.write_text(json.dumps(_rows(1)[0]) + "\n")
+    paths.insert(7, str(jsonl))
+    listed = batches.list_all_units(paths)
+    assert listed == _units(paths)
+    assert len(listed) > len(paths) and (str(jsonl), -1) in listed
+    assert batches.list_all_units(paths[:1]) == _units(paths[:1]) and batches.list_all_units([]) == []
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"not parquet at all")
+    with pytest.raises(batches.InputError, match="broken.parquet"):
+        batches.list_all_units([*paths[:3], str(broken), *paths[3:]])
+
+
 def test_jsonl_keeps_what_arrow_cannot_hold_for_validate(tmp_path):
     path = tmp_path / "bad.jsonl"
     good = json.dumps(_rows(1)[0])
