@@ -288,8 +288,10 @@ class WriteData(beam.PTransform):
             | "Plan" >> beam.CombineGlobally(_PlanShards(self._target)).without_defaults()
         )
         markers = plan | "Markers" >> beam.FlatMap(_markers)
-        plan = beam.pvalue.AsSingleton(plan, default_value=NO_DATA)  # no record: no shard, nothing to write
-        keyed = records | "Assign" >> beam.Map(_assign, plan=plan)
+        planned = beam.pvalue.AsSingleton(
+            plan, default_value=NO_DATA
+        )  # no record: no shard, nothing to write
+        keyed = records | "Assign" >> beam.Map(_assign, plan=planned)
         return (
             (keyed, markers)
             | "Together" >> beam.Flatten()
@@ -297,7 +299,7 @@ class WriteData(beam.PTransform):
             | "Write"
             >> beam.ParDo(
                 _WriteShard(self._root, self._input_schema, self._schema, self._prefix),
-                plan=plan,
+                plan=planned,
             )
         )
 
