@@ -246,6 +246,27 @@ def test_data_writer_reads_each_mixed_language_unit_once_and_writes_the_same_byt
         assert ids == [d["id"] for d in kept if d["lang"] == lang]  # input order, across the shards
 
 
+def test_a_language_gets_all_its_shards_even_those_no_unit_went_to(tmp_path):
+    """One unit, more content than the shard target: N = ceil(content / target) files, the unit's rows
+    in the first, the others with no row group but the data schema (a reader of ``-of-N`` finds all N)."""
+    path = str(tmp_path / "in.parquet")
+    rows = [row for row in _rows(80, size=200) if row["max_stars_repo_path"].endswith(".py")]
+    pq.write_table(pa.Table.from_pylist(rows), path)  # one row group: one unit
+    schema = input_schema([path])
+    pieces = [
+        batches.Piece(unit, i, b) for unit in _units([path]) for i, b in enumerate(read_unit(unit, schema))
+    ]
+    content = sum(len(row["content"].encode()) for row in rows)
+    written = _write_data(tmp_path, "out", pieces, schema)
+    count = -(-content // 3_000)
+    assert count >= 3
+    assert sorted(written) == [f"python/train-{n:05d}-of-{count:05d}.parquet" for n in range(count)]
+    files = [pq.ParquetFile(tmp_path / "out" / name) for name in sorted(written)]
+    assert files[0].read().column("id").to_pylist() == [d["id"] for p in pieces for d in to_dicts(p.batch)]
+    assert [f.metadata.num_row_groups for f in files[1:]] == [0] * (count - 1)
+    assert all(f.schema_arrow.equals(files[0].schema_arrow) for f in files)
+
+
 def test_data_writer_writes_nothing_when_no_document_is_kept(tmp_path):
     """No piece reaches the writer (every document removed): no plan, no shard, no file, no error."""
     path = str(tmp_path / "in.parquet")
