@@ -14,12 +14,14 @@ What moves where:
   position; band keys, ranks and shingle sets by id), and their verdicts meet
   the unit's delta (surviving rows, added columns) in one ``GroupByKey`` by
   unit; the unit is then re-read.
-* **WriteData** (``pipeline.outputs``) groups the last deltas by output shard
-  (contiguous units of one language) and the shard's writer re-reads its units.
+* **WriteData** (``pipeline.outputs``) encodes each last piece's rows as parquet
+  fragments where the piece is, and each output shard (contiguous units of one
+  language) is its fragments' row groups copied in order.
 
 So document content crosses no shuffle at all: what crosses are unit names,
-ranks, keys, ids, row positions, score columns, ledger rows and counts
-(plus the new content of documents a stage rewrote, PII redaction, once).
+ranks, keys, ids, row positions, score columns, ledger rows, counts and
+fragments' names (plus the new content of documents a stage rewrote, PII
+redaction, to the next grouping stage's re-join if one follows it).
 
 Before anything is wired, :func:`check_stages` checks the specs against the
 input schema and the runner (a :class:`~pipeline.stages.base.ConfigError`
@@ -204,8 +206,8 @@ def build(p: beam.Pipeline, plan: Any) -> None:
             modified.append(out[MODIFIED])
     work, root = join(plan.output, WORK_DIR), plan.parts_root
     target = int(plan.config.output.shard_target_mb * 1e6)
-    writer_args = (join(root, "data"), schema, data_schema(schema, columns), target)
-    _ = pieces | "WriteData" >> WriteData(*writer_args)
+    data_writer = WriteData(join(root, "data"), data_schema(schema, columns), target, join(work, "fragments"))
+    _ = pieces | "WriteData" >> data_writer
     if removed:  # removed/<stage>/ and modified/<stage>/: one writer, its groups keyed by folder and stage
         folders = [("removed", rows) for rows in removed] + [("modified", rows) for rows in modified]
         keyed = [

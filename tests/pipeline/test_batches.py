@@ -1,4 +1,4 @@
-"""The batch plane's parts: reading units into bounded batches, deltas, shard plans, the local worker default."""
+"""The batch plane's parts: reading units into bounded batches, deltas, the local worker default."""
 
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ from pipeline.batches import (
 )
 from pipeline.ids import content_digest, doc_id
 from pipeline.inputs import input_schema, jsonl_lines, make_encodable, parse_json_line, prepare
-from pipeline.outputs import shard_plan, write_groups
 from pipeline.stages.base import content_bytes
 
 
@@ -147,37 +146,6 @@ def test_first_read_keeps_the_content_digest_of_each_id(tmp_path):
     ]
 
 
-def test_shard_plan_is_contiguous_and_sized_like_before():
-    units = [(f"f{i:02d}.parquet", 0) for i in range(10)]
-    totals = [(("python", u), 30) for u in units] + [(("java", units[3]), 5)]
-    plan = shard_plan(totals, target=100)
-    count, shards = plan["python"]
-    assert count == 3  # ceil(300 / 100), as the writer always counted
-    assert [shards[u] for u in units] == sorted(shards[u] for u in units)  # contiguous runs in input order
-    assert set(shards.values()) == {0, 1, 2}
-    assert plan["java"] == (1, {units[3]: 0})
-    assert shard_plan(list(reversed(totals)), target=100) == plan
-
-
-def test_shards_that_share_units_are_written_by_one_writer_up_to_a_size():
-    units = [(f"f{i:02d}.parquet", 0) for i in range(6)]
-    mixed = [(("python", u), 30) for u in units] + [(("java", u), 10) for u in units]
-    plan = shard_plan(mixed, target=100)  # python: 2 shards of 3 units, java: 1 shard of all 6
-    assert write_groups(mixed, plan, limit=1_000) == {("java", 0): 0, ("python", 0): 0, ("python", 1): 0}
-    # past the limit the shards stay apart (each then reads the units it needs itself)
-    assert write_groups(mixed, plan, limit=150) == {("java", 0): 0, ("python", 0): 0, ("python", 1): 2}
-    assert write_groups(mixed, plan, limit=0) == {("java", 0): 0, ("python", 0): 1, ("python", 1): 2}
-    # one language per unit (The Stack's files): nothing shared, one writer per shard
-    pure = [(("python", u), 30) for u in units[:3]] + [(("java", u), 30) for u in units[3:]]
-    assert write_groups(pure, shard_plan(pure, target=50), limit=1_000) == {
-        ("java", 0): 0,
-        ("java", 1): 1,
-        ("python", 0): 2,
-        ("python", 1): 3,
-    }
-    assert write_groups(list(reversed(mixed)), plan, limit=150) == write_groups(mixed, plan, limit=150)
-
-
 def test_local_runs_use_every_core():
     from apache_beam.options.pipeline_options import DirectOptions
 
@@ -198,80 +166,6 @@ def test_delta_always_carries_ids_and_languages(tmp_path, name):
     (batch,) = list(read_unit((path, 0), schema))
     rows, carried = delta_of(batch, schema)
     assert pa.ipc.open_stream(carried).read_next_batch().column(name).equals(batch.column(name))
-
-
-def _write_data(tmp_path, name: str, pieces: list, schema: pa.Schema) -> dict[str, bytes]:
-    import apache_beam as beam
-    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-
-    from pipeline.outputs import WriteData, data_schema
-
-    root = tmp_path / name
-    with beam.Pipeline(runner=FnApiRunner()) as pipeline:
-        _ = pipeline | beam.Create(pieces) | WriteData(str(root), schema, data_schema(schema, {}), 3_000)
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.parquet"))}
-
-
-def test_data_writer_reads_each_mixed_language_unit_once_and_writes_the_same_bytes(tmp_path, monkeypatch):
-    from pipeline import outputs, read_ahead
-
-    path = str(tmp_path / "in.parquet")
-    pq.write_table(pa.Table.from_pylist(_rows(240, size=40)), path, row_group_size=40)  # 6 units, py and js
-    schema = input_schema([path])
-    pieces = [
-        batches.Piece(unit, index, batch.filter(pa.array(np.arange(batch.num_rows) % 4 != 1)))
-        for unit in _units([path])
-        for index, batch in enumerate(read_unit(unit, schema))
-    ]
-    reads: list = []
-
-    def counted(unit, *args, **kwargs):
-        reads.append(unit)
-        return read_unit(unit, *args, **kwargs)
-
-    monkeypatch.setattr(read_ahead, "read_unit", counted)  # the writer's re-reads, a few batches ahead
-    together = _write_data(tmp_path, "together", pieces, schema)
-    assert sorted(reads) == _units([path])  # once each, though every unit feeds both languages' shards
-    reads.clear()
-    monkeypatch.setattr(outputs, "PENDING_BYTES", 1)  # every shard written on its own, as a lone shard is
-    monkeypatch.setattr(outputs, "GROUP_BYTES", 0)  # (shards that share units go to one writer up to this)
-    alone = _write_data(tmp_path, "alone", pieces, schema)
-    assert len(reads) > len(_units([path]))
-    assert sum(name.startswith("python/") for name in together) >= 2  # several shards per language
-    assert together == alone
-    kept = [doc for piece in pieces for doc in to_dicts(piece.batch)]
-    for lang in ("python", "javascript"):
-        files = [tmp_path / "together" / name for name in together if name.startswith(f"{lang}/")]
-        ids = [i for f in files for i in pq.read_table(f).column("id").to_pylist()]
-        assert ids == [d["id"] for d in kept if d["lang"] == lang]  # input order, across the shards
-
-
-def test_a_language_gets_all_its_shards_even_those_no_unit_went_to(tmp_path):
-    """One unit, more content than the shard target: N = ceil(content / target) files, the unit's rows
-    in the first, the others with no row group but the data schema (a reader of ``-of-N`` finds all N)."""
-    path = str(tmp_path / "in.parquet")
-    rows = [row for row in _rows(80, size=200) if row["max_stars_repo_path"].endswith(".py")]
-    pq.write_table(pa.Table.from_pylist(rows), path)  # one row group: one unit
-    schema = input_schema([path])
-    pieces = [
-        batches.Piece(unit, i, b) for unit in _units([path]) for i, b in enumerate(read_unit(unit, schema))
-    ]
-    content = sum(len(row["content"].encode()) for row in rows)
-    written = _write_data(tmp_path, "out", pieces, schema)
-    count = -(-content // 3_000)
-    assert count >= 3
-    assert sorted(written) == [f"python/train-{n:05d}-of-{count:05d}.parquet" for n in range(count)]
-    files = [pq.ParquetFile(tmp_path / "out" / name) for name in sorted(written)]
-    assert files[0].read().column("id").to_pylist() == [d["id"] for p in pieces for d in to_dicts(p.batch)]
-    assert [f.metadata.num_row_groups for f in files[1:]] == [0] * (count - 1)
-    assert all(f.schema_arrow.equals(files[0].schema_arrow) for f in files)
-
-
-def test_data_writer_writes_nothing_when_no_document_is_kept(tmp_path):
-    """No piece reaches the writer (every document removed): no plan, no shard, no file, no error."""
-    path = str(tmp_path / "in.parquet")
-    pq.write_table(pa.Table.from_pylist(_rows(10, size=40)), path)
-    assert _write_data(tmp_path, "none", [], input_schema([path])) == {}
 
 
 def test_content_views_are_each_rows_utf8_bytes_in_a_sliced_column():

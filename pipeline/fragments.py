@@ -1,0 +1,75 @@
+"""A data shard's parts: each piece's kept rows of one language as a small parquet file (a *fragment*),
+written where the piece was judged; the shard is then its fragments' row groups copied in order
+(``pipeline.parquet_concat``).
+
+Every fragment is written with the same settings and schema (the data schema: the input's columns, then
+the stages' score columns; internal columns dropped, a missing column null), one row group per fragment
+(a piece holds at most ``pipeline.batches.MAX_ROWS`` rows and ``MAX_BYTES`` of content), so a shard's
+bytes are a function of its rows alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Iterable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import CompressionTypes, FileSystems
+
+from pipeline.batches import Unit
+from pipeline.parquet_concat import concatenate
+from pipeline.store import join
+
+_SETTINGS = {"compression": "zstd", "use_dictionary": True}
+
+
+def fragment_path(scratch: str, lang: str, unit: Unit, index: int) -> str:
+    """Where a piece's fragment of one language goes: the same path for the same piece on any worker
+    (a retried bundle writes the same bytes again)."""
+    path, group = unit
+    key = hashlib.sha1(f"{path}\0{group}".encode()).hexdigest()[:20]
+    return join(scratch, lang, f"{key}-{group}-{index:06d}.parquet")
+
+
+def conformed(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """``batch`` with exactly ``schema``'s columns, in order: cast where the type differs, null where the
+    column is missing."""
+    names = batch.schema.names
+    columns = []
+    for field in schema:
+        column = batch.column(field.name) if field.name in names else pa.nulls(batch.num_rows, field.type)
+        columns.append(column if column.type == field.type else column.cast(field.type))
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def encode(batch: pa.RecordBatch, schema: pa.Schema) -> bytes:
+    """A fragment's bytes: ``batch``'s rows as one row group of a parquet file of ``schema``."""
+    buffer = io.BytesIO()
+    with pq.ParquetWriter(buffer, schema, **_SETTINGS) as writer:
+        writer.write_batch(conformed(batch, schema), row_group_size=max(1, batch.num_rows))
+    return buffer.getvalue()
+
+
+def write_file(path: str, data: bytes) -> None:
+    with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        handle.write(data)
+
+
+def _read_file(path: str) -> bytes:
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        return handle.read()
+
+
+def write_shard(path: str, fragments: Iterable[str]) -> int:
+    """The shard at ``path``: the row groups of ``fragments`` (paths, in row order) one after the other,
+    read one at a time. Returns its rows."""
+    with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        return concatenate((_read_file(fragment) for fragment in fragments), handle)
+
+
+def write_empty(path: str, schema: pa.Schema) -> None:
+    """A shard with no row group, with the data schema (a language has all N of its ``-of-N`` files)."""
+    with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        pq.ParquetWriter(handle, schema, **_SETTINGS).close()
