@@ -70,3 +70,16 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def code_rows(n: int, size: int = 10, langs: tuple[str, ...] = ("js", "py")) -> list[dict]:
+    """``n`` Stack-shaped rows of small code files, their extensions taking ``langs`` in turn."""
+    return [
+        {
+            "content": f"x{i} = {'a' * (size + i % 7)}\n",
+            "max_stars_repo_name": f"owner/repo{i % 3}",
+            "max_stars_repo_path": f"src/f{i}.{langs[i % len(langs)]}",
+            "max_stars_count": i if i % 5 else None,
+        }
+        for i in range(n)
+    ]

@@ -26,18 +26,7 @@ from pipeline.batches import (
 from pipeline.ids import content_digest, doc_id
 from pipeline.inputs import input_schema, jsonl_lines, make_encodable, parse_json_line, prepare
 from pipeline.stages.base import content_bytes
-
-
-def _rows(n: int, size: int = 10) -> list[dict]:
-    return [
-        {
-            "content": f"x{i} = {'a' * (size + i % 7)}\n",
-            "max_stars_repo_name": f"owner/repo{i % 3}",
-            "max_stars_repo_path": f"src/f{i}.{'py' if i % 2 else 'js'}",
-            "max_stars_count": i if i % 5 else None,
-        }
-        for i in range(n)
-    ]
+from tests.pipeline.helpers import code_rows
 
 
 def _units(paths: list[str]) -> list[tuple[str, int]]:
@@ -45,7 +34,7 @@ def _units(paths: list[str]) -> list[tuple[str, int]]:
 
 
 def test_parquet_batches_are_the_prepared_rows(tmp_path):
-    rows = _rows(300)
+    rows = code_rows(300)
     rows[5]["avg_line_length"], rows[5]["max_line_length"], rows[5]["alphanum_fraction"] = 1.0, 2, 0.5
     path = str(tmp_path / "in.parquet")
     pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=100)
@@ -62,10 +51,10 @@ def test_all_units_are_listed_in_file_order_and_a_bad_file_fails_the_listing(tmp
     paths = []
     for number in range(20):  # more files than listing threads: the order is still the files' order
         path = tmp_path / f"part-{number:02d}.parquet"
-        pq.write_table(pa.Table.from_pylist(_rows(10 + number)), path, row_group_size=4 + number % 3)
+        pq.write_table(pa.Table.from_pylist(code_rows(10 + number)), path, row_group_size=4 + number % 3)
         paths.append(str(path))
     jsonl = tmp_path / "extra.jsonl"
-    jsonl.write_text(json.dumps(_rows(1)[0]) + "\n")
+    jsonl.write_text(json.dumps(code_rows(1)[0]) + "\n")
     paths.insert(7, str(jsonl))
     listed = batches.list_all_units(paths)
     assert listed == _units(paths)
@@ -79,8 +68,8 @@ def test_all_units_are_listed_in_file_order_and_a_bad_file_fails_the_listing(tmp
 
 def test_jsonl_keeps_what_arrow_cannot_hold_for_validate(tmp_path):
     path = tmp_path / "bad.jsonl"
-    good = json.dumps(_rows(1)[0])
-    lines = [good, json.dumps({**_rows(2)[1], "content": 42}), good.replace('"x0', '"\\udc80x0')]
+    good = json.dumps(code_rows(1)[0])
+    lines = [good, json.dumps({**code_rows(2)[1], "content": 42}), good.replace('"x0', '"\\udc80x0')]
     path.write_text("\n".join(lines) + "\n")
     schema = input_schema([str(path)])
     (batch,) = list(read_unit((str(path), -1), schema))
@@ -97,7 +86,7 @@ def test_batches_are_bounded_and_always_the_same(tmp_path, monkeypatch):
     monkeypatch.setattr(batches, "MAX_ROWS", 50)
     monkeypatch.setattr(batches, "MAX_BYTES", 2_000)
     monkeypatch.setattr(batches, "READ_ROWS", 16)
-    rows = _rows(400, size=30)
+    rows = code_rows(400, size=30)
     rows[123]["content"] = "y" * 5_000  # one document over the byte cap travels alone
     path = str(tmp_path / "in.parquet")
     pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=400)
@@ -116,7 +105,7 @@ def test_batches_are_bounded_and_always_the_same(tmp_path, monkeypatch):
 
 def test_delta_carries_added_columns_and_only_rewritten_content(tmp_path):
     path = str(tmp_path / "in.parquet")
-    pq.write_table(pa.Table.from_pylist(_rows(40, size=2_000)), path)
+    pq.write_table(pa.Table.from_pylist(code_rows(40, size=2_000)), path)
     schema = input_schema([path])
     (batch,) = list(read_unit((path, 0), schema))
     keep = np.arange(40) % 3 != 0
@@ -137,7 +126,7 @@ def test_delta_carries_added_columns_and_only_rewritten_content(tmp_path):
 
 def test_first_read_keeps_the_content_digest_of_each_id(tmp_path):
     path = str(tmp_path / "in.parquet")
-    pq.write_table(pa.Table.from_pylist(_rows(40, size=300)), path)
+    pq.write_table(pa.Table.from_pylist(code_rows(40, size=300)), path)
     (batch,) = list(read_unit((path, 0), input_schema([path])))
     rows = batch.to_pylist()
     assert [row[DIGEST] for row in rows] == [content_digest(row["content"]) for row in rows]
@@ -161,7 +150,7 @@ def test_local_runs_use_every_core():
 @pytest.mark.parametrize("name", ["id", "lang"])
 def test_delta_always_carries_ids_and_languages(tmp_path, name):
     path = str(tmp_path / "in.parquet")
-    pq.write_table(pa.Table.from_pylist(_rows(5)), path)
+    pq.write_table(pa.Table.from_pylist(code_rows(5)), path)
     schema = input_schema([path])
     (batch,) = list(read_unit((path, 0), schema))
     rows, carried = delta_of(batch, schema)

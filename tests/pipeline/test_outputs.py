@@ -12,18 +12,7 @@ from pipeline import batches
 from pipeline.batches import list_units, read_unit, to_dicts
 from pipeline.inputs import input_schema
 from pipeline.outputs import WriteData, data_schema, shard_plan
-
-
-def _rows(n: int, size: int = 40, langs: tuple[str, ...] = ("py", "js")) -> list[dict]:
-    return [
-        {
-            "content": f"x{i} = {'a' * (size + i % 7)}\n",
-            "max_stars_repo_name": f"owner/repo{i % 3}",
-            "max_stars_repo_path": f"src/f{i}.{langs[i % len(langs)]}",
-            "max_stars_count": i if i % 5 else None,
-        }
-        for i in range(n)
-    ]
+from tests.pipeline.helpers import code_rows
 
 
 def _pieces(path: str, drop_every: int = 4) -> tuple[list[batches.Piece], pa.Schema]:
@@ -64,7 +53,9 @@ def test_shard_plan_is_contiguous_and_sized_like_before():
 
 def test_shards_hold_the_kept_rows_in_input_order_without_reading_the_input_again(tmp_path, monkeypatch):
     path = str(tmp_path / "in.parquet")
-    pq.write_table(pa.Table.from_pylist(_rows(240)), path, row_group_size=40)  # 6 units, py and js
+    pq.write_table(
+        pa.Table.from_pylist(code_rows(240, size=40)), path, row_group_size=40
+    )  # 6 units, py and js
     pieces, schema = _pieces(path)
 
     def no_read(*args, **kwargs):
@@ -87,7 +78,7 @@ def test_shards_hold_the_kept_rows_in_input_order_without_reading_the_input_agai
 
 def test_shards_are_the_same_bytes_whatever_the_order_the_pieces_arrive_in(tmp_path):
     path = str(tmp_path / "in.parquet")
-    pq.write_table(pa.Table.from_pylist(_rows(240)), path, row_group_size=40)
+    pq.write_table(pa.Table.from_pylist(code_rows(240, size=40)), path, row_group_size=40)
     pieces, schema = _pieces(path)
     forward = _write_data(tmp_path, "forward", pieces, schema)
     backward = _write_data(tmp_path, "backward", list(reversed(pieces)), schema)
@@ -98,7 +89,9 @@ def test_a_language_gets_all_its_shards_even_those_no_unit_went_to(tmp_path):
     """One unit, more content than the shard target: N = ceil(content / target) files, the unit's rows
     in the first, the others with no row group but the data schema (a reader of ``-of-N`` finds all N)."""
     path = str(tmp_path / "in.parquet")
-    pq.write_table(pa.Table.from_pylist(_rows(40, size=200, langs=("py",))), path)  # one row group: one unit
+    pq.write_table(
+        pa.Table.from_pylist(code_rows(40, size=200, langs=("py",))), path
+    )  # one row group: one unit
     pieces, schema = _pieces(path, drop_every=10**9)
     content = sum(len(d["content"].encode()) for p in pieces for d in to_dicts(p.batch))
     written = _write_data(tmp_path, "out", pieces, schema)
@@ -114,5 +107,5 @@ def test_a_language_gets_all_its_shards_even_those_no_unit_went_to(tmp_path):
 def test_data_writer_writes_nothing_when_no_document_is_kept(tmp_path):
     """No piece reaches the writer (every document removed): no plan, no shard, no file, no error."""
     path = str(tmp_path / "in.parquet")
-    pq.write_table(pa.Table.from_pylist(_rows(10)), path)
+    pq.write_table(pa.Table.from_pylist(code_rows(10, size=40)), path)
     assert _write_data(tmp_path, "none", [], input_schema([path])) == {}
