@@ -17,6 +17,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipeline import finish as finish_mod
 from pipeline import graph, runners, store, warm_workers
 from pipeline import stats as stats_mod
+from pipeline.collector import collect_less_often
 from pipeline.config import RunConfig, resolve
 from pipeline.inputs import describe_inputs, list_input_sizes
 from pipeline.judging import CPU_US
@@ -178,6 +179,7 @@ def run(argv: list[str], early: warm_workers.WarmWorkers | None = None) -> dict[
     The parts are written in place, or next to an earlier finished output that they replace only
     once complete (``pipeline.finish``); so an interrupted re-run never destroys a good output.
     """
+    collect_less_often()  # documents are judged in this process (one worker) or in forks of it
     plan = make_plan(argv)
     curate = plan.options.view_as(CurateOptions)
     if curate.tokenize_output and not curate.tokenizer:

@@ -21,6 +21,7 @@ from typing import Any
 from cli.command import asks_for_help
 from pipeline import warm_workers
 from pipeline.arguments import run_parser
+from pipeline.collector import collect_less_often
 
 
 def run(argv: list[str]) -> dict[str, Any]:
@@ -33,7 +34,9 @@ def run(argv: list[str]) -> dict[str, Any]:
 
 @contextmanager
 def _early_workers(argv: list[str]) -> Iterator[warm_workers.WarmWorkers | None]:
-    """Warm workers forked now, before Beam is imported, if ``argv`` looks like a local multi-worker run."""
+    """Warm workers forked now, before Beam is imported, if ``argv`` looks like a local multi-worker run
+    (with the collector set as the job sets it, ``pipeline.collector``)."""
+    collect_less_often()
     count = warm_workers.forks_wanted(argv)
     pool = warm_workers.WarmWorkers(count, preload=functools.partial(_preload, argv)) if count else None
     try:
