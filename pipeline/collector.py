@@ -6,9 +6,10 @@ ones). The job allocates dicts and strings per document, and with Beam, Presidio
 collection walks a million objects or more: the santacoder job on the 200 MB sample ran 11 of them in its
 one-worker process, ~1.4 s of its ~18. With the youngest generation collected every 10,000 allocations
 (the older ones as before, relative to it) it runs 4, and the run took 16.4-17.0 s against 17.9-18.3
-(peak RSS 626-629 MB either way). Forked workers inherit the setting; their parent also freezes what it
-set up (``pipeline.warm_workers``), so their collections skip it (two workers: 11.4-11.9 s against
-11.6-12.2). Dataflow's and Flink's workers are Beam's own processes and keep Python's defaults.
+(peak RSS 626-629 MB either way), and every process's start-up (imports allocate) is shorter. Forked
+workers inherit the setting; their parent also froze what it set up (``pipeline.warm_workers``), so their
+collections never walked it, and two workers gain less (10.8-11.1 s against 11.4-12.2). Dataflow's and
+Flink's workers are Beam's own processes and keep Python's defaults.
 """
 
 from __future__ import annotations
