@@ -7,9 +7,10 @@ most ``MAX_ROWS`` rows and ``MAX_BYTES`` content bytes, and the same unit
 always yields the same batches, so a batch is named by ``(unit, index)`` and a
 row by its position in it. That is what lets the pipeline move only small
 records between steps: a step that needs the documents again (after a
-grouping stage, or to write them) re-reads its unit and applies a *delta*
-(the surviving row positions and the columns stages added), instead of
-receiving the documents through a shuffle.
+grouping stage) re-reads its unit and applies a *delta* (the surviving row
+positions and the columns stages added), instead of receiving the documents
+through a shuffle; the data writer needs no read at all (the last stage
+writes its pieces as parquet fragments, ``pipeline.fragments``).
 
 Internal columns (never written): ``__sc_row`` (the row's position in the
 batch as read) and, when present, ``__sc_raw`` (content that is not UTF-8
