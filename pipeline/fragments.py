@@ -18,11 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from apache_beam.io.filesystems import CompressionTypes, FileSystems
 
-from pipeline.batches import Unit
+from pipeline import store
+from pipeline.batches import Unit, conform
 from pipeline.parquet_concat import concatenate
-from pipeline.store import join
 
 _SETTINGS = {"compression": "zstd", "use_dictionary": True}
 READ_AHEAD = 4  # fragments read while the one before is copied (a fragment: at most one piece's rows)
@@ -33,36 +32,17 @@ def fragment_path(scratch: str, lang: str, unit: Unit, index: int) -> str:
     (a retried bundle writes the same bytes again)."""
     path, group = unit
     key = hashlib.sha1(f"{path}\0{group}".encode()).hexdigest()[:20]
-    return join(scratch, lang, f"{key}-{group}-{index:06d}.parquet")
-
-
-def conformed(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    """``batch`` with exactly ``schema``'s columns, in order: cast where the type differs, null where the
-    column is missing."""
-    names = batch.schema.names
-    columns = []
-    for field in schema:
-        column = batch.column(field.name) if field.name in names else pa.nulls(batch.num_rows, field.type)
-        columns.append(column if column.type == field.type else column.cast(field.type))
-    return pa.RecordBatch.from_arrays(columns, schema=schema)
+    return store.join(scratch, lang, f"{key}-{group}-{index:06d}.parquet")
 
 
 def encode(batch: pa.RecordBatch, schema: pa.Schema) -> bytes:
-    """A fragment's bytes: ``batch``'s rows as one row group of a parquet file of ``schema``."""
+    """A fragment's bytes: ``batch``'s rows as one row group of a parquet file of ``schema`` (its columns
+    conformed as the reader conforms the input's, ``pipeline.batches.conform``; internal ones dropped)."""
+    rows = conform(batch, schema, "a data fragment").select(schema.names)
     buffer = io.BytesIO()
     with pq.ParquetWriter(buffer, schema, **_SETTINGS) as writer:
-        writer.write_batch(conformed(batch, schema), row_group_size=max(1, batch.num_rows))
+        writer.write_batch(rows, row_group_size=max(1, batch.num_rows))
     return buffer.getvalue()
-
-
-def write_file(path: str, data: bytes) -> None:
-    with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-        handle.write(data)
-
-
-def _read_file(path: str) -> bytes:
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-        return handle.read()
 
 
 def _read_ahead(paths: Iterable[str]) -> Iterator[bytes]:
@@ -71,7 +51,7 @@ def _read_ahead(paths: Iterable[str]) -> Iterator[bytes]:
     with ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix="fragment-read") as pool:
         pending: deque = deque()
         for path in paths:
-            pending.append(pool.submit(_read_file, path))
+            pending.append(pool.submit(store.read_bytes, path))
             if len(pending) > READ_AHEAD:
                 yield pending.popleft().result()
         while pending:
@@ -81,11 +61,11 @@ def _read_ahead(paths: Iterable[str]) -> Iterator[bytes]:
 def write_shard(path: str, fragments: Iterable[str]) -> int:
     """The shard at ``path``: the row groups of ``fragments`` (paths, in row order) one after the other,
     at most ``READ_AHEAD`` + 1 of them held at a time. Returns its rows."""
-    with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+    with store.open_write(path) as handle:
         return concatenate(_read_ahead(fragments), handle)
 
 
 def write_empty(path: str, schema: pa.Schema) -> None:
     """A shard with no row group, with the data schema (a language has all N of its ``-of-N`` files)."""
-    with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+    with store.open_write(path) as handle:
         pq.ParquetWriter(handle, schema, **_SETTINGS).close()

@@ -16,11 +16,10 @@ from collections.abc import Callable, Iterable, Iterator
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
-from apache_beam.io.filesystems import FileSystems
 
 from pipeline.outputs import SumsByKey
 from pipeline.stages.base import LEDGER_COLUMNS, MODIFIED_COLUMNS
-from pipeline.store import join
+from pipeline.store import join, write_bytes
 
 # The ledger's columns are named once (pipeline.stages.base); every one is text but a removed file's size.
 LEDGER_SCHEMA = pa.schema([(name, pa.int64() if name == "size" else pa.string()) for name in LEDGER_COLUMNS])
@@ -39,8 +38,7 @@ def write_parquet(path: str, rows: list[dict], schema: pa.Schema) -> None:
         raise ValueError(f"{path}: rows do not fit the output schema: {exc}") from exc
     buffer = io.BytesIO()
     pq.write_table(table, buffer, compression="zstd", row_group_size=20_000, use_dictionary=True)
-    with FileSystems.create(path) as handle:
-        handle.write(buffer.getvalue())
+    write_bytes(path, buffer.getvalue())
 
 
 class WriteSharded(beam.PTransform):

@@ -35,8 +35,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.batches import Piece, Unit, content_sizes
-from pipeline.fragments import encode, fragment_path, write_empty, write_file, write_shard
-from pipeline.store import join
+from pipeline.fragments import encode, fragment_path, write_empty, write_shard
+from pipeline.store import join, write_bytes
 
 ARROW_TYPES = {
     "float64": pa.float64(),
@@ -84,7 +84,7 @@ class _WriteFragments(beam.DoFn):
         for lang in sorted(set(langs.to_pylist())):
             mask = pc.equal(langs, lang)
             path = fragment_path(self._scratch, lang, piece.unit, piece.index)
-            write_file(path, encode(batch.filter(mask), self._schema))
+            write_bytes(path, encode(batch.filter(mask), self._schema))
             weight = int(sizes[mask.to_numpy(zero_copy_only=False)].sum())
             yield (lang, piece.unit), (piece.index, path, weight)
 

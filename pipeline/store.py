@@ -80,14 +80,20 @@ def read_text(path: str | Path) -> str:
     return read_bytes(path).decode("utf-8")
 
 
-def write_bytes(path: str | Path, data: bytes) -> str:
-    """Write one file; on a local disk its folders are made first (object stores need none)."""
+def open_write(path: str | Path) -> io.IOBase:
+    """A binary handle that creates the file (compressed only if its suffix says so, ``.gz``); on a local
+    disk its folders are made first (object stores need none). The caller closes it."""
     path = str(path)
     if not is_remote(path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with _filesystems().create(path) as handle:
+    return _filesystems().create(path)
+
+
+def write_bytes(path: str | Path, data: bytes) -> str:
+    """Write one file (:func:`open_write`)."""
+    with open_write(path) as handle:
         handle.write(data)
-    return path
+    return str(path)
 
 
 def write_text(path: str | Path, text: str) -> str:

@@ -8,8 +8,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import fragments
-from pipeline.fragments import encode, fragment_path, write_file, write_shard
+from pipeline import fragments, store
+from pipeline.fragments import encode, fragment_path, write_shard
+from pipeline.store import write_bytes
 
 SCHEMA = pa.schema([("id", pa.string()), ("content", pa.string()), ("score", pa.float64())])
 
@@ -40,14 +41,14 @@ def test_a_shard_holds_its_fragments_in_order_whatever_order_their_reads_end_in(
     paths = []
     for k in range(7):
         paths.append(str(tmp_path / f"f{k}.parquet"))
-        write_file(paths[-1], encode(_batch(10 * k, 3 + k), SCHEMA))
-    read = fragments._read_file
+        write_bytes(paths[-1], encode(_batch(10 * k, 3 + k), SCHEMA))
+    read = store.read_bytes
 
     def slow_first(path):  # earlier fragments take longer: the reads end in reverse order
         time.sleep(0.02 * (7 - int(path[-9])))
         return read(path)
 
-    monkeypatch.setattr(fragments, "_read_file", slow_first)
+    monkeypatch.setattr(store, "read_bytes", slow_first)
     monkeypatch.setattr(fragments, "READ_AHEAD", 3)
     assert write_shard(str(tmp_path / "shard.parquet"), paths) == sum(3 + k for k in range(7))
     table = pq.read_table(tmp_path / "shard.parquet")
@@ -60,6 +61,6 @@ def test_a_shard_holds_its_fragments_in_order_whatever_order_their_reads_end_in(
 
 def test_a_missing_fragment_fails_the_shard(tmp_path):
     good = str(tmp_path / "good.parquet")
-    write_file(good, encode(_batch(0, 2), SCHEMA))
+    write_bytes(good, encode(_batch(0, 2), SCHEMA))
     with pytest.raises(OSError):
         write_shard(str(tmp_path / "shard.parquet"), [good, str(tmp_path / "missing.parquet"), good])
