@@ -26,6 +26,7 @@ from pipeline.outputs import join
 from pipeline.progress import shared_progress
 from pipeline.stages import load_spec
 from pipeline.stages.base import StageContext
+from pipeline.state_sampler import sample_often
 
 log = logging.getLogger("stackcurate")
 WORK_DIR = finish_mod.WORK_DIR
@@ -180,6 +181,7 @@ def run(argv: list[str], early: warm_workers.WarmWorkers | None = None) -> dict[
     once complete (``pipeline.finish``); so an interrupted re-run never destroys a good output.
     """
     collect_less_often()  # documents are judged in this process (one worker) or in forks of it
+    sample_often()  # the same: its bundles end without waiting for Beam's sampler (pipeline.state_sampler)
     plan = make_plan(argv)
     curate = plan.options.view_as(CurateOptions)
     if curate.tokenize_output and not curate.tokenizer:

@@ -335,9 +335,13 @@ def _fresh_thread_pool() -> None:
 
 
 def _run_worker() -> int:
-    """Beam's SDK harness in this process (its control address and options come in the environment)."""
+    """Beam's SDK harness in this process (its control address and options come in the environment), its
+    bundles ending without waiting for Beam's sampler (``pipeline.state_sampler``)."""
     from apache_beam.runners.worker import sdk_worker_main
 
+    from pipeline.state_sampler import sample_often
+
+    sample_often()
     try:
         sdk_worker_main.main([])
     except SystemExit as stop:
