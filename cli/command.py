@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import gc
 import logging
 import os
 import re
@@ -375,4 +376,8 @@ def run_cli(main: Callable[[Sequence[str] | None], Any], prog: str) -> NoReturn:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+    # The interpreter's last collection would walk every object this process made (Beam, the judges, the
+    # graph): 0.6-1.1 s after a 200 MB job had printed its result. Frozen objects are skipped; what exit
+    # must release is released as before (files closed, atexit run), and the memory goes with the process.
+    gc.freeze()
     sys.exit(code)
