@@ -1,6 +1,6 @@
 """Where the santacoder job's wall time goes, Beam stage by Beam stage, with one worker and with two.
 
-    python -m bench.stage_timeline [--size_mb 200] [--workers 1,2] [--rounds 1]
+    python -m bench.stage_timeline [--size_mb 200] [--workers 1,2] [--rounds 1] [--every_stage]
 
 Why: the two-worker target (wall time <= 0.6 x one worker's, ``bench.pipeline_throughput``) is decided by
 what two workers cannot share: start-up, the many small stages FnApiRunner runs one after another, a
@@ -190,6 +190,38 @@ def split_ratio(one: Timeline, two: Timeline) -> tuple[float, float]:
     return two.wall / one.wall, (one.wall - halved) / one.wall
 
 
+def stage_walls(timeline: Timeline) -> dict[str, float]:
+    """Start-up, each stage (by :func:`stage_label`, ``#2`` for a label's second stage) and the tail."""
+    walls = {"start-up": timeline.start_up}
+    for s in timeline.stages:
+        label = stage_label(s.name)
+        key, n = label, 1
+        while key in walls:
+            n += 1
+            key = f"{label}#{n}"
+        walls[key] = s.wall
+    walls["tail"] = timeline.tail
+    return walls
+
+
+def excess_lines(ones: list[Timeline], twos: list[Timeline]) -> list[str]:
+    """Every stage's median wall time with one and with two workers and its *excess*, two workers' time
+    less half of one's: what the two-worker run loses there against a perfect split (start-up, stages
+    whose work does not halve, a straggler). The excesses add up to two's wall less half of one's."""
+    one = [stage_walls(t) for t in ones]
+    two = [stage_walls(t) for t in twos]
+    labels = list(dict.fromkeys(k for walls in two + one for k in walls))
+    out, total = [], 0.0
+    for label in labels:
+        a = statistics.median(w.get(label, 0.0) for w in one)
+        b = statistics.median(w.get(label, 0.0) for w in two)
+        total += b - a / 2
+        out.append(f"  {label[:66]:<66} 1w {a:6.3f} 2w {b:6.3f} excess {b - a / 2:+6.3f}")
+    walls = [statistics.median(t.wall for t in runs) for runs in (ones, twos)]
+    out.append(f"  {'wall (medians)':<66} 1w {walls[0]:6.3f} 2w {walls[1]:6.3f} excess {total:+6.3f}")
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -199,16 +231,23 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--workers", default="1,2", help="worker counts, run in this order each round")
     parser.add_argument("--rounds", type=int, default=1, help="times to run each worker count (alternated)")
+    parser.add_argument(
+        "--every_stage",
+        action="store_true",
+        help="at the end, every stage's median with one and two workers and two's excess over half of one's",
+    )
     args = parser.parse_args(argv)
     counts = [int(n) for n in args.workers.split(",") if n]
     if not counts or min(counts) < 1:
         parser.error("--workers: positive worker counts, e.g. 1,2")
     src = sample(args.size_mb)
     pairs: list[tuple[float, float]] = []
+    runs: dict[int, list[Timeline]] = {}
     for round_ in range(1, args.rounds + 1):
         found = {}
         for workers in counts:
             found[workers] = timeline = measure(src, workers)
+            runs.setdefault(workers, []).append(timeline)
             print(
                 f"{args.size_mb:g} MB, {workers} worker(s), round {round_} (load {os.getloadavg()[0]:.1f}):"
             )
@@ -219,6 +258,9 @@ def main(argv: list[str] | None = None) -> None:
     if len(pairs) > 1:
         measured, split = (statistics.median(p[i] for p in pairs) for i in (0, 1))
         print(f"median of {len(pairs)} rounds: {measured:.2f} measured, {split:.2f} with a perfect split")
+    if args.every_stage and 1 in runs and 2 in runs:
+        print(f"every stage, medians of {args.rounds} round(s):")
+        print("\n".join(excess_lines(runs[1], runs[2])))
 
 
 if __name__ == "__main__":

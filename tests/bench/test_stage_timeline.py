@@ -7,7 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.stage_timeline import Stage, Timeline, lines, measure, split_ratio, stage_label, tree_cpu
+from bench.stage_timeline import (
+    Stage,
+    Timeline,
+    excess_lines,
+    lines,
+    measure,
+    split_ratio,
+    stage_label,
+    tree_cpu,
+)
 
 
 def _timeline(wall: float, *stages: tuple[str, float]) -> Timeline:
@@ -61,3 +70,21 @@ def test_a_real_run_is_timed_stage_by_stage(sample_dir: Path):
         accounted = timeline.start_up + sum(s.wall for s in timeline.stages) + timeline.tail
         assert 0.8 * timeline.wall <= accounted <= timeline.wall + 0.01
         assert all(s.cpu >= 0 for s in timeline.stages) and timeline.start_up > 0.5  # Beam's import alone
+
+
+def test_every_stage_excess_adds_up_to_what_two_workers_lose():
+    ones = [_timeline(14.0, ("(Big/Read)+(x)", 10.0), ("(Small)", 0.2), ("(Small)", 0.1))]
+    twos = [_timeline(8.0, ("(Big/Read)+(y)", 5.3), ("(Small)", 0.2), ("(Small)", 0.1))]
+    printed = excess_lines(ones, twos)
+    assert [line.split()[0] for line in printed] == [
+        "start-up",
+        "Big/Read",
+        "Small",
+        "Small#2",
+        "tail",
+        "wall",
+    ]
+    assert printed[0].endswith("excess +1.000")  # 2.0 s either way: half of it is lost
+    assert printed[1].endswith("excess +0.300")  # 5.3 against a perfect 5.0
+    assert printed[-1].endswith("excess +1.000")  # 8.0 - 14.0 / 2: the excesses add up to it
+    assert "1w 14.000 2w  8.000" in printed[-1]
