@@ -338,11 +338,14 @@ def _fresh_thread_pool() -> None:
 
 def _run_worker() -> int:
     """Beam's SDK harness in this process (its control address and options come in the environment), its
-    bundles ending without waiting for Beam's sampler (``pipeline.state_sampler``)."""
+    bundles ending without waiting for Beam's sampler (``pipeline.state_sampler``) and its collector set
+    as the launcher's (``pipeline.collector``: a fork has it already, a fresh worker, e.g. on macOS, not)."""
     from apache_beam.runners.worker import sdk_worker_main
 
+    from pipeline.collector import collect_less_often
     from pipeline.state_sampler import sample_often
 
+    collect_less_often()
     sample_often()
     try:
         sdk_worker_main.main([])

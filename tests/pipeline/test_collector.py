@@ -5,8 +5,9 @@ from __future__ import annotations
 import gc
 
 import pytest
+from apache_beam.runners.worker import sdk_worker_main
 
-from pipeline import job
+from pipeline import job, warm_workers
 from pipeline.collector import THRESHOLDS
 from pipeline.run import _early_workers
 
@@ -37,3 +38,11 @@ def test_a_job_sets_the_collector_before_it_plans(python_defaults, monkeypatch):
     monkeypatch.setattr(job, "make_plan", make_plan)
     with pytest.raises(Planned):
         job.run(["--input", "in", "--output", "out"])
+
+
+def test_a_local_worker_sets_the_collector_before_beams_harness_starts(python_defaults, monkeypatch):
+    """A fresh worker (no fork of the launcher to inherit it from: macOS, a later job in one process)."""
+    seen = []
+    monkeypatch.setattr(sdk_worker_main, "main", lambda argv: seen.append(gc.get_threshold()))
+    assert warm_workers._run_worker() == 0
+    assert seen == [THRESHOLDS]
