@@ -11,6 +11,7 @@ from __future__ import annotations
 from apache_beam.options.pipeline_options import (
     GoogleCloudOptions,
     PipelineOptions,
+    PipelineOptionsT,
     TestOptions,
     TypeOptions,
 )
@@ -31,6 +32,27 @@ class CurateOptions(PipelineOptions):
         add_run_arguments(parser)
 
 
+class JobOptions(PipelineOptions):
+    """The job's options, each view (``view_as``) made once per class and kept.
+
+    Why: Beam asks the pipeline's options for a view for every transform it applies (santacoder: ~400
+    times), and each new view builds an argparse parser and parses the whole command line again: ~0.25 s
+    of building the graph, serial before any worker starts. Views share one store of values (Beam's
+    ``_all_options``), so a kept view is what a new one would be; one is made again if that store has been
+    replaced. Not pickled: a copy of the options starts without kept views.
+    """
+
+    def view_as(self, cls: type[PipelineOptionsT]) -> PipelineOptionsT:
+        kept = self.__dict__.setdefault("_kept_views", {})  # __dict__: Beam's __setattr__ takes options only
+        view = kept.get(cls)
+        if view is None or view._all_options is not self._all_options:
+            view = kept[cls] = super().view_as(cls)
+        return view
+
+    def __getstate__(self) -> dict:
+        return {key: value for key, value in super().__getstate__().items() if key != "_kept_views"}
+
+
 def parse(argv: list[str]) -> PipelineOptions:
     """Parse argv; without ``--runner`` use the local FnApiRunner (never downloads Prism).
 
@@ -44,7 +66,7 @@ def parse(argv: list[str]) -> PipelineOptions:
         verb = "are" if len(missing) > 1 else "is"
         raise SystemExit(f"pipeline.run: {' and '.join(missing)} {verb} required; see --help")
     argv = canonical_argv(argv, option_names(parser, beam_parser(PROG)))
-    options = PipelineOptions(argv)
+    options = JobOptions(argv)
     # Beam's construction-time type-hint checks re-parse every option for each transform: 0.7 of the 2.4
     # CPU-s of building our graph, serial before any worker starts. The graph is ours and fixed, and a test
     # builds it with the checks on (tests/pipeline/test_run.py), so a run skips them.
