@@ -50,9 +50,11 @@ def _preload(argv: list[str]) -> None:
     """What a worker imports (the job's modules, Beam with them, Beam's worker harness), then the set-up
     that needs no graph as ``argv``'s configuration enables it: the launcher sends the same list once it
     has planned, and each step runs once, so this only starts it sooner (Presidio's engine and the MinHash
-    kernels, ~2 s: before, they started after the plan and outlasted the graph's build)."""
-    from apache_beam.runners.worker import sdk_worker_main  # noqa: F401
+    kernels, ~2 s: before, they started after the plan and outlasted the graph's build). Beam without
+    what no worker runs (``pipeline.worker_imports``)."""
+    from pipeline import worker_imports
 
+    worker_imports.import_worker_beam()
     from pipeline import job
 
     for step in job.setups_of_argv(argv):

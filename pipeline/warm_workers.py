@@ -340,6 +340,9 @@ def _run_worker() -> int:
     """Beam's SDK harness in this process (its control address and options come in the environment), its
     bundles ending without waiting for Beam's sampler (``pipeline.state_sampler``) and its collector set
     as the launcher's (``pipeline.collector``: a fork has it already, a fresh worker, e.g. on macOS, not)."""
+    from pipeline.worker_imports import import_worker_beam
+
+    import_worker_beam()  # a fresh worker's Beam (a fork has it)
     from apache_beam.runners.worker import sdk_worker_main
 
     from pipeline.collector import collect_less_often
