@@ -9,20 +9,20 @@ pattern crosses, and the spans are mapped back.
 Start-up is paid once per process: ``shared_engine()`` builds the engine on
 first use and every detector in the process reuses it. Importing Presidio
 would also import ``transformers`` and ``torch`` (for NLP engines we never use,
-several seconds); ``import_presidio`` hides them during that one import when
+several seconds); ``import_presidio`` hides them during that one import where
 nothing has loaded them yet.
 """
 
 from __future__ import annotations
 
 import bisect
-import importlib.abc
 import logging
 import sys
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
+from cli.imports import hidden_while_importing
 from pii import key_guards, prescan
 from pii.key_names import SOURCE_KEY
 
@@ -55,38 +55,19 @@ class Detection:
     guarded_spans: list[tuple[int, int, str, str]] = field(default_factory=list)  # start, end, entity, reason
 
 
-class _Hide(importlib.abc.MetaPathFinder):
-    """Makes ``import transformers`` / ``import torch`` fail, in one thread, while Presidio is imported."""
-
-    def __init__(self) -> None:
-        self.thread = threading.get_ident()
-
-    def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] in _HIDDEN_FROM_PRESIDIO and threading.get_ident() == self.thread:
-            raise ImportError(f"{name} is not needed by pii (hidden while Presidio is imported)")
-        return None
-
-
 def import_presidio() -> None:
     """Import Presidio without the NLP stacks it loads eagerly (it runs with its no-op NLP engine here).
 
     Presidio's ``nlp_engine`` package imports ``transformers`` (and through it
     and spaCy's thinc, ``torch``) at import time, for NLP engines we never
-    use; both are optional to it and several seconds to load. When neither is
-    loaded yet, they are hidden during this one import, in this thread only; a
-    later ``import torch`` anywhere works as usual.
+    use; both are optional to it and several seconds to load. Each one not
+    loaded yet is hidden during this one import, in this thread only
+    (``cli.imports``); a later ``import torch`` anywhere works as usual.
     """
     if "presidio_analyzer" in sys.modules:
         return
-    hide = None
-    if not any(name in sys.modules for name in _HIDDEN_FROM_PRESIDIO):
-        hide = _Hide()
-        sys.meta_path.insert(0, hide)
-    try:
+    with hidden_while_importing(_HIDDEN_FROM_PRESIDIO):
         import presidio_analyzer  # noqa: F401
-    finally:
-        if hide is not None:
-            sys.meta_path.remove(hide)
 
 
 def build_engine():

@@ -11,16 +11,16 @@ Beam imports both inside ``try``/``except ImportError``, so hiding them for the 
 leaves Beam whole without them: the local, GCS and S3 filesystems, the runners and Beam's worker harness
 import as before. Afterwards they import as usual (a DoFn that names one is unpickled all the same); only
 Beam's ``apache_beam.io`` namespace lacks their transforms. Where one is imported already, it is not
-hidden; where Beam is, nothing is done. The launcher imports Beam whole: the user's process keeps Beam's
-namespace as documented. (``pii.detect`` hides NLP stacks from Presidio's import the same way.)
+hidden; where Beam is, nothing is done (``cli.imports``). The launcher imports Beam whole: the user's
+process keeps Beam's namespace as documented.
 """
 
 from __future__ import annotations
 
-import importlib.abc
 import sys
-import threading
 from collections.abc import Sequence
+
+from cli.imports import hidden_while_importing
 
 # Measured on top of Beam's import (~1.0 s without them): the BigQuery client ~0.1-0.15 s, Pub/Sub's
 # ~0.05-0.1 s, with what they import in turn. Not pymongo (~0.04 s): Beam logs a warning when it is
@@ -28,28 +28,9 @@ from collections.abc import Sequence
 NOT_IN_WORKERS = ("google.cloud.bigquery", "google.cloud.pubsub", "google.cloud.pubsub_v1")
 
 
-class _Hide(importlib.abc.MetaPathFinder):
-    """Makes importing ``names`` (and their submodules) fail, in one thread only."""
-
-    def __init__(self, names: Sequence[str]) -> None:
-        self.names = tuple(names)
-        self.thread = threading.get_ident()
-
-    def find_spec(self, name, path=None, target=None):  # noqa: ANN001, ANN201 - importlib's protocol
-        if threading.get_ident() == self.thread and any(
-            name == hidden or name.startswith(hidden + ".") for hidden in self.names
-        ):
-            raise ImportError(f"{name} is not used by a local worker (hidden while apache_beam is imported)")
-        return None
-
-
 def import_worker_beam(hidden: Sequence[str] = NOT_IN_WORKERS) -> None:
     """Beam and its worker harness, ``hidden`` left out of Beam's import (see above); idempotent."""
     if "apache_beam" not in sys.modules:
-        hide = _Hide([name for name in hidden if name not in sys.modules])
-        sys.meta_path.insert(0, hide)
-        try:
+        with hidden_while_importing(hidden):
             import apache_beam  # noqa: F401
-        finally:
-            sys.meta_path.remove(hide)
     from apache_beam.runners.worker import sdk_worker_main  # noqa: F401
