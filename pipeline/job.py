@@ -17,16 +17,15 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipeline import finish as finish_mod
 from pipeline import graph, runners, store, warm_workers
 from pipeline import stats as stats_mod
-from pipeline.collector import collect_less_often
 from pipeline.config import RunConfig, resolve
 from pipeline.inputs import describe_inputs, list_input_sizes
 from pipeline.judging import CPU_US
+from pipeline.judging_process import set_up_judging_process
 from pipeline.options import CurateOptions, parse
 from pipeline.outputs import join
 from pipeline.progress import shared_progress
 from pipeline.stages import load_spec
 from pipeline.stages.base import StageContext
-from pipeline.state_sampler import sample_often
 
 log = logging.getLogger("stackcurate")
 WORK_DIR = finish_mod.WORK_DIR
@@ -180,8 +179,7 @@ def run(argv: list[str], early: warm_workers.WarmWorkers | None = None) -> dict[
     The parts are written in place, or next to an earlier finished output that they replace only
     once complete (``pipeline.finish``); so an interrupted re-run never destroys a good output.
     """
-    collect_less_often()  # documents are judged in this process (one worker) or in forks of it
-    sample_often()  # the same: its bundles end without waiting for Beam's sampler (pipeline.state_sampler)
+    set_up_judging_process()  # documents are judged in this process (one worker) or in forks of it
     plan = make_plan(argv)
     curate = plan.options.view_as(CurateOptions)
     if curate.tokenize_output and not curate.tokenizer:

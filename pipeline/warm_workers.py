@@ -337,19 +337,17 @@ def _fresh_thread_pool() -> None:
 
 
 def _run_worker() -> int:
-    """Beam's SDK harness in this process (its control address and options come in the environment), its
-    bundles ending without waiting for Beam's sampler (``pipeline.state_sampler``) and its collector set
-    as the launcher's (``pipeline.collector``: a fork has it already, a fresh worker, e.g. on macOS, not)."""
+    """Beam's SDK harness in this process (its control address and options come in the environment), the
+    process set as the launcher is (``pipeline.judging_process``: a fork has it already, a fresh worker,
+    e.g. on macOS, not)."""
     from pipeline.worker_imports import import_worker_beam
 
     import_worker_beam()  # a fresh worker's Beam (a fork has it)
     from apache_beam.runners.worker import sdk_worker_main
 
-    from pipeline.collector import collect_less_often
-    from pipeline.state_sampler import sample_often
+    from pipeline.judging_process import set_up_judging_process
 
-    collect_less_often()
-    sample_often()
+    set_up_judging_process()
     try:
         sdk_worker_main.main([])
     except SystemExit as stop:

@@ -1,24 +1,13 @@
-"""Beam's state sampler as our processes run it: capped at SAMPLING_PERIOD_MS in the launcher and in every
-local worker, so that a long bundle's end does not wait up to Beam's 200 ms for the sampling thread."""
+"""Beam's state sampler as our processes run it: capped at SAMPLING_PERIOD_MS (in the launcher and in every
+local worker: tests/pipeline/test_judging_process.py), so that a long bundle's end does not wait up to
+Beam's 200 ms for the sampling thread."""
 
 from __future__ import annotations
 
-import pytest
-from apache_beam.runners.worker import bundle_processor, sdk_worker_main, statesampler
+from apache_beam.runners.worker import bundle_processor, statesampler
 from apache_beam.utils.counters import CounterFactory
 
-from pipeline import job, warm_workers
 from pipeline.state_sampler import SAMPLING_PERIOD_MS, sample_often
-
-
-@pytest.fixture
-def beams_sampler(monkeypatch):
-    """Beam's own class for the test, restored after it (monkeypatch undoes the swap)."""
-    original = statesampler.StateSampler
-    while getattr(original, "stackcurate_period", None) is not None:  # a job earlier in this process
-        original = original.__mro__[1]
-    monkeypatch.setattr(statesampler, "StateSampler", original)
-    return original
 
 
 def period_of_a_new_sampler() -> int:
@@ -39,23 +28,3 @@ def test_sample_often_caps_every_new_sampler_once(beams_sampler):
     sampler.start()
     sampler.stop()  # still Beam's sampler: it starts and stops as before
     assert sampler.finished
-
-
-def test_a_job_caps_it_before_it_plans(beams_sampler, monkeypatch):
-    class Planned(Exception):
-        pass
-
-    def make_plan(argv):
-        assert period_of_a_new_sampler() == SAMPLING_PERIOD_MS
-        raise Planned
-
-    monkeypatch.setattr(job, "make_plan", make_plan)
-    with pytest.raises(Planned):
-        job.run(["--input", "in", "--output", "out"])
-
-
-def test_a_local_worker_caps_it_before_beams_harness_starts(beams_sampler, monkeypatch):
-    seen = []
-    monkeypatch.setattr(sdk_worker_main, "main", lambda argv: seen.append(period_of_a_new_sampler()))
-    assert warm_workers._run_worker() == 0
-    assert seen == [SAMPLING_PERIOD_MS]
