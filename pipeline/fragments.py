@@ -1,6 +1,6 @@
 """A data shard's parts: each piece's kept rows of one language as a small parquet file (a *fragment*),
 written where the piece was judged; the shard is then its fragments' row groups copied in order
-(``pipeline.parquet_concat``).
+(``pipeline.parquet_concat``), and they are removed (:func:`assemble_shard`).
 
 Every fragment is written with the same settings and schema (the data schema: the input's columns, then
 the stages' score columns; internal columns dropped, a missing column null), one row group per fragment
@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
@@ -63,6 +63,22 @@ def write_shard(path: str, fragments: Iterable[str]) -> int:
     at most ``READ_AHEAD`` + 1 of them held at a time. Returns its rows."""
     with store.open_write(path) as handle:
         return concatenate(_read_ahead(fragments), handle)
+
+
+def assemble_shard(path: str, fragments: Sequence[str]) -> bool:
+    """:func:`write_shard`, then ``fragments`` are removed, so that a run needs about its output's size of
+    scratch space at any time rather than twice it at the end (fragments used to stay until the run's end).
+
+    The first fragment goes first: while it is there, every fragment is, and a retried bundle (Dataflow
+    retries a failed one) writes the shard again from them; once it is gone the shard was whole, and a
+    retry leaves it as it is (the run's end removes any fragment a failure left). Returns whether it wrote.
+    """
+    if not store.exists(fragments[0]):
+        return False
+    write_shard(path, fragments)
+    store.delete_files(fragments[:1], missing_ok=False)
+    store.delete_files(fragments[1:], missing_ok=False)
+    return True
 
 
 def write_empty(path: str, schema: pa.Schema) -> None:

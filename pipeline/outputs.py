@@ -11,9 +11,11 @@ files) in input order, cut so that each shard holds about
 computed in the graph from those records. A shard's writer copies its
 fragments' row groups in order into one file (``pipeline.parquet_concat``):
 no decoding, no encoding, one fragment held at a time, each shard on a
-writer of its own. Rows keep their input order; a row group is one piece's
-rows of one language. A shard that no unit went to is written (empty) from
-the plan alone.
+writer of its own, which then removes those fragments (a run's scratch
+space stays about its output's size: ``pipeline.fragments.assemble_shard``).
+Rows keep their input order; a row group is one piece's rows of one
+language. A shard that no unit went to is written (empty) from the plan
+alone.
 
 Before, each shard's writer re-read its units from the input, applied the
 deltas and encoded the rows: one worker decoding and encoding after every
@@ -35,7 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.batches import Piece, Unit, content_sizes
-from pipeline.fragments import encode, fragment_path, write_empty, write_shard
+from pipeline.fragments import assemble_shard, encode, fragment_path, write_empty
 from pipeline.store import join, write_bytes
 
 ARROW_TYPES = {
@@ -138,7 +140,7 @@ class _WriteShard(beam.DoFn):
     def process(self, item: tuple[tuple[str, int], Iterable[tuple]], plan: ShardPlan) -> Iterator[str]:
         (lang, shard), fragments = item
         path = shard_path(self._root, lang, self._prefix, shard, plan[lang][0])
-        write_shard(path, [fragment for _, _, fragment in sorted(fragments)])
+        assemble_shard(path, [fragment for _, _, fragment in sorted(fragments)])
         yield path
 
 
@@ -155,7 +157,7 @@ def _write_empty_shards(plan: ShardPlan, root: str, schema: pa.Schema, prefix: s
 
 class WriteData(beam.PTransform):
     """Kept pieces -> ``root/<lang>/<prefix>-00000-of-000NN.parquet`` without shuffling their documents;
-    the fragments go to ``scratch`` (a folder the run removes at its end)."""
+    the fragments go to ``scratch`` and each shard's writer removes its own (the run removes the folder)."""
 
     def __init__(self, root: str, schema: pa.Schema, target_bytes: int, scratch: str, prefix: str = "train"):
         super().__init__()

@@ -159,10 +159,17 @@ def delete_tree(folder: str | Path) -> None:
         _filesystems().delete(files)
 
 
-def delete_files(paths: Iterable[str]) -> None:
-    paths = [p for p in paths if exists(p)]
-    if paths:
-        _filesystems().delete(paths)
+def delete_files(paths: Iterable[str], missing_ok: bool = True) -> None:
+    """Remove files; with ``missing_ok=False`` a missing one fails (and no file is looked up first: on an
+    object store that is a request per file)."""
+    paths = [str(p) for p in paths if not missing_ok or exists(p)]
+    if not paths:
+        return
+    if all(_on_disk(p) for p in paths):
+        for path in paths:
+            os.remove(path)
+        return
+    _filesystems().delete(paths)
 
 
 def move_tree(source: str | Path, target: str | Path) -> None:

@@ -64,6 +64,8 @@ def test_shards_hold_the_kept_rows_in_input_order_without_reading_the_input_agai
     monkeypatch.setattr(batches, "read_unit", no_read)
     written = _write_data(tmp_path, "out", pieces, schema)
     assert sum(name.startswith("python/") for name in written) >= 2  # several shards per language
+    scratch = tmp_path / "out-fragments"
+    assert scratch.is_dir() and list(scratch.rglob("*.parquet")) == []  # each shard's writer removed its own
     kept = [doc for piece in pieces for doc in to_dicts(piece.batch)]
     for lang in ("python", "javascript"):
         files = [tmp_path / "out" / name for name in written if name.startswith(f"{lang}/")]
