@@ -12,24 +12,19 @@ CPU figures are noisy: run it alone and repeat.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-
-import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model.configs import build_model, count_parameters, model_config  # noqa: E402
-from model.score import score_texts  # noqa: E402
-from model.sizes import NAMED_CONFIGS  # noqa: E402
-from model.tokens import TextCodec  # noqa: E402
-from model.train import TrainSettings, train  # noqa: E402
-from tokenizer.train import train_tokenizer  # noqa: E402
+from cli.command import CliParser  # noqa: E402
+
+# torch and the model code (which needs it) are imported where they are used: `--help` and a usage error
+# answer at once instead of after torch's ~7 s import.
 
 SANTACODER_VOCAB = 49157
 
@@ -49,6 +44,11 @@ def corpus(limit_bytes: int = 1_500_000) -> list[str]:
 def bench_scoring(
     codec, texts, config_name, device, max_tokens, batch_size, docs, vocab=SANTACODER_VOCAB
 ) -> dict:
+    import torch
+
+    from model.configs import build_model, count_parameters, model_config
+    from model.score import score_texts
+
     config = model_config(config_name, vocab, codec.special.eod)
     model = build_model(config, 0).to(device).eval()
     if device.type == "cuda":
@@ -80,6 +80,8 @@ def bench_scoring(
 def bench_training(
     codec, docs, config_name, device, seq_len, batch_size, steps, vocab=SANTACODER_VOCAB
 ) -> dict:
+    from model.train import TrainSettings, train
+
     settings = TrainSettings(
         config=config_name,
         tokens=steps * seq_len * batch_size,
@@ -103,8 +105,8 @@ def bench_training(
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+def build_parser() -> CliParser:
+    parser = CliParser(prog="python -m bench.model", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--small", action="store_true", help="also the small (~50M) config on CPU (slow)")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
@@ -119,7 +121,18 @@ def main() -> None:
         help="score stage batch sizes tried on a GPU (the stage's default there is 32, 8 on CPU)",
     )
     parser.add_argument("--gpu_train", default="small", help="named sizes trained on a GPU, comma-separated")
-    args = parser.parse_args()
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    import numpy as np
+    import torch
+
+    from model.sizes import NAMED_CONFIGS
+    from model.tokens import TextCodec
+    from tokenizer.train import train_tokenizer
+
     if args.threads:
         torch.set_num_threads(args.threads)
     texts = corpus()

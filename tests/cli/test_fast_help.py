@@ -1,7 +1,8 @@
 """``--help`` of the commands a user types answers before the heavy imports: Beam took 2-3.4 s of it
 (pipeline.finish, prepare_decontam, the job server jars, the tokenizer commands, ablation.ablate), torch
-6-7 s (the model commands), the PII detector's pre-scan (numba kernels, automata) and Presidio 1-1.6 s (the
-PII evaluation commands). ``pipeline.run``'s own fast help is checked in ``tests/pipeline/test_arguments.py``."""
+6-7 s (the model commands and their bench, bench.model: 7.7 s), the PII detector's pre-scan (numba
+kernels, automata) and Presidio 1-1.6 s (the PII evaluation commands). ``pipeline.run``'s own fast help
+is checked in ``tests/pipeline/test_arguments.py``."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ COMMANDS = (
     "ablation.ablate",
     "model.train",
     "model.evaluate",
+    "bench.model",
     "pii.evaluate",
     "pii.scan_tree",
     "pii.shapes",
