@@ -165,12 +165,41 @@ def test_kernels_compile_without_a_writable_cache_dir(tmp_path) -> None:
         "print(type(m._signature_kernel._cache).__name__)\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
-    env.update(XDG_CACHE_HOME=str(tmp_path / "cache"), PYTHONPATH=str(tmp_path), PYTHONDONTWRITEBYTECODE="1")
+    root = Path(__file__).parents[
+        2
+    ]  # for cli, which minhash imports: dedup itself is found in tmp_path first
+    env.update(
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+        PYTHONPATH=os.pathsep.join([str(tmp_path), str(root)]),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "NullCache"
+
+
+def test_loading_the_kernels_skips_numbas_blas_probe_and_leaves_np_dot_working() -> None:
+    """In a fresh process: ``load_kernels`` does not import scipy.linalg (numba's BLAS probe, ~0.1 s), and a
+    kernel that calls ``np.dot`` compiles and runs afterwards (numba imports scipy.linalg for it then)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "import numba, numpy as np\n"
+        "from dedup.minhash import load_kernels\n"
+        "load_kernels()\n"
+        "print('scipy.linalg' in sys.modules)\n"
+        "dot = numba.njit(lambda a, b: np.dot(a, b))\n"
+        "print(dot(np.arange(3.0), np.arange(3.0)))\n"
+    )
+    root = Path(__file__).parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["False", "5.0"]
 
 
 def test_signatures_equal_the_direct_64_bit_formula_for_every_key_count() -> None:
