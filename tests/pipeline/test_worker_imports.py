@@ -1,5 +1,6 @@
 """Beam as a local worker imports it (``pipeline.worker_imports``): without the BigQuery and Pub/Sub
-clients, with all a worker runs. Each case is a fresh interpreter: this one has imported Beam whole."""
+clients and pandas (nor does pyarrow import pandas later), with all a worker runs. Each case is a fresh
+interpreter: this one has imported Beam whole."""
 
 from __future__ import annotations
 
@@ -17,9 +18,15 @@ from apache_beam.io.filesystems import FileSystems
 loaded = sorted(name for name in NOT_IN_WORKERS if name in sys.modules)
 filesystems = sorted(type(FileSystems.get_filesystem(path)).__name__ for path in ("/tmp/x", "gs://b/x", "s3://b/x"))
 harness = "apache_beam.runners.worker.sdk_worker_main" in sys.modules
+import pyarrow as pa, pyarrow.compute as pc  # what a stage does with Python objects: pyarrow's pandas check
+batch = pa.RecordBatch.from_pylist([{"id": "a", "n": 1}, {"id": "b", "n": None}])
+assert pc.fill_null(batch.column("n"), 0).to_pylist() == [1, 0]
+arrow_left_pandas_out = "pandas" not in sys.modules
+assert pa.table({"n": [1, 2]}).to_pandas()["n"].sum() == 3  # asked for by name, pandas imports
 from apache_beam.runners.dataflow.dataflow_runner import DataflowRunner  # still imports
 import google.cloud.bigquery, apache_beam.io.gcp.bigquery  # hidden only during Beam's import
-print(json.dumps({"loaded": loaded, "filesystems": filesystems, "harness": harness}))
+print(json.dumps({"loaded": loaded, "filesystems": filesystems, "harness": harness,
+                  "arrow_left_pandas_out": arrow_left_pandas_out}))
 """
 
 
@@ -42,6 +49,7 @@ def test_a_worker_imports_beam_without_bigquery_and_pubsub_and_with_every_filesy
         "loaded": [],
         "filesystems": ["GCSFileSystem", "LocalFileSystem", "S3FileSystem"],
         "harness": True,
+        "arrow_left_pandas_out": True,
     }
 
 
