@@ -43,6 +43,15 @@ import xxhash
 
 from cli.imports import hidden_while_importing
 
+# numba imports its NumPy support (numba.np.arraymath) the first time a process loads or compiles any kernel,
+# and that import looks for a BLAS by importing scipy.linalg (~0.1 s of every worker's start-up). No kernel of
+# ours calls one, so it is imported here, once, with scipy.linalg hidden (~0.04 s): every kernel of ours is
+# compiled through this module (``compiled``), whichever loads first. numba then runs np.correlate and
+# np.convolve with a plain loop; np.dot in a kernel still works (numba imports scipy.linalg to compile one).
+NOT_FOR_KERNELS = ("scipy.linalg",)
+with hidden_while_importing(NOT_FOR_KERNELS):
+    import numba.np.arraymath  # noqa: F401
+
 TOKEN_RE = re.compile(r"[A-Za-z_0-9]+")
 MASK64 = (1 << 64) - 1
 NGRAM_MULTIPLIER = 0x9E3779B97F4A7C15  # odd: golden-ratio constant, order-sensitive polynomial
@@ -262,21 +271,11 @@ def signatures_of_keys(key_sets: Sequence[np.ndarray], params: MinHashParams) ->
     return out
 
 
-# numba imports its NumPy support the first time a process loads or compiles a kernel, and that import looks
-# for a BLAS by importing scipy.linalg (~0.1 s of a worker's start-up, measured: 0.34-0.38 -> 0.26-0.27 s).
-# No kernel of ours calls one; numba then runs np.correlate/np.convolve with a plain loop, and np.dot in a
-# kernel would still work (numba imports scipy.linalg when it compiles one).
-NOT_FOR_KERNELS = ("scipy.linalg",)
-
-
 def load_kernels() -> None:
     """Load (or compile) every kernel of this module now, ahead of a worker's first document (~0.3 s
     cached, with numba's own set-up; several seconds when compiled)."""
     params = MinHashParams(ngram=1, num_perm=4, seed=1)  # unigrams: the de-duplication kernel too
-    with hidden_while_importing(NOT_FOR_KERNELS):
-        signatures_of_keys(
-            [signature_keys(token_hashes("load every kernel now", params.seed), params)], params
-        )
+    signatures_of_keys([signature_keys(token_hashes("load every kernel now", params.seed), params)], params)
 
 
 def signatures(texts: Sequence[str], params: MinHashParams) -> np.ndarray:
