@@ -165,9 +165,8 @@ def test_kernels_compile_without_a_writable_cache_dir(tmp_path) -> None:
         "print(type(m._signature_kernel._cache).__name__)\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
-    root = Path(__file__).parents[
-        2
-    ]  # for cli, which minhash imports: dedup itself is found in tmp_path first
+    # the repo root for cli, which minhash imports (dedup itself is found in tmp_path first)
+    root = Path(__file__).parents[2]
     env.update(
         XDG_CACHE_HOME=str(tmp_path / "cache"),
         PYTHONPATH=os.pathsep.join([str(tmp_path), str(root)]),
