@@ -40,8 +40,6 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import shlex
-import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -59,7 +57,7 @@ from apache_beam.portability import python_urns
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.runners.portability.spark_runner import LOCAL_MASTER_PATTERN
 
-from pipeline import cores, warm_workers
+from pipeline import cores, warm_workers, worker_client
 from pipeline.job_servers import FLINK, JOB_SERVERS, SPARK
 from pipeline.warm_workers import MULTI_PROCESS_FROM_BYTES
 
@@ -252,11 +250,9 @@ def local_worker_processes(options: PipelineOptions) -> int:
 
 
 def worker_command() -> str:
-    """The shell command Beam runs for each local worker process: ``pipeline.warm_workers.client_main`` (a
-    worker the launcher's zygote set up, else a fresh worker); exec'd so that Beam's ``kill`` reaches the worker itself,
-    not a shell that would leave it behind."""
-    code = "from pipeline.warm_workers import client_main; client_main()"
-    return f"exec {shlex.quote(sys.executable)} -c {shlex.quote(code)}"
+    """The shell command Beam runs for each local worker process: ``pipeline.worker_client`` (a worker the
+    launcher's zygote set up, else a fresh worker), started without site-packages: see that module."""
+    return worker_client.command()
 
 
 class LocalRunner(FnApiRunner):

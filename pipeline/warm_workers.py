@@ -24,7 +24,7 @@ taken by the launcher's and the zygote's imports). A guess the plan contradicts 
 dropped and a zygote is forked as in 1.
 
 How Beam reaches them: FnApiRunner starts each local worker with a shell command
-(``pipeline.runners.worker_command``). While a pool is open, that command is :func:`client_main`: a
+(``pipeline.runners.worker_command``). While a pool is open, that command is ``pipeline.worker_client``: a
 small process that claims one waiting fork, hands it its environment (Beam's control and logging
 addresses, the job's options), and exits with the fork's exit status. Without a free fork (more workers
 than forks, or none made) it becomes a fresh worker as before.
@@ -35,7 +35,6 @@ This module imports nothing heavy (Beam only inside functions): the launcher for
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import gc
 import json
@@ -44,7 +43,6 @@ import secrets
 import shutil
 import signal
 import socket
-import struct
 import sys
 import tempfile
 import traceback
@@ -53,10 +51,10 @@ from typing import Any
 
 from cli.command import asks_for_help
 from pipeline import cores
+from pipeline.worker_client import ENV_POOL, STATUS, die_with_parent, recv_all
 
 NODE_FILE = "node.pickle"  # the set-up that needs no graph (set_up), in the pool folder, for the zygote
 WARM_FILE = "warm.pickle"  # the graph's set-up (warm), in the pool folder, for the zygote
-ENV_POOL = "STACKCURATE_WARM_WORKERS"  # the folder of the forks' slots (and claims), for the worker command
 # Linux only: macOS's system libraries are not safe in a fork of a process that has started threads (the
 # launcher has: progress), so there every worker starts fresh, as Python's multiprocessing does there.
 SUPPORTED = sys.platform.startswith("linux")
@@ -64,7 +62,6 @@ SUPPORTED = sys.platform.startswith("linux")
 # pool's idle workers) and gRPC state would be copied into a fork without the threads behind them, and a
 # fork then waits forever for work it was handed (seen in the test suite, which runs many jobs per process).
 _JOB_RAN = False
-_STATUS = struct.Struct("!i")  # a fork's exit status, sent back to the worker command
 # Input bytes (files as stored) from which a local run uses every core when its workers start fresh (no
 # fork of the launcher: not Linux, or a later job of the same process). Measured with the santacoder preset
 # on a shared 2-core machine (see pipeline.runners.choose_local_workers).
@@ -80,22 +77,6 @@ def job_starting() -> None:
     """This process starts a job: later jobs in it get fresh workers."""
     global _JOB_RAN
     _JOB_RAN = True
-
-
-def die_with_parent() -> None:
-    """Linux: this process is killed when its parent exits, however it exits (elsewhere: nothing)."""
-    if sys.platform.startswith("linux"):
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-        if os.getppid() == 1:  # the parent died before prctl: nobody to work for
-            os._exit(0)
-
-
-def _recv_all(conn: socket.socket) -> bytes:
-    chunks = []
-    while chunk := conn.recv(1 << 16):
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 class WarmWorkers:
@@ -315,11 +296,11 @@ def _serve(listener: socket.socket, work: Callable[[], int]) -> None:
         conn, _ = listener.accept()
         listener.close()
         with conn:
-            environment = json.loads(_recv_all(conn))
+            environment = json.loads(recv_all(conn))
             os.environ.clear()
             os.environ.update(environment)
             status = work()
-            conn.sendall(_STATUS.pack(status))
+            conn.sendall(STATUS.pack(status))
     except BaseException:
         traceback.print_exc()  # os._exit below would drop it: a failing worker must say why, as a fresh one does
         raise
@@ -355,24 +336,11 @@ def _run_worker() -> int:
     return 0
 
 
-def client_main() -> None:
-    """Beam's command for a local worker: hand this environment to a free fork of the launcher and exit as
-    it exits; with none free, be a fresh worker. Either way without the terminal's Ctrl-C (the launcher
-    handles it: one line, exit 130) and dying with the launcher."""
+def fresh_worker_main() -> None:
+    """A worker that no fork took (``pipeline.worker_client``): Beam's harness started here, without the
+    terminal's Ctrl-C and dying with the launcher, as a fork does."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent()
-    folder = os.environ.get(ENV_POOL)
-    for path in _slots(folder):
-        try:  # the claim: the first client to create the marker gets the fork
-            os.close(os.open(path + ".claimed", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-        except FileExistsError:
-            continue
-        with open(path) as slot, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.connect("\0" + slot.read())
-            conn.sendall(json.dumps(dict(os.environ)).encode())
-            conn.shutdown(socket.SHUT_WR)
-            reply = _recv_all(conn)
-        sys.exit(_STATUS.unpack(reply)[0] if len(reply) == _STATUS.size else 1)
     sys.exit(_run_worker())
 
 
@@ -398,9 +366,3 @@ def warm_all(steps: Iterable[Any]) -> list[Any]:
     from apache_beam.runners.worker import sdk_worker_main  # noqa: F401
 
     return [step.warm() for step in steps]
-
-
-def _slots(folder: str | None) -> Iterable[str]:
-    if not folder or not os.path.isdir(folder):
-        return []
-    return sorted(os.path.join(folder, name) for name in os.listdir(folder) if name.endswith(".slot"))

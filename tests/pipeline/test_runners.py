@@ -4,6 +4,7 @@ leave Ctrl-C to the launcher and die with it."""
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import apache_beam as beam
 import pytest
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 
-from pipeline import cores, progress, runners
+from pipeline import cores, progress, runners, worker_client
 from pipeline.options import parse
 from tests.conftest import base_args
 
@@ -46,10 +47,7 @@ def test_one_module_names_and_places_the_runner(flags, name, local, dataflow, de
 
 def test_local_workers_run_our_worker_command_without_a_shell_in_between():
     command = runners.worker_command()
-    assert (
-        command.startswith("exec ")
-        and "from pipeline.warm_workers import client_main; client_main()" in command
-    )
+    assert command.startswith("exec ") and command.endswith(" -S -I " + shlex.quote(worker_client.__file__))
 
 
 def test_progress_only_where_workers_share_this_machine(monkeypatch):
@@ -149,7 +147,7 @@ def _worker_pids(launcher: int) -> list[int]:
                 cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
             except OSError:
                 continue
-            if b"client_main" in cmdline or b"pipeline.run" in cmdline:
+            if any(mark in cmdline for mark in (b"worker_client", b"fresh_worker_main", b"pipeline.run")):
                 parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
     found, frontier = [], {launcher}
     while frontier:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -128,7 +127,8 @@ def test_workers_nobody_claimed_are_stopped_at_close():
 def test_without_a_pool_the_worker_command_is_a_fresh_worker(monkeypatch):
     monkeypatch.delenv(ENV_POOL, raising=False)
     started = subprocess.run(
-        [sys.executable, "-c", "from pipeline.warm_workers import client_main; client_main()"],
+        runners.worker_command(),
+        shell=True,
         cwd=ROOT,
         env={k: v for k, v in os.environ.items() if k != ENV_POOL},
         capture_output=True,
