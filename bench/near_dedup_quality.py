@@ -38,22 +38,24 @@ Three parts:
 
 from __future__ import annotations
 
-import argparse
 import json
 import resource
 import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bench.near_truth import SEED, Shingled, Truth, cached_truth, score, shingle
-from dedup.components import components_in_memory
-from dedup.exact import keep_rank
+from cli.command import CliParser
 from dedup.lsh import band_keys, candidate_probability, star_edges
-from dedup.minhash import MinHashParams, jaccard, signatures_of_keys
-from dedup.near import NearDedupParams, representative_removals
+
+if (
+    TYPE_CHECKING
+):  # the truth, the kernels and the stage's modules (numba, Beam) load where used: --help is instant
+    from bench.near_truth import Shingled, Truth
+    from dedup.near import NearDedupParams
 
 # The Beam runs: what the presets set (the ``stackcurate`` row is the tuned recipe).
 CHECKED = {"verify": True, "cluster_check": True, "representatives": True}
@@ -113,17 +115,24 @@ class PairSimilarity:
     """Exact Jaccard of two documents' shingle sets (``dedup.minhash.jaccard``), memoised across settings."""
 
     def __init__(self, sh: Shingled):
+        from dedup.minhash import jaccard
+
+        self._jaccard = jaccard
         self._keys, self._index, self._memo = sh.keys, sh.index, {}
 
     def __call__(self, a: str, b: str) -> float:
         pair = (a, b) if a < b else (b, a)
         if pair not in self._memo:
-            self._memo[pair] = jaccard(self._keys[self._index[a]], self._keys[self._index[b]])
+            self._memo[pair] = self._jaccard(self._keys[self._index[a]], self._keys[self._index[b]])
         return self._memo[pair]
 
 
 def resolve(sh: Shingled, edges: set, p: NearDedupParams, similarity: PairSimilarity) -> tuple[dict, dict]:
     """``verify`` -> components -> keep rule -> ``cluster_check``, as ``NearVerdicts``: {removed id: detail}."""
+    from dedup.components import components_in_memory
+    from dedup.exact import keep_rank
+    from dedup.near import representative_removals
+
     start = cpu_seconds()
     if p.verify:
         edges = {(a, b) for a, b in edges if similarity(a, b) >= p.threshold}
@@ -164,6 +173,10 @@ def reference_removals(sh: Shingled, signatures: np.ndarray, p: NearDedupParams)
 
 def sweep(sh: Shingled, truth: Truth, checks: list[tuple[bool, bool, bool]] = CHECKS) -> list[dict]:
     """Every banding x check setting through the in-memory cores: the curve for docs/near-dedup.md."""
+    from bench.near_truth import SEED, score
+    from dedup.minhash import MinHashParams, signatures_of_keys
+    from dedup.near import NearDedupParams
+
     full = MinHashParams(5, 256, SEED)
     start = cpu_seconds()
     signatures = np.zeros((len(sh.ids), 256), dtype=np.uint32)
@@ -269,12 +282,11 @@ def table_line(name: str, s: dict, cpu: float, base_cpu: float | None) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    from bench.nd_corpus import CACHE, load_docs
-    from bench.near_dedup_peers import cached_peer
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=CACHE / "corpus", help="a bench.nd_corpus output")
+def build_parser() -> CliParser:
+    parser = CliParser(prog="python -m bench.near_dedup_quality", description=(__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "--corpus", type=Path, default=None, help="a bench.nd_corpus output (default: its cache's corpus)"
+    )
     parser.add_argument("--sample", type=Path, default=None, help="a samplegen.sample output dir instead")
     parser.add_argument(
         "--sweep",
@@ -289,13 +301,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--candidates", action="store_true", help="time the CANDIDATES settings in Beam too")
     parser.add_argument("--repeat", type=int, default=1, help="Beam runs per config (least CPU kept)")
     parser.add_argument("--json", type=Path, default=None, help="write every figure here")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    from bench.nd_corpus import CACHE, load_docs
+    from bench.near_dedup_peers import cached_peer
+    from bench.near_truth import SEED, Truth, cached_truth, score, shingle
+    from dedup.minhash import MinHashParams, signatures_of_keys
+    from dedup.near import NearDedupParams
+
     if args.sample is not None:
         from samplegen.sample import read_sample_docs
 
         docs = read_sample_docs(args.sample)
     else:
-        docs = load_docs(args.corpus)
+        docs = load_docs(args.corpus or CACHE / "corpus")
     mb = sum(len(d["content"].encode("utf-8", "surrogatepass")) for d in docs) / 1e6
     start = time.perf_counter()
     sh = shingle(docs, 5)

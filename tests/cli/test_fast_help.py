@@ -24,6 +24,7 @@ COMMANDS = (
     "model.train",
     "model.evaluate",
     "bench.model",
+    "bench.near_dedup_quality",
     "pii.evaluate",
     "pii.scan_tree",
     "pii.shapes",
