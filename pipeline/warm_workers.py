@@ -288,25 +288,29 @@ def _load(path: str) -> Any:
 
 
 def _serve(listener: socket.socket, work: Callable[[], int]) -> None:
-    """A worker's life: wait for the worker command, become Beam's worker, report its status."""
-    status = 1
+    """A worker's life: wait for the worker command, become Beam's worker, report its status.
+
+    The command's connection is closed last, after any traceback is out: the command exits as soon as it
+    closes, and what started it (Beam, a test) must find the reason already written."""
+    status, conn = 1, None
     try:
         die_with_parent()  # with the zygote, which the launcher stops at the end of the job
         _fresh_thread_pool()
         conn, _ = listener.accept()
         listener.close()
-        with conn:
-            environment = json.loads(recv_all(conn))
-            os.environ.clear()
-            os.environ.update(environment)
-            status = work()
-            conn.sendall(STATUS.pack(status))
+        environment = json.loads(recv_all(conn))
+        os.environ.clear()
+        os.environ.update(environment)
+        status = work()
+        conn.sendall(STATUS.pack(status))
     except BaseException:
         traceback.print_exc()  # os._exit below would drop it: a failing worker must say why, as a fresh one does
         raise
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
+        if conn is not None:
+            conn.close()
         os._exit(status)
 
 
