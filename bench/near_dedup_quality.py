@@ -51,9 +51,8 @@ import numpy as np
 from cli.command import CliParser
 from dedup.lsh import band_keys, candidate_probability, star_edges
 
-if (
-    TYPE_CHECKING
-):  # the truth, the kernels and the stage's modules (numba, Beam) load where used: --help is instant
+# The truth, the kernels and the stage's modules (numba, Beam) are imported where used: --help is instant.
+if TYPE_CHECKING:
     from bench.near_truth import Shingled, Truth
     from dedup.near import NearDedupParams
 

@@ -341,10 +341,8 @@ def _run_worker() -> int:
 
 
 def fresh_worker_main() -> None:
-    """A worker that no fork took (``pipeline.worker_client``): Beam's harness started here, without the
-    terminal's Ctrl-C and dying with the launcher, as a fork does."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    die_with_parent()
+    """A worker that no fork took: Beam's harness started here. ``pipeline.worker_client`` execs this after
+    setting what a fork has too (Ctrl-C ignored, death with the launcher): both survive ``exec``."""
     sys.exit(_run_worker())
 
 
