@@ -29,7 +29,10 @@ small process that claims one waiting fork, hands it its environment (Beam's con
 addresses, the job's options), and exits with the fork's exit status. Without a free fork (more workers
 than forks, or none made) it becomes a fresh worker as before.
 
-A fork ignores Ctrl-C (the launcher prints one line) and dies with the launcher, as a fresh worker does.
+A fork leaves Ctrl-C to the launcher (which prints one line and ends the job) and dies with it, as a fresh
+worker does; it carries on through the signal with its logging off, as the launcher's is, so that a bundle
+the launcher abandons prints no traceback (:func:`_quiet_on_interrupt`).
+
 This module imports nothing heavy (Beam only inside functions): the launcher forks before it imports Beam.
 """
 
@@ -38,6 +41,7 @@ from __future__ import annotations
 import functools
 import gc
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -227,6 +231,12 @@ def _set_up(step: Callable[[], Any]) -> Any:
         return None
 
 
+def _quiet_on_interrupt(signum: int, frame: Any) -> None:
+    """The zygote's and its workers' Ctrl-C: carry on (the launcher ends the job and then them) without
+    logging, as the launcher does (``cli.command``): a bundle the launcher abandons must not print a traceback."""
+    logging.disable(logging.CRITICAL)
+
+
 def _zygote(
     listeners: list[socket.socket],
     preload: Callable[[], Any] | None,
@@ -237,7 +247,7 @@ def _zygote(
     """Set up once (imports, what needs no graph, the graph's steps), fork one worker per listener, wait."""
     status = 1
     try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, _quiet_on_interrupt)
         die_with_parent()
         held = [_set_up(preload)] if preload is not None else []  # held until the workers exit
         _fresh_thread_pool()
@@ -342,7 +352,7 @@ def _run_worker() -> int:
 
 def fresh_worker_main() -> None:
     """A worker that no fork took: Beam's harness started here. ``pipeline.worker_client`` execs this after
-    setting what a fork has too (Ctrl-C ignored, death with the launcher): both survive ``exec``."""
+    setting Ctrl-C ignored and death with the launcher: both survive ``exec``."""
     sys.exit(_run_worker())
 
 

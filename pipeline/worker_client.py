@@ -8,8 +8,8 @@ for it before Beam's first stage can start, in every local multi-worker run. A f
 whole environment, so this process then replaces itself (``exec``) with a normal interpreter that runs
 ``pipeline.warm_workers.fresh_worker_main``.
 
-Either way the worker ignores the terminal's Ctrl-C (the launcher handles it: one line, exit 130) and
-dies with the launcher.
+Either way the worker leaves the terminal's Ctrl-C to the launcher (one line, exit 130) and dies with
+the launcher: this command and a fresh worker ignore it, a fork quiets its logging (``pipeline.warm_workers``).
 """
 
 from __future__ import annotations
