@@ -1,18 +1,20 @@
 """How every process that judges documents is set, in one call: the launcher (whose in-process worker runs
 one-worker jobs, and which forks the warm workers) and each local worker process, forked or fresh.
 
-Why one call: both settings matter wherever bundles run, and a setting applied at one of those places but
+Why one call: these settings matter wherever bundles run, and a setting applied at one of those places but
 not the other is easy to miss (fresh workers once ran with Python's collector defaults).
 """
 
 from __future__ import annotations
 
+from pipeline.allocator import keep_freed_heap
 from pipeline.collector import collect_less_often
 from pipeline.state_sampler import sample_often
 
 
 def set_up_judging_process() -> None:
-    """Python's collector (``pipeline.collector``) and Beam's step sampler (``pipeline.state_sampler``)
-    as our processes that run bundles want them; idempotent."""
+    """Python's collector (``pipeline.collector``), glibc's malloc (``pipeline.allocator``) and Beam's step
+    sampler (``pipeline.state_sampler``) as our processes that run bundles want them; idempotent."""
     collect_less_often()
+    keep_freed_heap()
     sample_often()

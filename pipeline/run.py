@@ -20,6 +20,7 @@ from typing import Any
 
 from cli.command import asks_for_help
 from pipeline import warm_workers
+from pipeline.allocator import keep_freed_heap
 from pipeline.arguments import run_parser
 from pipeline.collector import collect_less_often
 
@@ -35,8 +36,9 @@ def run(argv: list[str]) -> dict[str, Any]:
 @contextmanager
 def _early_workers(argv: list[str]) -> Iterator[warm_workers.WarmWorkers | None]:
     """Warm workers forked now, before Beam is imported, if ``argv`` looks like a local multi-worker run
-    (with the collector set as the job sets it, ``pipeline.collector``)."""
+    (with the collector and malloc set as the job sets them, ``pipeline.collector``, ``pipeline.allocator``)."""
     collect_less_often()
+    keep_freed_heap()
     count = warm_workers.forks_wanted(argv)
     pool = warm_workers.WarmWorkers(count, preload=functools.partial(_preload, argv)) if count else None
     try:
