@@ -8,7 +8,7 @@ unit: the santacoder job on the 200 MB sample took 525k page faults and 2.1-2.3 
 workers (346-364k and 1.6-1.9 s with one). With blocks under 32 MB served from the heap (glibc's own
 ceiling for its sliding threshold) and up to 64 MB kept free at its top it took 290-300k and 1.5-1.6 s
 with two, 200k and 1.3-1.5 s with one; the run's wall time went from 10.6-11.8 to 9.9-10.6 s with two
-workers, 17.9-18.1 to 16.8-17.6 s with one, and its peak RSS up by ~10 MB per process (``bench/``
+workers, 17.9-18.1 to 16.8-17.6 s with one, and its peak RSS up by 6-25 MB (``bench/``
 figures in docs/dataflow.md). Forks inherit the setting (the warm workers' parent sets it before it
 forks them). Where a user tuned malloc in the environment, that tuning stands. Not glibc (macOS, musl):
 nothing to set.

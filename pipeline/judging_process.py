@@ -13,8 +13,14 @@ from pipeline.state_sampler import sample_often
 
 
 def set_up_judging_process() -> None:
-    """Python's collector (``pipeline.collector``), glibc's malloc (``pipeline.allocator``) and Beam's step
-    sampler (``pipeline.state_sampler``) as our processes that run bundles want them; idempotent."""
+    """Python's collector and glibc's malloc (:func:`set_up_memory`) and Beam's step sampler
+    (``pipeline.state_sampler``) as our processes that run bundles want them; idempotent."""
+    set_up_memory()
+    sample_often()
+
+
+def set_up_memory() -> None:
+    """Python's collector (``pipeline.collector``) and glibc's malloc (``pipeline.allocator``): the part the
+    run entry also sets before it forks the workers' parent (forks inherit both); imports nothing heavy."""
     collect_less_often()
     keep_freed_heap()
-    sample_often()

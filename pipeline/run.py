@@ -20,9 +20,8 @@ from typing import Any
 
 from cli.command import asks_for_help
 from pipeline import warm_workers
-from pipeline.allocator import keep_freed_heap
 from pipeline.arguments import run_parser
-from pipeline.collector import collect_less_often
+from pipeline.judging_process import set_up_memory
 
 
 def run(argv: list[str]) -> dict[str, Any]:
@@ -36,9 +35,8 @@ def run(argv: list[str]) -> dict[str, Any]:
 @contextmanager
 def _early_workers(argv: list[str]) -> Iterator[warm_workers.WarmWorkers | None]:
     """Warm workers forked now, before Beam is imported, if ``argv`` looks like a local multi-worker run
-    (with the collector and malloc set as the job sets them, ``pipeline.collector``, ``pipeline.allocator``)."""
-    collect_less_often()
-    keep_freed_heap()
+    (with the collector and malloc set as the job sets them, ``pipeline.judging_process.set_up_memory``)."""
+    set_up_memory()
     count = warm_workers.forks_wanted(argv)
     pool = warm_workers.WarmWorkers(count, preload=functools.partial(_preload, argv)) if count else None
     try:
