@@ -16,7 +16,9 @@ processes are ours (:class:`LocalRunner`, :func:`worker_command`: forked, judges
 set up, from one fork of the launcher, ``pipeline.warm_workers``): they get the
 job's options (S3 endpoint and keys reach Beam's filesystems there), leave
 Ctrl-C to the launcher (which prints one line and exits 130) and die with it,
-so an interrupted run leaves neither tracebacks nor orphans.
+so an interrupted run leaves neither tracebacks nor orphans. A worker that
+finishes its part of a stage takes over half of what a busy one has left
+(``pipeline.stealing``), instead of waiting for it.
 
 **Flink.** With ``--runner=FlinkRunner`` Beam starts a Flink job server from a
 jar; Beam would download that jar from Maven Central on first use, so instead
@@ -55,10 +57,12 @@ from apache_beam.options.pipeline_options import (
 )
 from apache_beam.portability import python_urns
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+from apache_beam.runners.portability.fn_api_runner.fn_runner import ParallelBundleManager
 from apache_beam.runners.portability.spark_runner import LOCAL_MASTER_PATTERN
 
 from pipeline import cores, warm_workers, worker_client
 from pipeline.job_servers import FLINK, JOB_SERVERS, SPARK
+from pipeline.stealing import StealingBundleManager
 from pipeline.warm_workers import MULTI_PROCESS_FROM_BYTES
 
 log = logging.getLogger("stackcurate")
@@ -276,3 +280,15 @@ class LocalRunner(FnApiRunner):
             if env.urn == python_urns.SUBPROCESS_SDK:  # what multi_processing asks for: our worker command
                 env.payload = worker_command().encode()
         return super().run_via_runner_api(pipeline_proto, options)
+
+    def _get_bundle_manager(self, bundle_context_manager: Any) -> Any:
+        """Beam's manager for a stage's bundles, with work stealing where it splits the input between
+        workers (``pipeline.stealing``)."""
+        manager = super()._get_bundle_manager(bundle_context_manager)
+        if type(manager) is ParallelBundleManager:
+            return StealingBundleManager(
+                bundle_context_manager,
+                self._progress_frequency,
+                cache_token_generator=manager._cache_token_generator,
+            )
+        return manager

@@ -131,3 +131,33 @@ def test_two_warm_workers_forked_before_beam_is_imported_give_identical_bytes(
     assert result["forks"] == [{"beam_imported": False, "count": 2, "preload": True}]
     assert result["runner"] == "FnApiRunner (local, 2 worker processes)"
     assert file_bytes(full_run) == file_bytes(out)
+
+
+def test_work_stolen_between_workers_gives_identical_bytes(
+    full_run, sample_dir, shared_dir, tmp_path, monkeypatch
+):
+    """Every stage split whenever a worker is idle (pipeline.stealing, threshold 0): the output does not
+    depend on which worker read which unit, or in how many bundles."""
+    from pipeline import stealing
+
+    taken = []
+    steal = stealing.StealingBundleManager._steal
+
+    def counted(self, *args):
+        stolen = steal(self, *args)
+        taken.extend([len(stolen)] if stolen else [])
+        return stolen
+
+    monkeypatch.setattr(stealing, "STEAL_AFTER_S", 0.0)
+    monkeypatch.setattr(stealing.StealingBundleManager, "_steal", counted)
+    out = tmp_path / "out"
+    argv = base_args(sample_dir, out, shared_dir) + ["--preset", "santacoder"]
+    run(argv + ["--direct_running_mode", "multi_threading", "--direct_num_workers", "2"])
+    assert taken, "no stage was split"
+    assert file_bytes(full_run) == file_bytes(out)
+
+    def counts(output):  # every stage's counts, without its CPU time
+        stages = json.loads((output / "stats.json").read_text())["stages"]
+        return [{k: v for k, v in stage.items() if k != "cpu_s"} for stage in stages]
+
+    assert counts(out) == counts(full_run)
