@@ -133,11 +133,27 @@ def test_two_warm_workers_forked_before_beam_is_imported_give_identical_bytes(
     assert file_bytes(full_run) == file_bytes(out)
 
 
-def test_work_stolen_between_workers_gives_identical_bytes(
-    full_run, sample_dir, shared_dir, tmp_path, monkeypatch
-):
-    """Every stage split whenever a worker is idle (pipeline.stealing, threshold 0): the output does not
-    depend on which worker read which unit, or in how many bundles."""
+def skewed_copy(sample: Path, folder: Path) -> Path:
+    """The sample's parquet rows again, as row groups of 4 and 16 rows in turn: FnApiRunner deals units
+    round robin, so one worker gets every large one and the other runs out first."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.concat_tables([pq.read_table(path) for path in sorted(sample.glob("*.parquet"))])
+    folder.mkdir()
+    with pq.ParquetWriter(folder / "part-00000.parquet", table.schema) as writer:
+        start = 0
+        while start < table.num_rows:
+            size = 4 if start % 20 == 0 else 16
+            writer.write_table(table.slice(start, size))
+            start += size
+    return folder
+
+
+def test_work_stolen_between_workers_gives_identical_bytes(sample_dir, shared_dir, tmp_path, monkeypatch):
+    """On input that round robin splits unevenly, the idle worker takes work from the busy one
+    (pipeline.stealing, every stage, threshold 0), and the output does not change: the same bytes,
+    counts and ledger as one worker."""
     from pipeline import stealing
 
     taken = []
@@ -150,14 +166,20 @@ def test_work_stolen_between_workers_gives_identical_bytes(
 
     monkeypatch.setattr(stealing, "STEAL_AFTER_S", 0.0)
     monkeypatch.setattr(stealing.StealingBundleManager, "_steal", counted)
-    out = tmp_path / "out"
-    argv = base_args(sample_dir, out, shared_dir) + ["--preset", "santacoder"]
-    run(argv + ["--direct_running_mode", "multi_threading", "--direct_num_workers", "2"])
+    skewed = skewed_copy(sample_dir, tmp_path / "skewed")
+
+    def job(out: Path, workers: list[str]) -> Path:
+        run(base_args(skewed, out, shared_dir) + ["--preset", "santacoder", *workers])
+        return out
+
+    one = job(tmp_path / "one", ["--direct_running_mode", "in_memory", "--direct_num_workers", "1"])
+    assert not taken
+    two = job(tmp_path / "two", ["--direct_running_mode", "multi_threading", "--direct_num_workers", "2"])
     assert taken, "no stage was split"
-    assert file_bytes(full_run) == file_bytes(out)
+    assert file_bytes(one) == file_bytes(two) and len(file_bytes(one)) >= 5
 
     def counts(output):  # every stage's counts, without its CPU time
         stages = json.loads((output / "stats.json").read_text())["stages"]
         return [{k: v for k, v in stage.items() if k != "cpu_s"} for stage in stages]
 
-    assert counts(out) == counts(full_run)
+    assert counts(one) == counts(two)
