@@ -57,21 +57,25 @@ class _Part(BundleManager):
         self.handler = handler
         self.chunks = chunks  # the encoded input, as sent
         self.coder = coder
-        self._elements: list[Any] | None = None  # decoded when a steal needs them
+        self._elements: list[Any] | None = None  # decoded when a steal needs them (_decoded)
         self.stop: int | None = None  # where a split ended it
         self.instruction_id: str | None = None
         self.splittable = True
 
-    @property
-    def elements(self) -> list[Any]:
-        """The input elements the part still owns (decoded on first use: most parts are never split)."""
+    def _decoded(self) -> list[Any]:
+        """The input as sent, decoded on first use (most parts are never split)."""
         if self._elements is None:
             self._elements = list(self.coder.decode_all(b"".join(self.chunks)))
-        return self._elements if self.stop is None else self._elements[: self.stop]
+        return self._elements
+
+    @property
+    def owned(self) -> int:
+        """How many input elements the part still owns: all it was sent, or up to where a split cut it."""
+        return len(self._decoded()) if self.stop is None else self.stop
 
     def give_up(self, first: int) -> list[Any]:
         """Cut the part at ``first`` (the busy worker's split) and return what it gave up."""
-        stolen = self.elements[first:]
+        stolen = self._decoded()[first : self.owned]
         self.stop = first
         return stolen
 
@@ -111,8 +115,8 @@ class StealingBundleManager(ParallelBundleManager):
         handlers = self.bundle_context_manager.worker_handlers[: self._num_workers]
         results: list[Any] = []
         deferred: list[Any] = []  # splits inside an element (splittable DoFns): Beam re-runs those
-        started = time.monotonic()
         chunks_by_worker = buffer.partition(len(handlers))
+        started = time.monotonic()
         with thread_pool_executor.shared_unbounded_instance() as executor:
             running: dict[concurrent.futures.Future, _Part] = {}
 
@@ -151,8 +155,8 @@ class StealingBundleManager(ParallelBundleManager):
 
     def _steal(self, transform_id: str, busy: list[_Part], deferred: list[Any]) -> list[Any] | None:
         """The elements a busy part gives up (the one that owns the most input), or None if none would."""
-        for victim in sorted(busy, key=lambda part: len(part.elements), reverse=True):
-            owned = len(victim.elements)
+        for victim in sorted(busy, key=lambda part: part.owned, reverse=True):
+            owned = victim.owned
             if not victim.splittable or victim.instruction_id is None or owned < 2:
                 continue
             response = victim.handler.control_conn.push(_split_request(victim, transform_id, owned)).get()
@@ -185,15 +189,14 @@ def _split_request(part: _Part, transform_id: str, owned: int) -> beam_fn_api_pb
 
 
 def _merged(results: list[Any]) -> Any:
-    """One response for the stage: every bundle's counters consolidated, the first error kept."""
-    merged = results[0]
-    for result in results[1:]:
-        merged = beam_fn_api_pb2.InstructionResponse(
-            process_bundle=beam_fn_api_pb2.ProcessBundleResponse(
-                monitoring_infos=monitoring_infos.consolidate(
-                    [*result.process_bundle.monitoring_infos, *merged.process_bundle.monitoring_infos]
-                )
-            ),
-            error=result.error or merged.error,
-        )
-    return merged
+    """One response for the stage: every bundle's counters consolidated at once, the first error kept."""
+    if len(results) == 1:
+        return results[0]
+    return beam_fn_api_pb2.InstructionResponse(
+        process_bundle=beam_fn_api_pb2.ProcessBundleResponse(
+            monitoring_infos=monitoring_infos.consolidate(
+                [info for result in results for info in result.process_bundle.monitoring_infos]
+            )
+        ),
+        error=next((result.error for result in results if result.error), ""),
+    )
