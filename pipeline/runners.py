@@ -18,8 +18,7 @@ job's options (S3 endpoint and keys reach Beam's filesystems there), leave
 Ctrl-C to the launcher (which prints one line and exits 130) and die with it,
 so an interrupted run leaves neither tracebacks nor orphans. A worker that
 finishes its part of a stage takes over half of what a busy one has left
-(``pipeline.stealing``), instead of waiting for it, and a waiting worker builds
-the next stages' bundle processors (``pipeline.processors_ahead``).
+(``pipeline.stealing``), instead of waiting for it.
 
 **Flink.** With ``--runner=FlinkRunner`` Beam starts a Flink job server from a
 jar; Beam would download that jar from Maven Central on first use, so instead
@@ -63,7 +62,6 @@ from apache_beam.runners.portability.spark_runner import LOCAL_MASTER_PATTERN
 
 from pipeline import cores, warm_workers, worker_client
 from pipeline.job_servers import FLINK, JOB_SERVERS, SPARK
-from pipeline.processors_ahead import announce_stages
 from pipeline.stealing import StealingBundleManager
 from pipeline.warm_workers import MULTI_PROCESS_FROM_BYTES
 
@@ -282,14 +280,6 @@ class LocalRunner(FnApiRunner):
             if env.urn == python_urns.SUBPROCESS_SDK:  # what multi_processing asks for: our worker command
                 env.payload = worker_command().encode()
         return super().run_via_runner_api(pipeline_proto, options)
-
-    def _execute_bundle(
-        self, runner_execution_context: Any, bundle_context_manager: Any, bundle_input: Any
-    ) -> Any:
-        """Beam's, after every stage's descriptor went to the workers before the first stage, so that they
-        build each stage's processor while they wait (``pipeline.processors_ahead``)."""
-        announce_stages(runner_execution_context, bundle_context_manager)
-        return super()._execute_bundle(runner_execution_context, bundle_context_manager, bundle_input)
 
     def _get_bundle_manager(self, bundle_context_manager: Any) -> Any:
         """Beam's manager for a stage's bundles, with work stealing where it splits the input between

@@ -334,17 +334,15 @@ def _fresh_thread_pool() -> None:
 def _run_worker() -> int:
     """Beam's SDK harness in this process (its control address and options come in the environment), the
     process set as the launcher is (``pipeline.judging_process``: a fork has it already, a fresh worker,
-    e.g. on macOS, not), building stages' processors while it waits (``pipeline.processors_ahead``)."""
+    e.g. on macOS, not)."""
     from pipeline.worker_imports import import_worker_beam
 
     import_worker_beam()  # a fresh worker's Beam (a fork has it)
     from apache_beam.runners.worker import sdk_worker_main
 
-    from pipeline import processors_ahead
     from pipeline.judging_process import set_up_judging_process
 
     set_up_judging_process()
-    processors_ahead.install()
     try:
         sdk_worker_main.main([])
     except SystemExit as stop:
