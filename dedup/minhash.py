@@ -33,11 +33,13 @@ bit-identical to the 64-bit formula, which the reference still uses.
 from __future__ import annotations
 
 import re
+import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
-import numba
 import numpy as np
 import xxhash
 
@@ -45,12 +47,10 @@ from cli.imports import hidden_while_importing
 
 # numba imports its NumPy support (numba.np.arraymath) the first time a process loads or compiles any kernel,
 # and that import looks for a BLAS by importing scipy.linalg (~0.1 s of every worker's start-up). No kernel of
-# ours calls one, so it is imported here, once, with scipy.linalg hidden (~0.04 s): every kernel of ours is
-# compiled through this module (``compiled``), whichever loads first. numba then runs np.correlate and
-# np.convolve with a plain loop; np.dot in a kernel still works (numba imports scipy.linalg to compile one).
+# ours calls one, so it is imported once, with scipy.linalg hidden (~0.04 s), when the first kernel of ours
+# is compiled (``compiled``). numba then runs np.correlate and np.convolve with a plain loop; np.dot in a
+# kernel still works (numba imports scipy.linalg to compile one).
 NOT_FOR_KERNELS = ("scipy.linalg",)
-with hidden_while_importing(NOT_FOR_KERNELS):
-    import numba.np.arraymath  # noqa: F401
 
 TOKEN_RE = re.compile(r"[A-Za-z_0-9]+")
 MASK64 = (1 << 64) - 1
@@ -65,14 +65,74 @@ WORD_BYTE[
 ] = True
 
 
-def compiled(fn: Callable) -> Callable:
-    """Compile to machine code once: cached on disk next to this file or in numba's user cache
-    dir; where neither is writable (a locked-down worker), compiled once per process instead.
-    ``nogil``: threaded Beam workers run these in parallel."""
+def _numba() -> Any:
+    with hidden_while_importing(NOT_FOR_KERNELS):
+        import numba
+        import numba.np.arraymath  # noqa: F401
+    return numba
+
+
+def _njit(fn: Callable) -> Callable:
+    numba = _numba()
     try:
         return numba.njit(cache=True, nogil=True, boundscheck=False)(fn)
     except RuntimeError:  # numba: "cannot cache function ...: no locator available"
         return numba.njit(nogil=True, boundscheck=False)(fn)
+
+
+class _Pending:
+    """A kernel defined before any of ours was called: numba compiles it with every other pending one at the
+    first call of any, and the modules that defined (or imported) it then name numba's dispatcher instead."""
+
+    __slots__ = ("fn", "dispatcher")
+
+    def __init__(self, fn: Callable) -> None:
+        self.fn = fn
+        self.dispatcher: Callable | None = None
+
+    def __call__(self, *args: Any) -> Any:
+        return (self.dispatcher or _compile_pending(self))(*args)
+
+
+_pending: list[_Pending] = []
+_compiling = threading.Lock()
+_numba_loaded = False
+if "numba" in sys.modules:  # loaded by another module: its NumPy support our way, before any kernel of theirs
+    _numba()
+
+
+def _compile_pending(kernel: _Pending) -> Callable:
+    """Every pending kernel -> its numba dispatcher, rebound in the kernels' modules: a kernel that calls
+    another (of its module or one it imported by name) is compiled by numba against the globals it finds
+    then, which must be dispatchers, not :class:`_Pending`."""
+    global _numba_loaded
+    with _compiling:
+        if kernel.dispatcher is None:
+            for waiting in _pending:
+                waiting.dispatcher = _njit(waiting.fn)
+            for name in {waiting.fn.__module__ for waiting in _pending}:
+                namespace = vars(sys.modules[name])
+                for attribute, value in list(namespace.items()):
+                    if isinstance(value, _Pending):
+                        namespace[attribute] = value.dispatcher
+            _pending.clear()
+            _numba_loaded = True
+    return kernel.dispatcher
+
+
+def compiled(fn: Callable) -> Callable:
+    """Compile to machine code once: cached on disk next to this file or in numba's user cache
+    dir; where neither is writable (a locked-down worker), compiled once per process instead.
+    ``nogil``: threaded Beam workers run these in parallel.
+
+    numba itself (~0.3 s to import) is loaded by the first call of a kernel, not by the import of a
+    module that defines one: a launcher that builds the graph but runs no kernel (its workers are other
+    processes) never loads it."""
+    if _numba_loaded:
+        return _njit(fn)
+    kernel = _Pending(fn)
+    _pending.append(kernel)
+    return kernel
 
 
 @dataclass(frozen=True)

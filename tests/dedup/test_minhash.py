@@ -203,6 +203,49 @@ def test_our_kernels_skip_numbas_blas_probe_and_np_dot_still_works() -> None:
     assert done.stdout.split() == ["2", "False", "5.0"]
 
 
+def test_kernels_load_numba_at_their_first_call_and_call_each_other_across_modules(tmp_path) -> None:
+    """Importing modules that define kernels loads no numba (a launcher builds graphs naming them and runs
+    none); the first call of any compiles them all, and a kernel calling another, of its module or imported
+    by name from another, runs compiled. Afterwards the modules name numba's dispatchers, and a kernel
+    defined then is compiled at once."""
+    import subprocess
+    import sys
+
+    (tmp_path / "kernels_a.py").write_text(
+        "from dedup.minhash import compiled\n"
+        "@compiled\n"
+        "def double(x):\n"
+        "    return 2 * x\n"
+        "@compiled\n"
+        "def quadruple(x):\n"
+        "    return double(double(x))\n"
+    )
+    (tmp_path / "kernels_b.py").write_text(
+        "from dedup.minhash import compiled\n"
+        "from kernels_a import quadruple\n"
+        "@compiled\n"
+        "def octuple(x):\n"
+        "    return 2 * quadruple(x)\n"
+    )
+    script = (
+        "import sys\n"
+        "import kernels_a, kernels_b\n"
+        "print('numba' in sys.modules)\n"
+        "print(kernels_b.octuple(3), kernels_a.double(5))\n"
+        "print('numba' in sys.modules)\n"
+        "print(*sorted({type(f).__name__ for f in (kernels_a.double, kernels_a.quadruple, kernels_b.quadruple,"
+        " kernels_b.octuple)}))\n"
+        "from dedup.minhash import compiled\n"
+        "print(type(compiled(lambda x: x)).__name__)\n"
+    )
+    root = Path(__file__).parents[2]
+    env = {"PYTHONPATH": f"{tmp_path}:{root}", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["False", "24", "10", "True", "CPUDispatcher", "CPUDispatcher"]
+
+
 def test_signatures_equal_the_direct_64_bit_formula_for_every_key_count() -> None:
     """The kernel takes keys four at a time, then one at a time: every count from 1 to 40 (and long sets)
     against numpy's ``top32(a * x mod 2^64)`` over all keys, with keys using all 64 bits."""

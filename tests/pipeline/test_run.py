@@ -135,6 +135,29 @@ def test_beams_type_checks_are_off_by_default_and_the_graph_passes_them(sample_d
     assert len(pipeline.to_runner_api().components.transforms) > 100
 
 
+def test_the_launcher_plans_and_builds_the_santacoder_graph_without_numba(sample_dir, shared_dir, tmp_path):
+    """In a multi-process run the launcher builds the graph while the workers' parent sets up, and it runs
+    no kernel: numba (~0.3 s) is left to the processes that do (the first call of a kernel loads it)."""
+    import subprocess
+    import sys
+
+    argv = base_args(sample_dir, tmp_path / "out", shared_dir) + ["--preset", "santacoder"]
+    script = (
+        "import json, sys\n"
+        "import apache_beam as beam\n"
+        "from pipeline.job import build, make_plan\n"
+        "plan = make_plan(json.loads(sys.argv[1]))\n"
+        "pipeline = beam.Pipeline(options=plan.options)\n"
+        "build(pipeline, plan)\n"
+        "pipeline.to_runner_api()\n"
+        "print('numba' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(argv)], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["False"]
+
+
 def test_the_santacoder_set_up_on_node_is_presidio_and_the_minhash_kernels_once(
     sample_dir, shared_dir, tmp_path
 ):
