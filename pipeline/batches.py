@@ -27,7 +27,6 @@ import io
 import json
 import pickle
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import apache_beam as beam
@@ -44,6 +43,7 @@ from pipeline.inputs import (
     make_encodable,
     open_binary,
     parse_json_line,
+    per_file,
     prepare,
 )
 
@@ -104,17 +104,11 @@ def list_units(path: str) -> list[Unit]:
     return [(path, group) for group in range(groups)]
 
 
-LISTING_THREADS = 16  # footers read at once: an object store answers each in tens of milliseconds
-
-
 def list_all_units(paths: Sequence[str]) -> list[Unit]:
-    """The units of every input file, in file order, the parquet footers read on threads: the job lists
-    them in one step (one Beam stage), and on gs:// or s3:// a thousand footers one after another would
-    take a minute of every worker's time; the first unreadable file fails the listing."""
-    if len(paths) <= 1:
-        return [unit for path in paths for unit in list_units(path)]
-    with ThreadPoolExecutor(min(LISTING_THREADS, len(paths))) as pool:
-        return [unit for units in pool.map(list_units, paths) for unit in units]
+    """The units of every input file, in file order, the parquet footers read on threads
+    (``pipeline.inputs.per_file``): the job lists them in one step (one Beam stage); the first unreadable
+    file fails the listing."""
+    return [unit for units in per_file(list_units, paths) for unit in units]
 
 
 def read_unit(unit: Unit, schema: pa.Schema, ids: bool = True) -> Iterator[pa.RecordBatch]:

@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.ids import doc_id, line_stats, normalize_lang
-from pipeline.inputs import InputError, input_schema, list_inputs, prepare
+from pipeline.inputs import InputError, input_schema, list_inputs, per_file, prepare
 from pipeline.run import run
 from tests.pipeline.helpers import pipeline_args
 
@@ -46,6 +46,29 @@ def test_missing_required_column_names_file_and_column(tmp_path):
     pq.write_table(pa.Table.from_pylist([{"content": "x", "max_stars_repo_name": "o/r"}]), path)
     with pytest.raises(InputError, match=r"x\.parquet: missing required column\(s\) max_stars_repo_path"):
         input_schema(list_inputs(str(tmp_path)))
+
+
+def test_schemas_of_many_files_unite_in_file_order_and_the_first_bad_file_is_named(tmp_path):
+    """The footers are read on threads (per_file); the result and the error are those of a read in order."""
+    paths = []
+    for i in range(40):
+        path = tmp_path / f"part-{i:02d}.parquet"
+        pq.write_table(pa.Table.from_pylist([dict(ROW, **{f"extra_{i % 7}": i})]), path)
+        paths.append(str(path))
+    names = input_schema(paths).names
+    extras = [name for name in names if name.startswith("extra_")]
+    assert extras == [f"extra_{i}" for i in range(7)] and names[:3] == list(ROW)
+    (tmp_path / "part-05.parquet").write_bytes(b"PAR1 not parquet")
+    (tmp_path / "part-30.parquet").write_bytes(b"PAR1 not parquet either")
+    with pytest.raises(InputError, match=r"part-05\.parquet: not a readable parquet file"):
+        input_schema(paths)
+
+
+def test_per_file_keeps_path_order_whatever_order_the_reads_end_in():
+    import time
+
+    delays = {"a": 0.05, "b": 0.0, "c": 0.02}
+    assert per_file(lambda path: (time.sleep(delays[path]), path)[1], ["a", "b", "c"]) == ["a", "b", "c"]
 
 
 def test_corrupt_parquet_names_file(tmp_path):
