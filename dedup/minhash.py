@@ -91,11 +91,12 @@ class _Pending:
         self.dispatcher: Callable | None = None
 
     def __call__(self, *args: Any) -> Any:
-        return (self.dispatcher or _compile_pending(self))(*args)
+        dispatcher = self.dispatcher if self.dispatcher is not None else _compile_pending(self)
+        return dispatcher(*args)
 
 
 _pending: list[_Pending] = []
-_compiling = threading.Lock()
+_compiling = threading.RLock()  # guards _pending and _numba_loaded
 _numba_loaded = False
 if "numba" in sys.modules:  # loaded by another module: its NumPy support our way, before any kernel of theirs
     _numba()
@@ -111,7 +112,8 @@ def _compile_pending(kernel: _Pending) -> Callable:
             for waiting in _pending:
                 waiting.dispatcher = _njit(waiting.fn)
             for name in {waiting.fn.__module__ for waiting in _pending}:
-                namespace = vars(sys.modules[name])
+                module = sys.modules.get(name)  # None: a module a test dropped; its callers hold _Pending
+                namespace = vars(module) if module is not None else {}
                 for attribute, value in list(namespace.items()):
                     if isinstance(value, _Pending):
                         namespace[attribute] = value.dispatcher
@@ -128,11 +130,12 @@ def compiled(fn: Callable) -> Callable:
     numba itself (~0.3 s to import) is loaded by the first call of a kernel, not by the import of a
     module that defines one: a launcher that builds the graph but runs no kernel (its workers are other
     processes) never loads it."""
-    if _numba_loaded:
-        return _njit(fn)
-    kernel = _Pending(fn)
-    _pending.append(kernel)
-    return kernel
+    with _compiling:
+        if not _numba_loaded:
+            kernel = _Pending(fn)
+            _pending.append(kernel)
+            return kernel
+    return _njit(fn)
 
 
 @dataclass(frozen=True)

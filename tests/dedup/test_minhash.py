@@ -231,6 +231,10 @@ def test_kernels_load_numba_at_their_first_call_and_call_each_other_across_modul
         "import sys\n"
         "import kernels_a, kernels_b\n"
         "print('numba' in sys.modules)\n"
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "with ThreadPoolExecutor(8) as pool:\n"  # first calls from several threads at once
+        "    got = list(pool.map(lambda i: (kernels_b.octuple, kernels_a.double)[i % 2](i), range(16)))\n"
+        "assert got == [(8 if i % 2 == 0 else 2) * i for i in range(16)], got\n"
         "print(kernels_b.octuple(3), kernels_a.double(5))\n"
         "print('numba' in sys.modules)\n"
         "print(*sorted({type(f).__name__ for f in (kernels_a.double, kernels_a.quadruple, kernels_b.quadruple,"
