@@ -82,7 +82,8 @@ def _njit(fn: Callable) -> Callable:
 
 class _Pending:
     """A kernel defined before any of ours was called: numba compiles it with every other pending one at the
-    first call of any, and the modules that defined (or imported) it then name numba's dispatcher instead."""
+    first call of any. Modules that define kernels then name numba's dispatchers instead (theirs and those
+    they imported by name); elsewhere a name still holds this object, which calls the dispatcher."""
 
     __slots__ = ("fn", "dispatcher")
 
@@ -112,11 +113,12 @@ def _compile_pending(kernel: _Pending) -> Callable:
             for waiting in _pending:
                 waiting.dispatcher = _njit(waiting.fn)
             for name in {waiting.fn.__module__ for waiting in _pending}:
-                module = sys.modules.get(name)  # None: a module a test dropped; its callers hold _Pending
-                namespace = vars(module) if module is not None else {}
-                for attribute, value in list(namespace.items()):
+                module = sys.modules.get(name)
+                if module is None:  # a module a test dropped: its callers hold _Pending, which still works
+                    continue
+                for attribute, value in list(vars(module).items()):
                     if isinstance(value, _Pending):
-                        namespace[attribute] = value.dispatcher
+                        setattr(module, attribute, value.dispatcher)
             _pending.clear()
             _numba_loaded = True
     return kernel.dispatcher

@@ -242,8 +242,10 @@ def test_kernels_load_numba_at_their_first_call_and_call_each_other_across_modul
         "from dedup.minhash import compiled\n"
         "print(type(compiled(lambda x: x)).__name__)\n"
     )
+    import os
+
     root = Path(__file__).parents[2]
-    env = {"PYTHONPATH": f"{tmp_path}:{root}", "PATH": "/usr/bin:/bin"}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(root)])}
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
     )
