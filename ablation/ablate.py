@@ -14,7 +14,7 @@ better. This runs the SantaCoder ablation recipe on a sample:
    evaluate each (bits per byte per language, benchmark losses, FIM match);
 5. write ``ablation.md`` (mean ± std per metric and variant, the data each
    filter removed, and which differences are within seed noise),
-   ``ablation.png`` and ``ablation.json``.
+   ``ablation.svg`` and ``ablation.json``.
 
     python -m ablation.ablate --input SAMPLE --variants base,+stars,+comments,+dedup-alt,+fertility \\
         --size tiny --seeds 3 --tokens 2M --output DIR
@@ -214,28 +214,26 @@ def _stages(data: dict) -> list[str]:
 
 
 def write_plot(path: Path, summary: dict) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """One panel per headline metric: each variant's mean over seeds, with its std as an error bar."""
+    from release.charts import TITLE_HEIGHT, Box, Series, bar_panel, figure
 
     variants = list(summary)
     keys = [k for k in HEADLINE_METRICS if any(k in summary[v] for v in variants)]
-    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.5), squeeze=False)
-    for ax, key in zip(axes[0], keys, strict=True):
+    width, height = 400, 350
+    parts: list[str] = []
+    for number, key in enumerate(keys):
         means = [summary[v].get(key, (np.nan, 0, 0))[0] for v in variants]
         stds = [summary[v].get(key, (np.nan, 0, 0))[1] for v in variants]
-        ax.bar(range(len(variants)), means, yerr=stds, capsize=4, color="#4c72b0")
-        ax.set_xticks(range(len(variants)), variants, rotation=30)
-        ax.set_title(key)
         finite = [m for m in means if np.isfinite(m)]
-        if finite and key != "fim/exact_match":
+        limits = None
+        if finite and key != "fim/exact_match":  # zoomed in: the differences are small next to the values
             spread = max(finite) - min(finite) + max(stds + [1e-3])
-            ax.set_ylim(min(finite) - 2 * spread, max(finite) + 2 * spread)
-    fig.suptitle("Filter ablation (mean ± std over seeds)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+            limits = (min(finite) - 2 * spread, max(finite) + 2 * spread)
+        series = [Series(None, "#4c72b0", means, errors=stds)]
+        box = Box(number * width, TITLE_HEIGHT, width, height)
+        parts += bar_panel(box, variants, series, key, rotate=30, limits=limits)
+    title = "Filter ablation (mean ± std over seeds)"
+    path.write_text(figure(width * max(len(keys), 1), height + TITLE_HEIGHT, parts, title))
 
 
 def ablate(args: argparse.Namespace) -> dict:
@@ -329,7 +327,7 @@ def ablate(args: argparse.Namespace) -> dict:
         "heldout_docs": len(heldout),
     }
     markdown = write_markdown(out / "ablation.md", summary, data, settings_note)
-    write_plot(out / "ablation.png", summary)
+    write_plot(out / "ablation.svg", summary)
     report = {
         "settings": settings_note,
         "split": split_counts,

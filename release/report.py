@@ -1,41 +1,43 @@
 """Write ``OUT/report.html``: one self-contained page that shows what the run did.
 
-Plots are inline SVG made with matplotlib's Agg backend (no network, no
-JavaScript, no external file), so the page can be attached to an issue or
-uploaded next to the data. Score histograms read only the score columns of a
-bounded, evenly spread sample of ``data/`` (``max_rows_per_lang``), plus the
-scores the ledger recorded for removed documents, so both sides of each
-threshold are visible without loading the dataset.
+Plots are inline SVG (``release.charts``: no network, no JavaScript, no external file), so the page can be
+attached to an issue or uploaded next to the data. Score histograms read only the score columns of a
+bounded, evenly spread sample of ``data/`` (``max_rows_per_lang``), plus the scores the ledger recorded for
+removed documents, so both sides of each threshold are visible without loading the dataset.
 """
 
 from __future__ import annotations
 
 import html
-import io
 import json
 import math
 from collections import Counter, defaultdict
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from pipeline import store  # noqa: E402
-from pipeline.output_files import iter_column, languages, ledger_details, load_stats, parquet_files  # noqa: E402
-from pipeline.stages.near_dedup import LARGEST_CLUSTERS, NEAR_STAGES  # noqa: E402
-from pipeline.stages.near_dedup import largest_clusters as near_largest_clusters  # noqa: E402
+from pipeline import store
+from pipeline.output_files import iter_column, languages, ledger_details, load_stats, parquet_files
+from pipeline.stages.near_dedup import LARGEST_CLUSTERS, NEAR_STAGES
+from pipeline.stages.near_dedup import largest_clusters as near_largest_clusters
 from release.card import (
     benchmark_matches,
     input_origin,
     pii_counts,
     stage_table,
     wall_time,
-)  # noqa: E402
+)
+from release.charts import Box, Series, bar_panel, figure, histogram_panel
 
 MAX_ROWS_PER_LANG = 50_000
 LANG_COLORS = {"python": "#3572A5", "java": "#b07219", "javascript": "#d4b000"}
+OTHER_COLORS = (
+    "#937860",
+    "#da8bc3",
+    "#8c8c8c",
+    "#ccb974",
+    "#64b5cd",
+)  # languages without a colour of their own
 # score column -> (title, stage whose ledger detail may hold it, log scale)
 SCORES = {
     "avg_line_length": ("average line length", "basic", True),
@@ -95,25 +97,18 @@ def sample_scores(
     return samples
 
 
-def _svg(fig) -> str:
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", metadata={"Date": None})
-    plt.close(fig)
-    text = buffer.getvalue()
-    return text[text.index("<svg") :]
-
-
 def waterfall_figure(stats: dict) -> str:
     """Docs and MB per language: input, what each stage removed (floating bars), what is kept."""
     stages = [s for s in stats.get("stages", [])]
     langs = sorted({lang for s in stages for lang in s.get("langs", {})})
-    fig, axes = plt.subplots(2, max(len(langs), 1), figsize=(4.6 * max(len(langs), 1), 7), squeeze=False)
+    width, height = 460, 350
+    parts: list[str] = []
     for col, lang in enumerate(langs):
         for row, (key, unit, scale) in enumerate((("docs", "documents", 1.0), ("bytes", "MB", 1e6))):
-            ax = axes[row][col]
             first = stages[0]["langs"].get(lang, {})
             level = first.get(f"{key}_in", 0) / scale
-            labels, bottoms, heights, colors = ["input"], [0.0], [level], ["#4c72b0"]
+            labels, bottoms, removed = ["input"], [0.0], [0.0]
+            start = level
             for stage in stages:
                 lang_row = stage["langs"].get(lang, {})
                 gone = sum(r.get(key, 0) for r in lang_row.get("removed", {}).values()) / scale
@@ -122,18 +117,19 @@ def waterfall_figure(stats: dict) -> str:
                 level -= gone
                 labels.append(stage["name"])
                 bottoms.append(level)
-                heights.append(gone)
-                colors.append("#dd8452")
+                removed.append(gone)
             labels.append("kept")
             bottoms.append(0.0)
-            heights.append(level)
-            colors.append("#55a868")
-            ax.bar(range(len(labels)), heights, bottom=bottoms, color=colors)
-            ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
-            ax.set_title(f"{lang}: {unit}", fontsize=10)
-            ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    return _svg(fig)
+            removed.append(0.0)
+            blank = [0.0] * len(labels)
+            series = [
+                Series(None, "#4c72b0", [start, *blank[1:]]),
+                Series(None, "#dd8452", removed, bottoms=bottoms),
+                Series(None, "#55a868", [*blank[:-1], level]),
+            ]
+            box = Box(col * width, row * height, width, height)
+            parts += bar_panel(box, labels, series, f"{lang}: {unit}", rotate=60)
+    return figure(width * max(len(langs), 1), 2 * height, parts)
 
 
 def removed_scores(out_dir: str | Path, column: str, stage: str) -> list[float]:
@@ -157,47 +153,47 @@ def histogram_figure(out_dir: str | Path, stats: dict, samples: dict) -> str | N
     present = [c for c in SCORES if any(samples[lang].get(c) for lang in samples)]
     if not present:
         return None
-    fig, axes = plt.subplots(len(present), 1, figsize=(9, 2.8 * len(present)), squeeze=False)
-    for ax, column in zip((a[0] for a in axes), present, strict=True):
+    width, height = 900, 280
+    parts: list[str] = []
+    for number, column in enumerate(present):
         title, stage, log = SCORES[column]
         removed = removed_scores(out_dir, column, stage)
         everything = [v for lang in samples for v in samples[lang].get(column, [])] + removed
         low, high = min(everything), max(everything)
         positive = log and low > 0
-        bins = (
-            [low * (high / low) ** (i / 50) for i in range(51)]
-            if positive and high > low
-            else 50
-            if high > low
-            else [low - 0.5, low + 0.5]
-        )
-        for lang in samples:
-            values = samples[lang].get(column, [])
-            if values:
-                ax.hist(
-                    values, bins=bins, histtype="step", linewidth=1.5, color=LANG_COLORS.get(lang), label=lang
-                )
-        if removed:
-            ax.hist(removed, bins=bins, color="#999999", alpha=0.5, label=f"removed by {stage}")
-        for value, label in thresholds(stats.get("config", {}), column):
-            ax.axvline(value, color="#c44e52", linestyle="--", linewidth=1.2)
-            ax.annotate(
-                label,
-                (value, 1),
-                xycoords=("data", "axes fraction"),
-                fontsize=8,
-                color="#c44e52",
-                rotation=90,
-                va="top",
-                ha="right",
+        if positive and high > low:
+            edges = [low * (high / low) ** (i / 50) for i in range(51)]
+        elif high > low:
+            edges = np.linspace(low, high, 51).tolist()
+        else:
+            edges = [low - 0.5, low + 0.5]
+        series = [
+            Series(
+                lang,
+                LANG_COLORS.get(lang, OTHER_COLORS[k % len(OTHER_COLORS)]),
+                _counts(values, edges),
+                step=True,
             )
-        if positive:
-            ax.set_xscale("log")
-        ax.set_title(f"{title} ({column})", fontsize=10)
-        ax.set_ylabel("documents")
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    return _svg(fig)
+            for k, (lang, values) in enumerate((lang, samples[lang].get(column, [])) for lang in samples)
+            if values
+        ]
+        if removed:
+            series.append(Series(f"removed by {stage}", "#999999", _counts(removed, edges), opacity=0.5))
+        box = Box(0, number * height, width, height)
+        parts += histogram_panel(
+            box,
+            edges,
+            series,
+            f"{title} ({column})",
+            "documents",
+            log_x=positive,
+            lines=thresholds(stats.get("config", {}), column),
+        )
+    return figure(width, height * len(present), parts)
+
+
+def _counts(values: list[float], edges: list[float]) -> list[float]:
+    return np.histogram(values, bins=edges)[0].tolist()
 
 
 def _bar_figure(counts: Counter, title: str, ylabel: str, log: bool = False) -> str | None:
@@ -206,20 +202,16 @@ def _bar_figure(counts: Counter, title: str, ylabel: str, log: bool = False) -> 
         return None
     groups = sorted({k[0] for k in counts}, key=str)
     langs = sorted({k[1] for k in counts})
-    fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(groups) + 2), 3.6))
     bottom = [0] * len(groups)
-    for lang in langs:
+    series = []
+    for k, lang in enumerate(langs):
         heights = [counts.get((g, lang), 0) for g in groups]
-        ax.bar([str(g) for g in groups], heights, bottom=bottom, label=lang, color=LANG_COLORS.get(lang))
+        color = LANG_COLORS.get(lang, OTHER_COLORS[k % len(OTHER_COLORS)])
+        series.append(Series(lang, color, heights, bottoms=list(bottom)))
         bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
-    if log:
-        ax.set_yscale("log")
-    ax.set_title(title, fontsize=10)
-    ax.set_ylabel(ylabel)
-    ax.legend(fontsize=8)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    return _svg(fig)
+    width = max(500, 90 * len(groups) + 200)
+    box = Box(0, 0, width, 360)
+    return figure(width, 360, bar_panel(box, [str(g) for g in groups], series, title, ylabel, log=log))
 
 
 def cluster_sizes(out_dir: str | Path) -> Counter[tuple[int, str]]:
@@ -260,14 +252,12 @@ def throughput_figure(stats: dict) -> str | None:
     rows = [r for r in throughput_rows(stats) if r[2] > 0]
     if not rows:
         return None
-    fig, ax = plt.subplots(figsize=(8, 3.4))
-    ax.bar([r[0] for r in rows], [r[3] for r in rows], color="#8172b3")
-    ax.set_ylabel("MB per CPU-second")
-    ax.set_title("throughput per stage (input MB / CPU seconds)", fontsize=10)
-    ax.tick_params(axis="x", rotation=45)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    return _svg(fig)
+    series = [Series(None, "#8172b3", [r[3] for r in rows])]
+    box = Box(0, 0, 800, 340)
+    title = "throughput per stage (input MB / CPU seconds)"
+    return figure(
+        800, 340, bar_panel(box, [r[0] for r in rows], series, title, "MB per CPU-second", rotate=45)
+    )
 
 
 def _markdown_table_to_html(lines: list[str]) -> str:
@@ -359,7 +349,5 @@ def render_report(out_dir: str | Path, max_rows_per_lang: int = MAX_ROWS_PER_LAN
 
 def write_report(out_dir: str | Path, max_rows_per_lang: int = MAX_ROWS_PER_LANG) -> str:
     """Write ``OUT/report.html`` (any filesystem) and return its path."""
-    # Text stays text (smaller, selectable); a fixed hash salt gives stable element ids (same output, same bytes).
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "stackcurate"}):
-        text = render_report(out_dir, max_rows_per_lang)
+    text = render_report(out_dir, max_rows_per_lang)
     return store.write_text(store.join(out_dir, "report.html"), text)

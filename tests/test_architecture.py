@@ -22,7 +22,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "pipeline": {"cli", "filters", "pii", "dedup", "decontam", "tokenizer", "model", "release"},
     "release": {"cli", "pipeline"},
     "samplegen": {"cli", "pipeline", "dedup", "filters"},
-    "ablation": {"cli", "pipeline", "tokenizer", "model"},
+    "ablation": {"cli", "pipeline", "tokenizer", "model", "release"},
 }
 # pipeline -> release is only its two commands finishing an output (report, card, publish).
 PIPELINE_MODULES_USING_RELEASE = {"pipeline/job.py", "pipeline/finish.py"}

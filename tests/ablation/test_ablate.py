@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from ablation.ablate import is_heldout, main, noise_verdict, preset_of, summarize
+from ablation.ablate import HEADLINE_METRICS, is_heldout, main, noise_verdict, preset_of, summarize
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 
@@ -132,4 +133,11 @@ def test_ablation_end_to_end(tmp_path):
     text = (out / "ablation.md").read_text()
     assert "| +stars |" in text and "differences are within seed noise" in text
     assert f"| {len(expected_removed)} / " in text
-    assert (out / "ablation.png").stat().st_size > 5000
+    plot = ET.parse(out / "ablation.svg").getroot()
+    texts = [t.text for t in plot.iter("{http://www.w3.org/2000/svg}text")]
+    assert {"base", "+stars", "bpb/all", "fim/exact_match"} <= set(texts)
+    bars = [r for r in plot.iter("{http://www.w3.org/2000/svg}rect") if r.get("fill") == "#4c72b0"]
+    drawn = [  # a bar per variant and metric, but none of height 0 (FIM exact match of a tiny model)
+        (v, m) for v in ("base", "+stars") for m in HEADLINE_METRICS if any(r[m] for r in report["runs"][v])
+    ]
+    assert len(bars) == len(drawn) >= 6

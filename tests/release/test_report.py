@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from matplotlib import image as mpimg
+from PIL import Image
 
 from release.report import (
     cluster_sizes,
@@ -153,7 +153,7 @@ def test_report_renders_in_headless_chromium_without_console_errors(report, tmp_
     out, _, _ = report
     shot = tmp_path / "report.png"
     assert _chromium(out / "report.html", tmp_path, shot) == []
-    pixels = (mpimg.imread(shot)[..., :3] * 255).round().astype(np.uint8)
+    pixels = np.asarray(Image.open(shot).convert("RGB"))
     assert pixels.shape[:2] == (3000, 1400)
     codes = (
         (pixels[..., 0].astype(np.uint32) << 16) | (pixels[..., 1].astype(np.uint32) << 8) | pixels[..., 2]
