@@ -149,16 +149,20 @@ def removed_scores(out_dir: str | Path, column: str, stage: str) -> list[float]:
 
 
 def histogram_figure(out_dir: str | Path, stats: dict, samples: dict) -> str | None:
-    """One histogram per score column present: kept documents per language, removed ones in grey, thresholds."""
-    present = [c for c in SCORES if any(samples[lang].get(c) for lang in samples)]
-    if not present:
+    """One histogram per score column present: kept documents per language, removed ones in grey, thresholds.
+    Values that are not finite (a NaN score) cannot be placed on an axis and are left out."""
+    columns = []
+    for column in SCORES:
+        kept = {lang: _finite(samples[lang].get(column, [])) for lang in samples}
+        if any(kept.values()):
+            columns.append((column, kept, _finite(removed_scores(out_dir, column, SCORES[column][1]))))
+    if not columns:
         return None
     width, height = 900, 280
     parts: list[str] = []
-    for number, column in enumerate(present):
+    for number, (column, kept, removed) in enumerate(columns):
         title, stage, log = SCORES[column]
-        removed = removed_scores(out_dir, column, stage)
-        everything = [v for lang in samples for v in samples[lang].get(column, [])] + removed
+        everything = [v for values in kept.values() for v in values] + removed
         low, high = min(everything), max(everything)
         positive = log and low > 0
         if positive and high > low:
@@ -174,22 +178,19 @@ def histogram_figure(out_dir: str | Path, stats: dict, samples: dict) -> str | N
                 _counts(values, edges),
                 step=True,
             )
-            for k, (lang, values) in enumerate((lang, samples[lang].get(column, [])) for lang in samples)
+            for k, (lang, values) in enumerate(kept.items())
             if values
         ]
         if removed:
             series.append(Series(f"removed by {stage}", "#999999", _counts(removed, edges), opacity=0.5))
         box = Box(0, number * height, width, height)
-        parts += histogram_panel(
-            box,
-            edges,
-            series,
-            f"{title} ({column})",
-            "documents",
-            log_x=positive,
-            lines=thresholds(stats.get("config", {}), column),
-        )
-    return figure(width, height * len(present), parts)
+        lines = thresholds(stats.get("config", {}), column)
+        parts += histogram_panel(box, edges, series, f"{title} ({column})", "documents", positive, lines)
+    return figure(width, height * len(columns), parts)
+
+
+def _finite(values: list[float]) -> list[float]:
+    return [v for v in values if math.isfinite(v)]
 
 
 def _counts(values: list[float], edges: list[float]) -> list[float]:

@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from PIL import Image
 
 from release.report import (
     cluster_sizes,
+    histogram_figure,
     removed_scores,
     sample_scores,
     thresholds,
@@ -92,6 +94,16 @@ def test_removed_scores_read_both_ledger_detail_styles(report):
     assert (
         removed_scores(out, "max_line_length", "basic") == []
     )  # reason is alphanum_fraction, not this column
+
+
+def test_histograms_leave_out_scores_that_are_not_finite(report):
+    out, stats, _ = report
+    samples = {"python": {"avg_line_length": [10.0, float("nan"), 20.0], "comment_ratio": [float("nan")]}}
+    root = ET.fromstring(histogram_figure(out, stats, samples))
+    titles = [
+        t.text for t in root.iter("{http://www.w3.org/2000/svg}text") if t.text and t.text.endswith(")")
+    ]
+    assert titles == ["average line length (avg_line_length)"]  # comment_ratio had nothing to place
 
 
 def test_thresholds_come_from_the_resolved_config():
