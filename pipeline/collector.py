@@ -10,11 +10,19 @@ one-worker process, ~1.4 s of its ~18. With the youngest generation collected ev
 workers inherit the setting; their parent also froze what it set up (``pipeline.warm_workers``), so their
 collections never walked it, and two workers gain less (10.8-11.1 s against 11.4-12.2). Dataflow's and
 Flink's workers are Beam's own processes and keep Python's defaults.
+
+While a process starts (imports, set-ups, the graph's construction) nearly everything it allocates lives
+as long as the process, so a collection then walks a growing heap for almost nothing: :func:`paused`
+turns the collector off for that part. Measured in CPU time, 6 alternated runs each: the launcher's import
+of the job 1.67 s (median) against 1.84, the warm workers' parent's preload (Beam's worker harness, the
+job's modules, Presidio's engine, the MinHash kernels) 2.55 against 2.69.
 """
 
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 THRESHOLDS = (10_000, 10, 10)  # Python's defaults: (700, 10, 10)
 
@@ -22,3 +30,15 @@ THRESHOLDS = (10_000, 10, 10)  # Python's defaults: (700, 10, 10)
 def collect_less_often() -> None:
     """Set this process's collector (and its future forks') to :data:`THRESHOLDS`."""
     gc.set_threshold(*THRESHOLDS)
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """No collections inside (a process starting up); the collector as it was after. Nests."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()

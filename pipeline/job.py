@@ -17,6 +17,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipeline import finish as finish_mod
 from pipeline import graph, runners, store, warm_workers
 from pipeline import stats as stats_mod
+from pipeline.collector import paused
 from pipeline.config import RunConfig, resolve
 from pipeline.inputs import describe_inputs, list_input_sizes
 from pipeline.judging import CPU_US
@@ -180,21 +181,23 @@ def run(argv: list[str], early: warm_workers.WarmWorkers | None = None) -> dict[
     once complete (``pipeline.finish``); so an interrupted re-run never destroys a good output.
     """
     set_up_judging_process()  # documents are judged in this process (one worker) or in forks of it
-    plan = make_plan(argv)
-    curate = plan.options.view_as(CurateOptions)
-    if curate.tokenize_output and not curate.tokenizer:
-        raise SystemExit("pipeline.run: --tokenize_output needs --tokenizer")
-    plan.parts_root = finish_mod.parts_root(plan.output)
-    start = time.time()
-    pool = _warm_pool(plan, early)  # sets up while the graph is built (pipeline.warm_workers)
+    with paused():  # planning and the graph allocate what the run keeps: no collections (pipeline.collector)
+        plan = make_plan(argv)
+        curate = plan.options.view_as(CurateOptions)
+        if curate.tokenize_output and not curate.tokenizer:
+            raise SystemExit("pipeline.run: --tokenize_output needs --tokenizer")
+        plan.parts_root = finish_mod.parts_root(plan.output)
+        start = time.time()
+        pool = _warm_pool(plan, early)  # sets up while the graph is built (pipeline.warm_workers)
     try:
-        pipeline = beam.Pipeline(runner=_runner(plan), options=plan.options)
-        build(pipeline, plan)  # a mistake found here leaves the output folder as it was
-        finish_mod.start(plan.output, plan_record(plan), plan.parts_root)
-        if plan.parts_root != plan.output:
-            log.warning("%s holds a finished output: it is replaced when this run completes", plan.output)
-        if pool is not None:
-            pool.warm(warm_workers.warm_steps(pipeline))
+        with paused():
+            pipeline = beam.Pipeline(runner=_runner(plan), options=plan.options)
+            build(pipeline, plan)  # a mistake found here leaves the output folder as it was
+            finish_mod.start(plan.output, plan_record(plan), plan.parts_root)
+            if plan.parts_root != plan.output:
+                log.warning("%s holds a finished output: it is replaced when this run completes", plan.output)
+            if pool is not None:
+                pool.warm(warm_workers.warm_steps(pipeline))
         warm_workers.job_starting()
         result = pipeline.run()
         result.wait_until_finish()

@@ -21,13 +21,15 @@ from typing import Any
 from cli.command import asks_for_help
 from pipeline import warm_workers
 from pipeline.arguments import run_parser
+from pipeline.collector import paused
 from pipeline.judging_process import set_up_memory
 
 
 def run(argv: list[str]) -> dict[str, Any]:
     """Run the pipeline and return the stats (also written to ``OUT/stats.json``): ``pipeline.job.run``."""
     with _early_workers(argv) as early:
-        from pipeline import job
+        with paused():  # what the imports allocate lives as long as the process (pipeline.collector)
+            from pipeline import job
 
         return job.run(argv, early)
 
@@ -58,7 +60,7 @@ def _preload(argv: list[str]) -> None:
     from pipeline import job
 
     for step in job.setups_of_argv(argv):
-        step()
+        step()  # the zygote runs this with the collector paused (pipeline.warm_workers)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,9 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     if asks_for_help(argv):  # answered before Beam is imported (~1.5 s): the text the run's parser prints
         run_parser().parse_args(["--help"])
     with _early_workers(argv) as early:
-        from pipeline import job
-        from pipeline import stats as stats_mod
-        from pipeline.options import CurateOptions, parse
+        with paused():
+            from pipeline import job
+            from pipeline import stats as stats_mod
+            from pipeline.options import CurateOptions, parse
 
         curate = parse(argv).view_as(CurateOptions)  # usage errors before any work (--help exits here)
         stats = job.run(argv, early)

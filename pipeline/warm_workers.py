@@ -55,6 +55,7 @@ from typing import Any
 
 from cli.command import asks_for_help
 from pipeline import cores
+from pipeline.collector import paused
 from pipeline.worker_client import ENV_POOL, STATUS, die_with_parent, recv_all
 
 NODE_FILE = "node.pickle"  # the set-up that needs no graph (set_up), in the pool folder, for the zygote
@@ -249,17 +250,18 @@ def _zygote(
     try:
         signal.signal(signal.SIGINT, _quiet_on_interrupt)
         die_with_parent()
-        held = [_set_up(preload)] if preload is not None else []  # held until the workers exit
-        _fresh_thread_pool()
-        ordered = False
-        while order := os.read(orders, 1):
-            ordered = True
-            if order == b"n":  # the run is planned: what needs no graph
-                held += [_set_up(step) for step in _load(os.path.join(folder, NODE_FILE))]
-            else:  # the graph is built: its steps, the last order
-                held.append(_set_up(lambda: _load(os.path.join(folder, WARM_FILE))()))
-                break
-        os.close(orders)
+        with paused():  # everything set up here lives as long as the workers (pipeline.collector)
+            held = [_set_up(preload)] if preload is not None else []  # held until the workers exit
+            _fresh_thread_pool()
+            ordered = False
+            while order := os.read(orders, 1):
+                ordered = True
+                if order == b"n":  # the run is planned: what needs no graph
+                    held += [_set_up(step) for step in _load(os.path.join(folder, NODE_FILE))]
+                else:  # the graph is built: its steps, the last order
+                    held.append(_set_up(lambda: _load(os.path.join(folder, WARM_FILE))()))
+                    break
+            os.close(orders)
         if not ordered:  # dropped before any order (another worker count, or a failed plan): no workers
             status = 0
             return
@@ -337,12 +339,13 @@ def _run_worker() -> int:
     e.g. on macOS, not)."""
     from pipeline.worker_imports import import_worker_beam
 
-    import_worker_beam()  # a fresh worker's Beam (a fork has it)
-    from apache_beam.runners.worker import sdk_worker_main
+    with paused():  # a fresh worker's start-up (a fork has done it)
+        import_worker_beam()
+        from apache_beam.runners.worker import sdk_worker_main
 
-    from pipeline.judging_process import set_up_judging_process
+        from pipeline.judging_process import set_up_judging_process
 
-    set_up_judging_process()
+        set_up_judging_process()
     try:
         sdk_worker_main.main([])
     except SystemExit as stop:

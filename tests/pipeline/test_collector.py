@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import gc
 
-from pipeline.collector import THRESHOLDS
+import pytest
+
+from pipeline.collector import THRESHOLDS, paused
 from pipeline.run import _early_workers
 
 
@@ -14,3 +16,51 @@ def test_the_run_entry_sets_the_collector_before_it_would_fork(python_defaults):
     with _early_workers(["--runner", "FlinkRunner"]) as early:  # not a local run: no fork, same setting
         assert early is None
         assert gc.get_threshold() == THRESHOLDS
+
+
+def test_paused_stops_collections_inside_and_leaves_the_collector_as_it_was():
+    assert gc.isenabled()
+    with paused():
+        assert not gc.isenabled()
+        with paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the inner block does not switch it back on
+    assert gc.isenabled()
+    with pytest.raises(ValueError), paused():
+        raise ValueError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused():
+            pass
+        assert not gc.isenabled()  # off before: still off
+    finally:
+        gc.enable()
+
+
+def test_a_run_builds_its_graph_with_the_collector_paused_and_judges_with_it_on(tmp_path, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipeline import graph, job
+    from pipeline.run import run
+    from tests.pipeline.helpers import code_rows, pipeline_args
+
+    pq.write_table(pa.Table.from_pylist(code_rows(20)), tmp_path / "in.parquet")
+    seen: dict[str, list[bool]] = {"build": [], "read": []}
+    build, read_unit = job.build, graph.read_unit
+
+    def watched_build(*args, **kwargs):
+        seen["build"].append(gc.isenabled())
+        return build(*args, **kwargs)
+
+    def watched_read(*args, **kwargs):
+        seen["read"].append(gc.isenabled())
+        return read_unit(*args, **kwargs)
+
+    monkeypatch.setattr(job, "build", watched_build)
+    monkeypatch.setattr(graph, "read_unit", watched_read)
+    stats = run(pipeline_args(str(tmp_path / "in.parquet"), tmp_path / "out"))
+    assert stats["output"]["docs"] == 20
+    assert seen == {"build": [False], "read": [True]}  # one unit, read by the in-process worker
+    assert gc.isenabled()
