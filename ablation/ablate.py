@@ -215,7 +215,7 @@ def _stages(data: dict) -> list[str]:
 
 def write_plot(path: Path, summary: dict) -> None:
     """One panel per headline metric: each variant's mean over seeds, with its std as an error bar."""
-    from release.charts import TITLE_HEIGHT, Box, Series, bar_panel, figure
+    from release.charts import TITLE_HEIGHT, Panel, Series, bar_panel, figure
 
     variants = list(summary)
     keys = [k for k in HEADLINE_METRICS if any(k in summary[v] for v in variants)]
@@ -230,8 +230,8 @@ def write_plot(path: Path, summary: dict) -> None:
             spread = max(finite) - min(finite) + max(stds + [1e-3])
             limits = (min(finite) - 2 * spread, max(finite) + 2 * spread)
         series = [Series(None, "#4c72b0", means, errors=stds)]
-        box = Box(number * width, TITLE_HEIGHT, width, height)
-        parts += bar_panel(box, variants, series, key, rotate=30, limits=limits)
+        panel = Panel(number * width, TITLE_HEIGHT, width, height, key)
+        parts += bar_panel(panel, variants, series, rotate=30, limits=limits)
     title = "Filter ablation (mean ± std over seeds)"
     path.write_text(figure(width * max(len(keys), 1), height + TITLE_HEIGHT, parts, title))
 

@@ -40,13 +40,15 @@ class Series:
 
 
 @dataclass
-class Box:
-    """Where a panel goes in its figure, in pixels."""
+class Panel:
+    """One chart of a figure: where it goes (pixels), its title and its y axis' title."""
 
     x: float
     y: float
     width: float
     height: float
+    title: str
+    ylabel: str = ""
 
 
 @dataclass
@@ -106,22 +108,22 @@ def _width(text: str, size: int = FONT_PX) -> float:
     return len(text) * size * CHAR_EM
 
 
-def _y_axis(scale: _Scale, left: float, right: float, labels: list[str], ylabel: str, x: float) -> list[str]:
-    """Grid lines, tick labels and the axis title (at ``x``) on the left of the plot area."""
+def _y_axis(panel: Panel, scale: _Scale, left: float, right: float, labels: list[str]) -> list[str]:
+    """Grid lines, tick labels and the axis title on the left of the plot area."""
     parts = []
     for value, label in zip(scale.ticks, labels, strict=True):
         y = scale(value)
         parts.append(f'<line x1="{left:.1f}" x2="{right:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>')
         parts.append(_text(left - 4, y + FONT_PX * 0.35, label, anchor="end"))
-    if ylabel:
-        y = (scale.start + scale.end) / 2
-        parts.append(_text(x, y, ylabel, transform=f"rotate(-90 {x:.1f} {y:.1f})"))
+    if panel.ylabel:
+        x, y = panel.x + FONT_PX, (scale.start + scale.end) / 2
+        parts.append(_text(x, y, panel.ylabel, transform=f"rotate(-90 {x:.1f} {y:.1f})"))
     return parts
 
 
-def _frame(box: Box, left: float, top: float, bottom: float, right: float, title: str) -> list[str]:
+def _frame(panel: Panel, left: float, top: float, bottom: float, right: float) -> list[str]:
     return [
-        _text((left + right) / 2, box.y + TITLE_PX + 2, title, size=TITLE_PX),
+        _text((left + right) / 2, panel.y + TITLE_PX + 2, panel.title, size=TITLE_PX),
         f'<rect x="{left:.1f}" y="{top:.1f}" width="{right - left:.1f}" height="{bottom - top:.1f}" '
         f'fill="none" stroke="{AXIS}"/>',
     ]
@@ -152,11 +154,9 @@ def _legend(series: Sequence[Series], right: float, top: float) -> list[str]:
 
 
 def bar_panel(
-    box: Box,
+    panel: Panel,
     categories: Sequence[str],
     series: Sequence[Series],
-    title: str,
-    ylabel: str = "",
     log: bool = False,
     rotate: int = 0,
     limits: tuple[float, float] | None = None,
@@ -181,10 +181,10 @@ def bar_panel(
         labels = [tick_label(t, step) for t in ticks]
     longest = max((_width(c) for c in categories), default=0.0)
     below = longest * math.sin(math.radians(rotate)) + 12 if rotate else FONT_PX + 10
-    left = box.x + FONT_PX * 2 + max(_width(label) for label in labels) + 6
-    top, bottom, right = box.y + TITLE_PX + 12, box.y + box.height - below, box.x + box.width - 8
+    left = panel.x + FONT_PX * 2 + max(_width(label) for label in labels) + 6
+    top, bottom, right = panel.y + TITLE_PX + 12, panel.y + panel.height - below, panel.x + panel.width - 8
     scale = _Scale(low, high, bottom, top, log, ticks)
-    parts = _y_axis(scale, left, right, labels, ylabel, box.x + FONT_PX)
+    parts = _y_axis(panel, scale, left, right, labels)
     band = (right - left) / max(len(categories), 1)
     for k, category in enumerate(categories):
         cx = left + band * (k + 0.5)
@@ -208,7 +208,7 @@ def bar_panel(
             )
         else:
             parts.append(_text(cx, bottom + FONT_PX + 3, category))
-    parts += _frame(box, left, top, bottom, right, title)
+    parts += _frame(panel, left, top, bottom, right)
     return parts + _legend(series, right, top)
 
 
@@ -220,11 +220,9 @@ def _error_bar(x: float, low: float, high: float, cap: float) -> str:
 
 
 def histogram_panel(
-    box: Box,
+    panel: Panel,
     edges: Sequence[float],
     series: Sequence[Series],
-    title: str,
-    ylabel: str = "",
     log_x: bool = False,
     lines: Sequence[tuple[float, str]] = (),
 ) -> list[str]:
@@ -239,13 +237,13 @@ def histogram_panel(
         x_labels = [tick_label(t, x_ticks[1] - x_ticks[0]) for t in x_ticks]
     y_low, y_high, y_ticks = nice_ticks(0.0, max((v for s in series for v in s.values), default=1.0) or 1.0)
     y_labels = [tick_label(t, y_ticks[1] - y_ticks[0]) for t in y_ticks]
-    left = box.x + FONT_PX * 2 + max(_width(label) for label in y_labels) + 6
+    left = panel.x + FONT_PX * 2 + max(_width(label) for label in y_labels) + 6
     # the right margin leaves room for the last x tick's label, centred on the plot's edge
-    top, bottom = box.y + TITLE_PX + 12, box.y + box.height - FONT_PX - 18
-    right = box.x + box.width - max(8, _width(x_labels[-1]) / 2 + 4)
+    top, bottom = panel.y + TITLE_PX + 12, panel.y + panel.height - FONT_PX - 18
+    right = panel.x + panel.width - max(8, _width(x_labels[-1]) / 2 + 4)
     x = _Scale(x_low, x_high, left, right, log_x, x_ticks)
     y = _Scale(y_low, y_high, bottom, top, False, y_ticks)
-    parts = _y_axis(y, left, right, y_labels, ylabel, box.x + FONT_PX)
+    parts = _y_axis(panel, y, left, right, y_labels)
     for value, label in zip(x_ticks, x_labels, strict=True):
         parts.append(_text(x(value), bottom + FONT_PX + 3, label))
     for s in series:
@@ -282,13 +280,13 @@ def histogram_panel(
                 transform=f"rotate(-90 {px - 3:.1f} {top + 4:.1f})",
             )
         )
-    parts += _frame(box, left, top, bottom, right, title)
+    parts += _frame(panel, left, top, bottom, right)
     return parts + _legend(series, right, top)
 
 
 def figure(width: float, height: float, parts: Sequence[str], title: str = "") -> str:
     """One ``<svg>`` element holding the panels' parts (``title``: a line above them, which takes
-    ``TITLE_HEIGHT`` pixels: the panels' boxes start below it)."""
+    ``TITLE_HEIGHT`` pixels: place the panels below it)."""
     heading = _text(width / 2, TITLE_PX + 6, title, size=TITLE_PX + 2) if title else ""
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '

@@ -27,7 +27,7 @@ from release.card import (
     stage_table,
     wall_time,
 )
-from release.charts import Box, Series, bar_panel, figure, histogram_panel
+from release.charts import Panel, Series, bar_panel, figure, histogram_panel
 
 MAX_ROWS_PER_LANG = 50_000
 LANG_COLORS = {"python": "#3572A5", "java": "#b07219", "javascript": "#d4b000"}
@@ -127,8 +127,8 @@ def waterfall_figure(stats: dict) -> str:
                 Series(None, "#dd8452", removed, bottoms=bottoms),
                 Series(None, "#55a868", [*blank[:-1], level]),
             ]
-            box = Box(col * width, row * height, width, height)
-            parts += bar_panel(box, labels, series, f"{lang}: {unit}", rotate=60)
+            panel = Panel(col * width, row * height, width, height, f"{lang}: {unit}")
+            parts += bar_panel(panel, labels, series, rotate=60)
     return figure(width * max(len(langs), 1), 2 * height, parts)
 
 
@@ -183,9 +183,9 @@ def histogram_figure(out_dir: str | Path, stats: dict, samples: dict) -> str | N
         ]
         if removed:
             series.append(Series(f"removed by {stage}", "#999999", _counts(removed, edges), opacity=0.5))
-        box = Box(0, number * height, width, height)
+        panel = Panel(0, number * height, width, height, f"{title} ({column})", "documents")
         lines = thresholds(stats.get("config", {}), column)
-        parts += histogram_panel(box, edges, series, f"{title} ({column})", "documents", positive, lines)
+        parts += histogram_panel(panel, edges, series, positive, lines)
     return figure(width, height * len(columns), parts)
 
 
@@ -211,8 +211,8 @@ def _bar_figure(counts: Counter, title: str, ylabel: str, log: bool = False) -> 
         series.append(Series(lang, color, heights, bottoms=list(bottom)))
         bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
     width = max(500, 90 * len(groups) + 200)
-    box = Box(0, 0, width, 360)
-    return figure(width, 360, bar_panel(box, [str(g) for g in groups], series, title, ylabel, log=log))
+    panel = Panel(0, 0, width, 360, title, ylabel)
+    return figure(width, 360, bar_panel(panel, [str(g) for g in groups], series, log=log))
 
 
 def cluster_sizes(out_dir: str | Path) -> Counter[tuple[int, str]]:
@@ -254,11 +254,8 @@ def throughput_figure(stats: dict) -> str | None:
     if not rows:
         return None
     series = [Series(None, "#8172b3", [r[3] for r in rows])]
-    box = Box(0, 0, 800, 340)
-    title = "throughput per stage (input MB / CPU seconds)"
-    return figure(
-        800, 340, bar_panel(box, [r[0] for r in rows], series, title, "MB per CPU-second", rotate=45)
-    )
+    panel = Panel(0, 0, 800, 340, "throughput per stage (input MB / CPU seconds)", "MB per CPU-second")
+    return figure(800, 340, bar_panel(panel, [r[0] for r in rows], series, rotate=45))
 
 
 def _markdown_table_to_html(lines: list[str]) -> str:

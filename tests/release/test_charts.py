@@ -6,7 +6,16 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from release.charts import Box, Series, bar_panel, figure, histogram_panel, log_ticks, nice_ticks, tick_label
+from release.charts import (
+    Panel,
+    Series,
+    bar_panel,
+    figure,
+    histogram_panel,
+    log_ticks,
+    nice_ticks,
+    tick_label,
+)
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -54,13 +63,13 @@ def test_tick_labels():
 
 
 def test_bar_heights_and_floating_bottoms_follow_the_values():
-    box = Box(0, 0, 400, 300)
+    panel = Panel(0, 0, 400, 300, "docs")
     series = [
         Series(None, "#111111", [100.0, 0.0, 0.0]),
         Series(None, "#222222", [0.0, 25.0, 0.0], bottoms=[0.0, 75.0, 0.0]),
         Series(None, "#333333", [0.0, 0.0, 75.0]),
     ]
-    root = _parse(figure(400, 300, bar_panel(box, ["input", "stage", "kept"], series, "docs", rotate=60)))
+    root = _parse(figure(400, 300, bar_panel(panel, ["input", "stage", "kept"], series, rotate=60)))
     (whole,), (gone,), (kept,) = (_rects(root, c) for c in ("#111111", "#222222", "#333333"))
     # one scale: 100 documents tall, the removed 25 float on top of the kept 75
     assert gone["height"] / whole["height"] == pytest.approx(0.25, abs=0.01)
@@ -76,7 +85,7 @@ def test_stacked_log_bars_and_a_legend_per_named_series():
         Series("python", "#3572A5", [90.0, 0.0], bottoms=[10.0, 1.0]),
     ]
     root = _parse(
-        figure(500, 360, bar_panel(Box(0, 0, 500, 360), ["2", "3"], series, "clusters", "n", log=True))
+        figure(500, 360, bar_panel(Panel(0, 0, 500, 360, "clusters", "n"), ["2", "3"], series, log=True))
     )
     java = _rects(root, "#b07219")
     python = _rects(root, "#3572A5")
@@ -95,12 +104,8 @@ def test_histogram_steps_bins_and_threshold_lines():
         Series("python", "#3572A5", [1, 4, 2, 0], step=True),
         Series("removed", "#999999", [3, 0, 0, 0], opacity=0.5),
     ]
-    box = Box(0, 0, 900, 280)
-    root = _parse(
-        figure(
-            900, 280, histogram_panel(box, edges, series, "alnum", "documents", lines=[(0.25, "basic: min")])
-        )
-    )
+    panel = Panel(0, 0, 900, 280, "alnum", "documents")
+    root = _parse(figure(900, 280, histogram_panel(panel, edges, series, lines=[(0.25, "basic: min")])))
     (line,) = root.iter(f"{SVG}polyline")
     points = [tuple(map(float, p.split(","))) for p in line.get("points").split()]
     assert len(points) == 2 * 4 + 2
@@ -118,7 +123,7 @@ def test_log_histogram_leaves_out_a_threshold_it_cannot_place():
     edges = [10.0, 100.0, 1000.0]
     series = [Series("java", "#b07219", [5, 1], step=True)]
     panel = histogram_panel(
-        Box(0, 0, 900, 280), edges, series, "line length", log_x=True, lines=[(0.0, "zero")]
+        Panel(0, 0, 900, 280, "line length"), edges, series, log_x=True, lines=[(0.0, "zero")]
     )
     root = _parse(figure(900, 280, panel))
     assert not [ln for ln in root.iter(f"{SVG}line") if ln.get("stroke-dasharray")]
@@ -127,7 +132,7 @@ def test_log_histogram_leaves_out_a_threshold_it_cannot_place():
 
 def test_text_is_escaped_and_output_is_stable():
     series = [Series("<js> & co", "#d4b000", [1.0])]
-    make = lambda: figure(300, 200, bar_panel(Box(0, 0, 300, 200), ["a<b"], series, 'say "hi"'))  # noqa: E731
+    make = lambda: figure(300, 200, bar_panel(Panel(0, 0, 300, 200, 'say "hi"'), ["a<b"], series))  # noqa: E731
     svg = make()
     root = _parse(svg)
     assert {"<js> & co", "a<b", 'say "hi"'} <= {t.text for t in root.iter(f"{SVG}text")}
