@@ -14,12 +14,17 @@ rebalancing: the worker stops at an element boundary and says where), and the id
 elements past that boundary as a bundle of its own, in the same round. Nothing is re-read, and no
 element is processed twice: the split's primary ends where the residual begins, both set by the busy
 worker. Stages with timers or more than one data input, and runs of one worker, keep Beam's way.
+
+Each worker is also sent the stage's descriptor (a ``register`` instruction, which the worker handles
+before the next one) ahead of its first bundle of the stage: otherwise it asks the runner for it when the
+bundle arrives, a round trip of ~4 ms on each of the job's ~35 stages, all of it on the stage's path.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import time
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -86,6 +91,24 @@ class _Part(BundleManager):
         super()._send_input_to_worker(process_bundle_id, read_transform_id, byte_streams)
 
 
+_REGISTERED: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()  # handler -> ids sent
+
+
+def register_ahead(handler: Any, descriptor: Any) -> None:
+    """Send ``descriptor`` to the worker behind ``handler`` unless it was sent before; not waited for (a
+    worker that failed to take it asks for it as before)."""
+    sent = _REGISTERED.setdefault(handler, set())
+    if descriptor.id in sent:
+        return
+    sent.add(descriptor.id)
+    handler.control_conn.push(
+        beam_fn_api_pb2.InstructionRequest(
+            instruction_id=f"register_{descriptor.id}",
+            register=beam_fn_api_pb2.RegisterRequest(process_bundle_descriptor=[descriptor]),
+        )
+    )
+
+
 def first_residual(split: Any, transform_id: str, owned: int) -> int | None:
     """Where a split response cut the input of ``transform_id`` (its first element given up); None
     when the worker did not split it (it had finished, or had only its current element left)."""
@@ -113,6 +136,9 @@ class StealingBundleManager(ParallelBundleManager):
         ((transform_id, buffer),) = inputs.items()
         coder = self.bundle_context_manager.get_input_coder_impl(transform_id)
         handlers = self.bundle_context_manager.worker_handlers[: self._num_workers]
+        descriptor = self.bundle_context_manager.process_bundle_descriptor
+        for handler in handlers:
+            register_ahead(handler, descriptor)
         results: list[Any] = []
         deferred: list[Any] = []  # splits inside an element (splittable DoFns): Beam re-runs those
         chunks_by_worker = buffer.partition(len(handlers))

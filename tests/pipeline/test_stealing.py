@@ -115,3 +115,23 @@ def test_a_stage_shorter_than_the_threshold_is_not_split(tmp_path, steals, monke
     assert keys == list(range(ELEMENTS))
     assert counted["slow_elements"] == ELEMENTS // 2  # Beam's own split, kept to the end
     assert steals["asked"] == 0
+
+
+def test_workers_get_each_stages_descriptor_ahead_and_never_ask_for_it(tmp_path, monkeypatch):
+    from apache_beam.runners.portability.fn_api_runner import worker_handlers
+
+    fetched = []
+    fetch = worker_handlers.BeamFnControlServicer.GetProcessBundleDescriptor
+
+    def counted(self, request, context=None):
+        fetched.append(request.process_bundle_descriptor_id)
+        return fetch(self, request, context)
+
+    monkeypatch.setattr(worker_handlers.BeamFnControlServicer, "GetProcessBundleDescriptor", counted)
+    sent = []
+    register_ahead = stealing.register_ahead
+    monkeypatch.setattr(stealing, "register_ahead", lambda h, d: (sent.append(d.id), register_ahead(h, d)))
+    keys, _ = run_skewed(tmp_path)
+    assert keys == list(range(ELEMENTS))
+    assert len(set(sent)) >= 3 and len(sent) == 2 * len(set(sent))  # every stage, to both workers
+    assert fetched == []  # without the registration each worker asks once per stage
