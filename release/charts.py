@@ -96,8 +96,24 @@ def tick_label(value: float, step: float | None = None) -> str:
     return f"{value:,.{decimals}f}"
 
 
+def _axis(
+    low: float, high: float, log: bool = False, count: int = 5
+) -> tuple[float, float, list[float], list[str]]:
+    """An axis for data in [low, high]: its limits, its ticks and their labels (log: ``low`` > 0)."""
+    if log:
+        low, high, ticks = log_ticks(low, high)
+        return low, high, ticks, [tick_label(t) for t in ticks]
+    low, high, ticks = nice_ticks(low, high, count)
+    return low, high, ticks, [tick_label(t, ticks[1] - ticks[0]) for t in ticks]
+
+
+def _plot_left(panel: Panel, y_labels: list[str]) -> float:
+    """Where the plot area starts: after the y axis' title and its longest tick label."""
+    return panel.x + FONT_PX * 2 + max(_width(label) for label in y_labels) + 6
+
+
 def _text(x: float, y: float, text: str, size: int = FONT_PX, anchor: str = "middle", **attrs: str) -> str:
-    extra = "".join(f' {name.replace("_", "-")}="{value}"' for name, value in attrs.items())
+    extra = "".join(f' {name}="{value}"' for name, value in attrs.items())
     return (
         f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}"{extra}>'
         f"{html.escape(text)}</text>"
@@ -173,15 +189,14 @@ def bar_panel(
     if log:
         positive = [v for s in series for v in s.values if v > 0] or [1.0]
         # just below the least value: a bar as low as the axis would not show
-        low, high, ticks = log_ticks(min(positive) * 0.999, max(max(tops, default=1.0), min(positive) * 10))
-        labels = [tick_label(t) for t in ticks]
+        low, high, ticks, labels = _axis(
+            min(positive) * 0.999, max(max(tops, default=1.0), min(positive) * 10), log=True
+        )
     else:
-        low, high, ticks = nice_ticks(*(limits or (0.0, max(max(tops, default=0.0), 1e-9))))
-        step = ticks[1] - ticks[0]
-        labels = [tick_label(t, step) for t in ticks]
+        low, high, ticks, labels = _axis(*(limits or (0.0, max(max(tops, default=0.0), 1e-9))))
     longest = max((_width(c) for c in categories), default=0.0)
     below = longest * math.sin(math.radians(rotate)) + 12 if rotate else FONT_PX + 10
-    left = panel.x + FONT_PX * 2 + max(_width(label) for label in labels) + 6
+    left = _plot_left(panel, labels)
     top, bottom, right = panel.y + TITLE_PX + 12, panel.y + panel.height - below, panel.x + panel.width - 8
     scale = _Scale(low, high, bottom, top, log, ticks)
     parts = _y_axis(panel, scale, left, right, labels)
@@ -229,15 +244,11 @@ def histogram_panel(
     """Counts per bin (``edges``: the bins' bounds, one more than each series' values) and labelled
     vertical lines (thresholds); the x axis covers the bins and the lines."""
     xs = [*edges, *(value for value, _ in lines if value > 0 or not log_x)]
-    if log_x:
-        x_low, x_high, x_ticks = log_ticks(min(xs), max(xs))
-        x_labels = [tick_label(t) for t in x_ticks]
-    else:
-        x_low, x_high, x_ticks = nice_ticks(min(xs), max(xs), 8)
-        x_labels = [tick_label(t, x_ticks[1] - x_ticks[0]) for t in x_ticks]
-    y_low, y_high, y_ticks = nice_ticks(0.0, max((v for s in series for v in s.values), default=1.0) or 1.0)
-    y_labels = [tick_label(t, y_ticks[1] - y_ticks[0]) for t in y_ticks]
-    left = panel.x + FONT_PX * 2 + max(_width(label) for label in y_labels) + 6
+    x_low, x_high, x_ticks, x_labels = _axis(min(xs), max(xs), log_x, count=8)
+    y_low, y_high, y_ticks, y_labels = _axis(
+        0.0, max((v for s in series for v in s.values), default=1.0) or 1.0
+    )
+    left = _plot_left(panel, y_labels)
     # the right margin leaves room for the last x tick's label, centred on the plot's edge
     top, bottom = panel.y + TITLE_PX + 12, panel.y + panel.height - FONT_PX - 18
     right = panel.x + panel.width - max(8, _width(x_labels[-1]) / 2 + 4)

@@ -174,7 +174,7 @@ def histogram_figure(out_dir: str | Path, stats: dict, samples: dict) -> str | N
         series = [
             Series(
                 lang,
-                LANG_COLORS.get(lang, OTHER_COLORS[k % len(OTHER_COLORS)]),
+                _lang_color(lang, k),
                 _counts(values, edges),
                 step=True,
             )
@@ -193,6 +193,11 @@ def _finite(values: list[float]) -> list[float]:
     return [v for v in values if math.isfinite(v)]
 
 
+def _lang_color(lang: str, k: int) -> str:
+    """A language's colour; the ``k``-th language without one of its own gets the ``k``-th spare."""
+    return LANG_COLORS.get(lang, OTHER_COLORS[k % len(OTHER_COLORS)])
+
+
 def _counts(values: list[float], edges: list[float]) -> list[float]:
     return np.histogram(values, bins=edges)[0].tolist()
 
@@ -207,7 +212,7 @@ def _bar_figure(counts: Counter, title: str, ylabel: str, log: bool = False) -> 
     series = []
     for k, lang in enumerate(langs):
         heights = [counts.get((g, lang), 0) for g in groups]
-        color = LANG_COLORS.get(lang, OTHER_COLORS[k % len(OTHER_COLORS)])
+        color = _lang_color(lang, k)
         series.append(Series(lang, color, heights, bottoms=list(bottom)))
         bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
     width = max(500, 90 * len(groups) + 200)
