@@ -16,7 +16,7 @@ element is processed twice: the split's primary ends where the residual begins, 
 worker. Stages with timers or more than one data input, and runs of one worker, keep Beam's way.
 
 Each worker is also sent the stage's descriptor (a ``register`` instruction, which the worker handles
-before the next one) ahead of its first bundle of the stage: otherwise it asks the runner for it when the
+before the next one) ahead of its first bundle of the stage, on either way: otherwise it asks the runner for it when the
 bundle arrives, a round trip of ~4 ms on each of the job's ~35 stages, all of it on the stage's path.
 """
 
@@ -129,16 +129,15 @@ class StealingBundleManager(ParallelBundleManager):
         expected_output_timers: Any,
         dry_run: bool = False,
     ) -> Any:
+        handlers = self.bundle_context_manager.worker_handlers[: self._num_workers]
+        for handler in handlers:  # Beam's way below runs on these workers too
+            register_ahead(handler, self.bundle_context_manager.process_bundle_descriptor)
         if dry_run or fired_timers or expected_output_timers or len(inputs) != 1 or self._num_workers < 2:
             return super().process_bundle(
                 inputs, expected_outputs, fired_timers, expected_output_timers, dry_run
             )
         ((transform_id, buffer),) = inputs.items()
         coder = self.bundle_context_manager.get_input_coder_impl(transform_id)
-        handlers = self.bundle_context_manager.worker_handlers[: self._num_workers]
-        descriptor = self.bundle_context_manager.process_bundle_descriptor
-        for handler in handlers:
-            register_ahead(handler, descriptor)
         results: list[Any] = []
         deferred: list[Any] = []  # splits inside an element (splittable DoFns): Beam re-runs those
         chunks_by_worker = buffer.partition(len(handlers))
