@@ -39,7 +39,6 @@ This module imports nothing heavy (Beam only inside functions): the launcher for
 from __future__ import annotations
 
 import functools
-import gc
 import json
 import logging
 import os
@@ -250,7 +249,9 @@ def _zygote(
     try:
         signal.signal(signal.SIGINT, _quiet_on_interrupt)
         die_with_parent()
-        with paused():  # everything set up here lives as long as the workers (pipeline.collector)
+        # Everything set up here lives as long as the workers; frozen as the pause ends (pipeline.collector):
+        # out of the workers' collections (fewer copied pages, less GC), and no collection before the forks.
+        with paused(keep=True):
             held = [_set_up(preload)] if preload is not None else []  # held until the workers exit
             _fresh_thread_pool()
             ordered = False
@@ -265,7 +266,6 @@ def _zygote(
         if not ordered:  # dropped before any order (another worker count, or a failed plan): no workers
             status = 0
             return
-        gc.freeze()  # what the workers inherit stays out of their collections: fewer copied pages, less GC
         workers = []
         for listener in listeners:
             sys.stdout.flush()
@@ -339,7 +339,7 @@ def _run_worker() -> int:
     e.g. on macOS, not)."""
     from pipeline.worker_imports import import_worker_beam
 
-    with paused():  # a fresh worker's start-up (a fork has done it)
+    with paused(keep=True):  # a fresh worker's start-up (a fork has done it), kept for good
         import_worker_beam()
         from apache_beam.runners.worker import sdk_worker_main
 

@@ -4,6 +4,7 @@ process, tests/pipeline/test_judging_process.py)."""
 from __future__ import annotations
 
 import gc
+import weakref
 
 import pytest
 
@@ -36,6 +37,58 @@ def test_paused_stops_collections_inside_and_leaves_the_collector_as_it_was():
         assert not gc.isenabled()  # off before: still off
     finally:
         gc.enable()
+
+
+class _Node:
+    pass
+
+
+@pytest.fixture
+def unfrozen():
+    """What a test freezes goes back to the collector's generations after it."""
+    yield
+    gc.unfreeze()
+
+
+def test_kept_objects_are_frozen_and_no_collection_follows_the_pause(unfrozen):
+    garbage = _Node()
+    garbage.me = garbage  # a cycle only a collection frees
+    gone = weakref.ref(garbage)
+    del garbage
+    starts: list[int] = []
+
+    def note(phase: str, info: dict) -> None:
+        if phase == "start":
+            starts.append(info["generation"])
+
+    frozen = gc.get_freeze_count()
+    gc.callbacks.append(note)
+    try:
+        with paused(keep=True):
+            assert starts == [2] and gone() is None  # garbage from before: collected (in full), not kept
+            made = [_Node() for _ in range(50_000)]  # more than the youngest generation's threshold
+        [_Node() for _ in range(100)]
+        assert starts == [2]  # no collection as the pause ended, nor at the next allocations
+        assert gc.get_freeze_count() >= frozen + len(made)
+    finally:
+        gc.callbacks.remove(note)
+
+
+def test_without_keep_the_pause_only_defers_the_collection():
+    starts: list[int] = []
+
+    def note(phase: str, info: dict) -> None:
+        if phase == "start":
+            starts.append(info["generation"])
+
+    gc.callbacks.append(note)
+    try:
+        with paused():
+            made = [_Node() for _ in range(50_000)]
+        [_Node() for _ in range(100)]
+        assert starts and len(made) == 50_000  # what the pause made is walked once it ends
+    finally:
+        gc.callbacks.remove(note)
 
 
 def test_a_run_builds_its_graph_with_the_collector_paused_and_judges_with_it_on(tmp_path, monkeypatch):
