@@ -26,6 +26,9 @@ does: other tenants only ever add time. Not the two-worker ratio: two bests take
 rounds compare unlike moments of a shared machine (here the same one-worker job took 24 to 38 s within
 an hour), so with several rounds it is judged on the median of the rounds' own ratios (each round's
 one-worker and two-worker runs, back to back), printed with all of them and the best against best.
+Before each round with both of them, the machine's own figure is taken (``bench.machine.two_cores``: a
+pure-Python loop, two copies at once against one alone): a job split perfectly over two workers could
+not have done better than half of it in that round.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -267,9 +272,13 @@ def main(argv: list[str] | None = None) -> None:
         f"{'MB':>5} {'job':<14} {'code':<8} {'cpu s':>7} {'wall s':>7} {'MB/cpu-s':>9} {'peak MB':>8} {'load':>5}"
     )
     runs: dict = {}
+    cores: dict[float, list[float]] = {}  # the machine's own two-core figure, round by round
+    pair = {"santacoder", "santacoder_x2"} <= set(jobs)
     for size in sizes:
         src = sample(size)
         for _ in range(args.repeat):
+            if pair:
+                cores.setdefault(size, []).append(machine.two_cores())
             for job in jobs:
                 for version, code in versions:
                     if job == "datasketch" and version != "new":
@@ -293,6 +302,9 @@ def main(argv: list[str] | None = None) -> None:
         if len(ratios) > 1:  # the spread a single figure hides
             listed = ", ".join(f"{value:.2f}" for value in ratios)
             print(f"{'wall 2 workers / 1, round by round':<40} {listed} at {size:g} MB")
+        if cores.get(size):  # bench.machine: a perfectly split job's ratio is at least half of it
+            listed = ", ".join(f"{value:.2f}" for value in cores[size])
+            print(f"{'the machine, two cores / one (floor x2)':<40} {listed} at {size:g} MB")
     print(f"load average after: {os.getloadavg()[0]:.1f} ({time.strftime('%H:%M')})")
 
 
