@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import weakref
+from collections.abc import Iterator
 
 import pytest
 
@@ -50,45 +51,42 @@ def unfrozen():
     gc.unfreeze()
 
 
-def test_kept_objects_are_frozen_and_no_collection_follows_the_pause(unfrozen):
+@pytest.fixture
+def collections() -> Iterator[list[int]]:
+    """The generation of every collection that starts while the test runs, in order."""
+    started: list[int] = []
+
+    def note(phase: str, info: dict) -> None:
+        if phase == "start":
+            started.append(info["generation"])
+
+    gc.callbacks.append(note)
+    yield started
+    gc.callbacks.remove(note)
+
+
+def test_kept_objects_are_frozen_and_no_collection_follows_the_pause(unfrozen, collections):
     garbage = _Node()
     garbage.me = garbage  # a cycle only a collection frees
     gone = weakref.ref(garbage)
     del garbage
-    starts: list[int] = []
-
-    def note(phase: str, info: dict) -> None:
-        if phase == "start":
-            starts.append(info["generation"])
-
     frozen = gc.get_freeze_count()
-    gc.callbacks.append(note)
-    try:
-        with paused(keep=True):
-            assert starts == [2] and gone() is None  # garbage from before: collected (in full), not kept
-            made = [_Node() for _ in range(50_000)]  # more than the youngest generation's threshold
-        [_Node() for _ in range(100)]
-        assert starts == [2]  # no collection as the pause ended, nor at the next allocations
-        assert gc.get_freeze_count() >= frozen + len(made)
-    finally:
-        gc.callbacks.remove(note)
+    collections.clear()
+    with paused(keep=True):
+        assert collections == [2] and gone() is None  # garbage from before: collected (in full), not kept
+        made = [_Node() for _ in range(50_000)]  # more than the youngest generation's threshold
+    [_Node() for _ in range(100)]
+    assert collections == [2]  # no collection as the pause ended, nor at the next allocations
+    assert gc.get_freeze_count() >= frozen + len(made)
 
 
-def test_without_keep_the_pause_only_defers_the_collection():
-    starts: list[int] = []
-
-    def note(phase: str, info: dict) -> None:
-        if phase == "start":
-            starts.append(info["generation"])
-
-    gc.callbacks.append(note)
-    try:
-        with paused():
-            made = [_Node() for _ in range(50_000)]
-        [_Node() for _ in range(100)]
-        assert starts and len(made) == 50_000  # what the pause made is walked once it ends
-    finally:
-        gc.callbacks.remove(note)
+def test_without_keep_the_pause_only_defers_the_collection(collections):
+    collections.clear()
+    with paused():
+        made = [_Node() for _ in range(50_000)]
+        assert collections == []
+    [_Node() for _ in range(100)]
+    assert collections and len(made) == 50_000  # what the pause made is walked once it ends
 
 
 def test_a_run_builds_its_graph_with_the_collector_paused_and_judges_with_it_on(tmp_path, monkeypatch):
