@@ -3,7 +3,8 @@
     python -m bench.pipeline_throughput [--sizes 20,200] [--baseline REV] [--repeat N] [--jobs santacoder,...]
 
 For each sample size (``python -m samplegen.sample --output .cache/bench/sample-<N>mb --size_mb N``,
-built once and cached) it runs, each in a fresh subprocess:
+built once and cached) it runs, each in a fresh subprocess through the command's entry
+(``pipeline.run.main``, with ``--quiet --no_report``; the figures from the run's ``stats.json``):
 
 * ``santacoder``: the whole ``santacoder`` preset (one in-process worker);
 * ``read_write``: ``--stages validate``, the plumbing floor (validate always runs: read, check, write);
@@ -56,8 +57,11 @@ TWO_WORKERS = ["--direct_running_mode", "multi_processing", "--direct_num_worker
 RUN_JOB = """
 import json, resource, sys, time
 start = time.time()
-from pipeline.run import run
-stats = run(json.loads(sys.argv[1]))
+from pipeline.run import main
+argv = json.loads(sys.argv[1])
+main(argv)  # the command's entry, as python -m pipeline.run runs it (less the interpreter's exit)
+with open(argv[argv.index("--output") + 1] + "/stats.json") as f:
+    stats = json.load(f)
 me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({
     "cpu": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime,

@@ -29,14 +29,15 @@ from pipeline.judging_process import set_up_memory
 def run(argv: list[str]) -> dict[str, Any]:
     """Run the pipeline and return the stats (also written to ``OUT/stats.json``): ``pipeline.job.run``."""
     with _early_workers(argv) as early:
-        return _import_job().run(argv, early)
+        return _import_job(keep=False).run(argv, early)
 
 
-def _import_job() -> ModuleType:
-    """``pipeline.job``, and Beam with it: imported with the collector paused, and the first time in this
-    process, what the import made is kept for good (``pipeline.collector``): it lives as long as the
-    process, and otherwise the first collection after the pause walks all of it (~0.14 s)."""
-    with paused(keep="pipeline.job" not in sys.modules):
+def _import_job(keep: bool) -> ModuleType:
+    """``pipeline.job``, and Beam with it, imported with the collector paused (``pipeline.collector``).
+    ``keep``, for the command's own process: the first time, what the import made is frozen, so that no
+    collection walks it, not even the one the pause would set off as it ends (~0.14 s). Never for a
+    library caller (:func:`run`): every object of the caller's would be frozen with it."""
+    with paused(keep=keep and "pipeline.job" not in sys.modules):
         from pipeline import job
     return job
 
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     if asks_for_help(argv):  # answered before Beam is imported (~1.5 s): the text the run's parser prints
         run_parser().parse_args(["--help"])
     with _early_workers(argv) as early:
-        job = _import_job()
+        job = _import_job(keep=True)
         from pipeline import stats as stats_mod
         from pipeline.options import CurateOptions, parse
 

@@ -4,13 +4,18 @@ process, tests/pipeline/test_judging_process.py)."""
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 import weakref
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from pipeline.collector import THRESHOLDS, paused
 from pipeline.run import _early_workers
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_run_entry_sets_the_collector_before_it_would_fork(python_defaults):
@@ -87,6 +92,28 @@ def test_without_keep_the_pause_only_defers_the_collection(collections):
         assert collections == []
     [_Node() for _ in range(100)]
     assert collections and len(made) == 50_000  # what the pause made is walked once it ends
+
+
+def test_only_the_commands_import_of_the_job_is_kept():
+    """``python -m pipeline.run`` freezes what importing the job made (Beam: ~350,000 objects); a library
+    call (``pipeline.run.run``) freezes nothing of its caller's. Each in a fresh process: the import is
+    once per process."""
+    code = (
+        "import gc; from pipeline.run import _import_job; _import_job(keep={}); print(gc.get_freeze_count())"
+    )
+    frozen = {
+        keep: int(
+            subprocess.run(
+                [sys.executable, "-c", code.format(keep)],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        for keep in (False, True)
+    }
+    assert frozen[False] == 0 and frozen[True] > 100_000
 
 
 def test_a_run_builds_its_graph_with_the_collector_paused_and_judges_with_it_on(tmp_path, monkeypatch):
