@@ -112,7 +112,12 @@ def _plot_left(panel: Panel, y_labels: list[str]) -> float:
     return panel.x + FONT_PX * 2 + max(_width(label) for label in y_labels) + 6
 
 
-def _text(x: float, y: float, text: str, size: int = FONT_PX, anchor: str = "middle", **attrs: str) -> str:
+def _text(
+    x: float, y: float, text: str, size: int = FONT_PX, anchor: str = "middle", turn: int = 0, **attrs: str
+) -> str:
+    """``text`` anchored at (x, y); ``turn``: degrees anticlockwise about that point (90: reads upwards)."""
+    if turn:
+        attrs["transform"] = f"rotate(-{turn} {x:.1f} {y:.1f})"
     extra = "".join(f' {name}="{value}"' for name, value in attrs.items())
     return (
         f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}"{extra}>'
@@ -133,7 +138,7 @@ def _y_axis(panel: Panel, scale: _Scale, left: float, right: float, labels: list
         parts.append(_text(left - 4, y + FONT_PX * 0.35, label, anchor="end"))
     if panel.ylabel:
         x, y = panel.x + FONT_PX, (scale.start + scale.end) / 2
-        parts.append(_text(x, y, panel.ylabel, transform=f"rotate(-90 {x:.1f} {y:.1f})"))
+        parts.append(_text(x, y, panel.ylabel, turn=90))
     return parts
 
 
@@ -218,9 +223,7 @@ def bar_panel(
                 parts.append(_error_bar(cx, low_y, high_y, band * 0.15))
         if rotate:
             y = bottom + FONT_PX
-            parts.append(
-                _text(cx, y, category, anchor="end", transform=f"rotate(-{rotate} {cx:.1f} {y:.1f})")
-            )
+            parts.append(_text(cx, y, category, anchor="end", turn=rotate))
         else:
             parts.append(_text(cx, bottom + FONT_PX + 3, category))
     parts += _frame(panel, left, top, bottom, right)
@@ -281,16 +284,7 @@ def histogram_panel(
             f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{top:.1f}" y2="{bottom:.1f}" stroke="{THRESHOLD}" '
             'stroke-width="1.2" stroke-dasharray="5,3"/>'
         )
-        parts.append(
-            _text(
-                px - 3,
-                top + 4,
-                label,
-                anchor="end",
-                fill=THRESHOLD,
-                transform=f"rotate(-90 {px - 3:.1f} {top + 4:.1f})",
-            )
-        )
+        parts.append(_text(px - 3, top + 4, label, anchor="end", turn=90, fill=THRESHOLD))
     parts += _frame(panel, left, top, bottom, right)
     return parts + _legend(series, right, top)
 
