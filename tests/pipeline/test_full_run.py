@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.ids import ids_digest
 from pipeline.run import run
-from tests.conftest import _cached, _source_key, base_args
+from tests.conftest import base_args
 from tests.pipeline.helpers import file_bytes, input_ids, ledger, read_rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,20 +26,6 @@ STAGES = [
     "decontam",
     "comments",
 ]
-
-
-@pytest.fixture(scope="module")
-def full_run(sample_dir, shared_dir):
-    def make(path):
-        run(
-            base_args(sample_dir, path, shared_dir)
-            + ["--preset", "santacoder", "--direct_running_mode", "in_memory", "--direct_num_workers", "1"]
-        )
-
-    key = f"{sample_dir}-" + "-".join(
-        _source_key(p) for p in ("pipeline", "filters", "dedup", "pii", "decontam")
-    )
-    return _cached("full-run", key, make)
 
 
 def test_every_stage_ran_and_balances(full_run, sample_dir):

@@ -30,7 +30,6 @@ from pipeline.options import parse
 from release.verify import check_ledger
 from tests.conftest import ROOT, base_args
 from tests.pipeline.helpers import file_bytes, free_port, read_rows
-from tests.pipeline.test_full_run import full_run  # noqa: F401  (the session's local reference run)
 
 needs_java = pytest.mark.skipif(
     shutil.which("java") is None or shutil.which("mvn") is None,
@@ -211,7 +210,7 @@ def test_spark_keeps_its_workers_environments_for_the_job(tmp_path, monkeypatch,
     ],
 )
 def test_the_job_gives_identical_bytes(
-    full_run,  # noqa: F811  (the fixture imported above)
+    full_run,
     sample_dir,
     shared_dir,
     worker_pool,
