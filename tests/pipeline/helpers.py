@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
 from pipeline.inputs import jsonl_lines, list_inputs, parse_json_line, prepare
+from tests.conftest import ROOT
+
+
+def run_command(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``python -m pipeline.run ARGS`` as a user runs it, in a fresh process, offline (``env`` added)."""
+    offline = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": ""}
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.run", *args],
+        cwd=ROOT,
+        env={**os.environ, **offline, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def input_ids(sample: Path) -> Counter:

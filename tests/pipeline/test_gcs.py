@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,8 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.pipeline.helpers import file_bytes, free_port
+from tests.pipeline.helpers import file_bytes, free_port, run_command
 
 emulator = pytest.importorskip("gcp_storage_emulator.server")
 rsa = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.rsa")
@@ -96,24 +92,6 @@ def gcs(sample_dir: Path, shared_dir: Path, tmp_path_factory) -> Iterator[dict[s
     server.stop()
 
 
-def _run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    full_env = {
-        **os.environ,
-        **env,
-        "HF_HUB_OFFLINE": "1",
-        "HF_DATASETS_OFFLINE": "1",
-        "TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": "",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline.run", *args],
-        cwd=ROOT,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
 @pytest.fixture(scope="module")
 def gcs_run(gcs: dict[str, str], shared_dir: Path) -> list[str]:
     """santacoder with every path on gs:// but the shipped benchmarks, on two warm local workers (each
@@ -128,7 +106,7 @@ def gcs_run(gcs: dict[str, str], shared_dir: Path) -> list[str]:
         "--preset=santacoder",
         "--direct_num_workers=2",
     ]
-    done = _run_cli(args, gcs)
+    done = run_command(args, gcs)
     assert done.returncode == 0, done.stderr[-3000:]
     return args
 
@@ -168,7 +146,7 @@ def test_ledger_and_stats_read_back_from_gcs(gcs_run, full_run):
 def test_a_rerun_into_the_same_prefix_replaces_the_output(gcs_run, gcs):
     from release.verify import check_ledger
 
-    done = _run_cli([*gcs_run, "--stages=optout"], gcs)
+    done = run_command([*gcs_run, "--stages=optout"], gcs)
     assert done.returncode == 0, done.stderr[-3000:]
     names = _output_files()
     assert {n.split("/")[1] for n in names if n.startswith("removed/")} == {"optout", "validate"}

@@ -9,16 +9,13 @@ tokenized and published to the local test Hub, and re-run into the same prefix.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import ROOT
-from tests.pipeline.helpers import free_port
+from tests.pipeline.helpers import free_port, run_command
 
 moto_server = pytest.importorskip("moto.server")
 boto3 = pytest.importorskip("boto3")
@@ -58,23 +55,6 @@ def _keys(client, prefix: str) -> list[str]:
     return sorted(o["Key"][len(prefix) :] for page in pages for o in page.get("Contents", []))
 
 
-def _run_cli(args: list[str]) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "HF_DATASETS_OFFLINE": "1",
-        "TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": "",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline.run", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
 @pytest.fixture(scope="module")
 def s3_run(s3, shared_dir: Path):
     """The documented command with every path on S3 (the benchmarks stay local: they are shipped)."""
@@ -87,7 +67,7 @@ def s3_run(s3, shared_dir: Path):
         "--quiet",
         *_s3_args(endpoint),
     ]
-    done = _run_cli(args)
+    done = run_command(args)
     assert done.returncode == 0, done.stderr[-3000:]
     return endpoint, client, args
 
@@ -180,7 +160,7 @@ def test_tokenize_and_publish_from_the_s3_output(s3_run, tmp_path, monkeypatch):
 def test_rerun_into_the_same_prefix_replaces_the_output_and_leaves_nothing_behind(s3_run):
     endpoint, client, args = s3_run
     rerun = [a for a in args if not a.startswith("--benchmarks_dir")] + ["--stages=optout"]
-    done = _run_cli(rerun)
+    done = run_command(rerun)
     assert done.returncode == 0, done.stderr[-3000:]
     keys = _keys(client, "out/")
     assert {k.split("/")[1] for k in keys if k.startswith("removed/")} == {"optout", "validate"}
