@@ -234,10 +234,8 @@ def targets(results: dict, sizes: list[float], runs: dict | None = None) -> list
             if len(counted) < len(rounds)
             else ""
         )
-        label, best_pair = (
-            f"{'wall 2 workers / 1 <= 0.6':<40}",
-            f"best / best {two['wall'] / one['wall']:.2f}",
-        )
+        label = f"{'wall 2 workers / 1 <= 0.6':<40}"
+        best_pair = f"best / best {two['wall'] / one['wall']:.2f}"
         if not counted:
             lines.append(
                 f"{label}    n/a at {size:g} MB  NOT JUDGED  (every one-worker run waited; {best_pair})"

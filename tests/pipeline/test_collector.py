@@ -8,14 +8,12 @@ import subprocess
 import sys
 import weakref
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from pipeline.collector import THRESHOLDS, paused
 from pipeline.run import _early_workers
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT
 
 
 def test_the_run_entry_sets_the_collector_before_it_would_fork(python_defaults):

@@ -79,17 +79,19 @@ def gcs(sample_dir: Path, shared_dir: Path, tmp_path_factory) -> Iterator[dict[s
         "STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{port}",
         "GOOGLE_APPLICATION_CREDENTIALS": str(account),
     }
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
-        from pipeline import store
+    try:  # the emulator's thread is not a daemon: left running, it would keep pytest from exiting
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in env.items():
+                patch.setenv(name, value)
+            from pipeline import store
 
-        for path in sorted([*sample_dir.glob("*.parquet"), *sample_dir.glob("*.jsonl")]):
-            store.upload(path, f"gs://{BUCKET}/the-stack/data/{path.name}")
-        store.upload(shared_dir / "optout" / "optouts.jsonl", f"gs://{BUCKET}/lists/optouts.jsonl")
-        yield env
-    tokens.shutdown()
-    server.stop()
+            for path in sorted([*sample_dir.glob("*.parquet"), *sample_dir.glob("*.jsonl")]):
+                store.upload(path, f"gs://{BUCKET}/the-stack/data/{path.name}")
+            store.upload(shared_dir / "optout" / "optouts.jsonl", f"gs://{BUCKET}/lists/optouts.jsonl")
+            yield env
+    finally:
+        tokens.shutdown()
+        server.stop()
 
 
 @pytest.fixture(scope="module")
