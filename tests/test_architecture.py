@@ -5,7 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
+
 MAX_MODULE_LINES = 450
 MAX_PIPELINE_SHARE = 0.30
 

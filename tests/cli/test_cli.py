@@ -17,8 +17,8 @@ import pytest
 
 import cli.command as cli
 from cli.command import CliParser, guarded, parse_count
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 # module -> the function that builds its parser; pipeline.run's options are a Beam PipelineOptions class.
 COMMANDS = {
     "pipeline.run": "pipeline.arguments:run_parser",

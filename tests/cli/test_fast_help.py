@@ -9,11 +9,11 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT
+
 COMMANDS = (
     "pipeline.finish",
     "pipeline.prepare_decontam",

@@ -6,13 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from pipeline import allocator
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 PAGE = os.sysconf("SC_PAGE_SIZE")
 ROUNDS, BLOCKS, BLOCK = 5, 100, 200_000  # 20 MB of 200 kB blocks, allocated and freed 5 times
 

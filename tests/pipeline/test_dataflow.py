@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT
+
 DOC = ROOT / "docs" / "dataflow.md"
 PROJECT, BUCKET = "stackcurate-test", "stackcurate-test-bucket"
 

@@ -11,10 +11,9 @@ import pytest
 
 from pipeline.ids import ids_digest
 from pipeline.run import run
-from tests.conftest import base_args
+from tests.conftest import ROOT, base_args
 from tests.pipeline.helpers import file_bytes, input_ids, ledger, read_rows
 
-ROOT = Path(__file__).resolve().parents[2]
 STAGES = [
     "validate",
     "optout",

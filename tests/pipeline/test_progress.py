@@ -26,9 +26,7 @@ from pipeline.progress import (
     progress_enabled,
     record,
 )
-from tests.conftest import base_args
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT, base_args
 
 
 class FakeClock:

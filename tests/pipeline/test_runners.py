@@ -17,9 +17,7 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 
 from pipeline import cores, progress, runners, worker_client
 from pipeline.options import parse
-from tests.conftest import base_args
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT, base_args
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,7 @@ from pathlib import Path
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline import store
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT
 
 
 def _tree(root: Path) -> None:

@@ -12,8 +12,7 @@ import pytest
 from pipeline import cores as local_cores
 from pipeline import runners
 from pipeline.warm_workers import ENV_POOL, WarmWorkers
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="forks")
 

@@ -24,12 +24,12 @@ from pipeline.ids import ids_digest
 from pipeline.output_files import parquet_files
 from release.publish import PublishRefused, commit_batches, publish, shard_files
 from release.verify import check_ledger
+from tests.conftest import ROOT
 from tests.pipeline.hub_server import HubServer
 from tests.pipeline.ship_fixtures import LANGS, make_fake_output
 
 TOKEN = "hf_ShipTestSecretToken0123456789abcdXYZ"
 REPO = "curators/stack-sample"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _offline_env(endpoint: str, home: Path, token: str | None = TOKEN) -> dict[str, str]:
