@@ -9,8 +9,6 @@ import json
 import multiprocessing
 import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -26,7 +24,8 @@ from pipeline.progress import (
     progress_enabled,
     record,
 )
-from tests.conftest import ROOT, base_args
+from tests.conftest import base_args
+from tests.pipeline.helpers import run_command
 
 
 class FakeClock:
@@ -182,11 +181,8 @@ def test_a_two_process_run_prints_one_line_per_stage_with_an_eta(sample_dir, sha
     data = _in_small_units(sample_dir, tmp_path / "input")
     argv = base_args(data, out, shared_dir) + ["--stages", "optout,basic"]
     argv += ["--direct_running_mode", "multi_processing", "--direct_num_workers", "2"]
-    env = {**os.environ, progress.ENV_SWITCH: "1", progress.ENV_INTERVAL: "0.05", "TMPDIR": str(tmp_path)}
-    env.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS="")
-    done = subprocess.run(
-        [sys.executable, "-m", "pipeline.run", *argv], cwd=ROOT, env=env, capture_output=True, text=True
-    )
+    env = {progress.ENV_SWITCH: "1", progress.ENV_INTERVAL: "0.05", "TMPDIR": str(tmp_path)}
+    done = run_command(argv, env)
     assert done.returncode == 0, done.stderr[-3000:]
     lines = [line for line in done.stderr.splitlines() if line.startswith("[")]
     assert lines and all(LINE.match(line) for line in lines), done.stderr[-3000:]
